@@ -1,0 +1,226 @@
+//! The EM driver: `n_init` runs, convergence, the best run, and a final E-step.
+//!
+//! Each iteration is one fused pass over the data (E-step + the M-step's statistics, see
+//! [`crate::estep`]) followed by the M-step on `O(K D^2)` numbers. The lower bound reported for
+//! iteration `t` is the mean (weighted) log-likelihood under the parameters that entered it, as
+//! in scikit-learn; a run converges when it changes by less than `tol`.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ndarray::{ArrayView1, ArrayView2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::Chunked;
+use crate::error::{Error, Result};
+use crate::estep::{EmBlock, Prepared, ScoreOutput, Scratch, SuffStats};
+use crate::estimator::{GaussianMixture, Progress};
+use crate::kernels::dispatch;
+use crate::model::{Fit, FitInfo, Mixture};
+use crate::mstep::{m_step, MStepScratch, WeightNorm};
+use crate::parallel::Parallel;
+use crate::{init, validate};
+
+/// Everything an EM iteration needs, sized once per fit.
+pub(crate) struct Workspace {
+    prepared: Prepared,
+    scratch: Vec<Mutex<Scratch>>,
+    block_stats: Vec<SuffStats>,
+    total: SuffStats,
+    mstep: MStepScratch,
+}
+
+impl Workspace {
+    pub(crate) fn new(model: &Mixture, data: &Chunked, par: &Parallel) -> Workspace {
+        let (kind, k, d) = (
+            model.covariance_type(),
+            model.n_components(),
+            model.n_features(),
+        );
+        Workspace {
+            prepared: Prepared::new(kind, k, d),
+            scratch: (0..par.n_threads())
+                .map(|_| Mutex::new(Scratch::new(k, d)))
+                .collect(),
+            block_stats: vec![SuffStats::new(kind, k, d); data.n_blocks()],
+            total: SuffStats::new(kind, k, d),
+            mstep: MStepScratch::new(k, d),
+        }
+    }
+
+    /// One EM iteration in place; returns the lower bound of the parameters that entered it.
+    pub(crate) fn iterate(
+        &mut self,
+        data: &Chunked,
+        model: &mut Mixture,
+        reg_covar: f64,
+        par: &Parallel,
+    ) -> Result<f64> {
+        self.prepared.update(model);
+        let (prepared, scratch) = (&self.prepared, &self.scratch);
+        par.for_each(&mut self.block_stats, |b, stats| {
+            stats.clear();
+            let mut scratch = scratch[par.worker()].lock().expect("not poisoned");
+            dispatch(EmBlock {
+                prepared,
+                data,
+                range: data.block_chunks(b),
+                scratch: &mut scratch,
+                stats,
+            })
+        });
+        self.total.clear();
+        for b in &self.block_stats {
+            self.total.add(b);
+        }
+        let lower_bound = self.total.log_lik / data.total_weight;
+        if !lower_bound.is_finite() {
+            return Err(Error::NonFiniteLikelihood);
+        }
+        m_step(
+            &self.total,
+            &self.prepared.means,
+            reg_covar,
+            WeightNorm::SumOfCounts,
+            model,
+            &mut self.mstep,
+        )?;
+        Ok(lower_bound)
+    }
+}
+
+/// Labels (`argmax_k` of the weighted log-densities) of every row, in parallel blocks.
+pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel) -> Vec<usize> {
+    let prepared = Prepared::from_mixture(model);
+    let block_rows = crate::data::BLOCK_CHUNKS * crate::data::CHUNK;
+    let mut out = vec![0.0; data.n];
+    let mut blocks: Vec<&mut [f64]> = out.chunks_mut(block_rows).collect();
+    let scratch: Vec<Mutex<Scratch>> = (0..par.n_threads())
+        .map(|_| Mutex::new(Scratch::new(model.n_components(), model.n_features())))
+        .collect();
+    par.for_each(&mut blocks, |b, rows| {
+        let mut scratch = scratch[par.worker()].lock().expect("not poisoned");
+        dispatch(crate::estep::ScoreBlock {
+            prepared: &prepared,
+            data,
+            range: data.block_chunks(b),
+            scratch: &mut scratch,
+            what: ScoreOutput::Label,
+            out: rows,
+        })
+    });
+    out.into_iter().map(|v| v as usize).collect()
+}
+
+/// Validates everything, then runs EM (`start`: warm start from a model and its lower bound).
+pub(crate) fn fit(
+    spec: &GaussianMixture,
+    x: ArrayView2<f64>,
+    sample_weight: Option<ArrayView1<f64>>,
+    start: Option<(&Mixture, f64)>,
+    observer: &mut dyn FnMut(&Progress),
+) -> Result<Fit> {
+    spec.validate()?;
+    validate::data(x)?;
+    let (n, d) = x.dim();
+    let effective = match sample_weight {
+        Some(w) => validate::sample_weight(w, n)?,
+        None => n,
+    };
+    if let Some((m, _)) = start {
+        if m.n_features() != d {
+            return Err(Error::DimensionMismatch {
+                expected: m.n_features(),
+                found: d,
+            });
+        }
+    } else {
+        if effective < spec.n_components {
+            return Err(Error::TooFewSamples {
+                n_samples: effective,
+                n_components: spec.n_components,
+            });
+        }
+        spec.validate_inits(d)?;
+    }
+    let data = Chunked::new(x, sample_weight);
+    let par = Parallel::new(spec.n_threads)?;
+    let mut rng = match spec.random_state {
+        Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+        None => ChaCha8Rng::from_os_rng(),
+    };
+    let n_runs = if start.is_some() { 1 } else { spec.n_init };
+    let mut best: Option<(Mixture, f64, usize, bool, Vec<f64>, usize)> = None;
+    let mut run_lower_bounds = Vec::with_capacity(n_runs);
+    let (mut init_time, mut em_time, mut total_iter) = (Default::default(), Default::default(), 0);
+    let mut workspace: Option<Workspace> = None;
+    for run in 0..n_runs {
+        let t0 = Instant::now();
+        let mut model = match start {
+            Some((m, _)) => m.clone(),
+            None => init::initial_mixture(spec, &data, &mut rng, &par)?,
+        };
+        init_time += t0.elapsed();
+        let t1 = Instant::now();
+        let ws = workspace.get_or_insert_with(|| Workspace::new(&model, &data, &par));
+        let mut lower_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
+        let mut bounds = Vec::new();
+        let mut converged = false;
+        let mut n_iter = 0;
+        for iteration in 1..=spec.max_iter {
+            let previous = lower_bound;
+            lower_bound = ws.iterate(&data, &mut model, spec.reg_covar, &par)?;
+            bounds.push(lower_bound);
+            n_iter = iteration;
+            let change = lower_bound - previous;
+            observer(&Progress {
+                run,
+                n_runs,
+                iteration,
+                max_iter: spec.max_iter,
+                lower_bound,
+                change,
+            });
+            if change.abs() < spec.tol {
+                converged = true;
+                break;
+            }
+        }
+        em_time += t1.elapsed();
+        total_iter += n_iter;
+        if spec.max_iter == 0 {
+            lower_bound = f64::NEG_INFINITY;
+        }
+        run_lower_bounds.push(lower_bound);
+        // scikit-learn keeps a run when it beats the best so far, or while the best is -inf
+        // (so with max_iter = 0 the last run's initialisation is returned).
+        let keep = match &best {
+            None => true,
+            Some((_, best_lb, ..)) => lower_bound > *best_lb || *best_lb == f64::NEG_INFINITY,
+        };
+        if keep {
+            best = Some((model, lower_bound, n_iter, converged, bounds, run));
+        }
+    }
+    let (mixture, lower_bound, n_iter, converged, lower_bounds, best_run) =
+        best.expect("n_init >= 1");
+    let t2 = Instant::now();
+    let labels = labels(&mixture, &data, &par).into();
+    em_time += t2.elapsed();
+    Ok(Fit {
+        mixture,
+        info: FitInfo {
+            converged,
+            n_iter,
+            lower_bound,
+            lower_bounds,
+            run_lower_bounds,
+            best_run,
+            init_time,
+            em_time,
+            total_iter,
+        },
+        labels,
+    })
+}

@@ -1,0 +1,56 @@
+//! # einmix: Gaussian mixture models fitted by EM
+//!
+//! scikit-learn's `GaussianMixture`, in Rust, exact and fast: every covariance kind
+//! (`full`, `tied`, `diag`, `spherical`), every initialisation (`kmeans`, `k-means++`,
+//! `random`, `random_from_data`, or given weights/means/precisions), `n_init` restarts,
+//! per-sample weights, warm starts and all cores, with results that do not depend on the
+//! number of threads.
+//!
+//! A tour: [`GaussianMixture`] is the specification (hyperparameters with scikit-learn's names
+//! and defaults); [`GaussianMixture::fit`] returns a [`Fit`]: the fitted [`Mixture`] and its
+//! [`FitInfo`] (convergence is a field, not an error). A [`Mixture`] predicts, scores, samples,
+//! computes BIC/AIC and saves to JSON. Every failure is an [`Error`] variant.
+//!
+//! ```
+//! use einmix::{CovarianceType, GaussianMixture, InitParams};
+//! use ndarray::Array2;
+//!
+//! // Two clusters of 200 points each.
+//! let x = Array2::from_shape_fn((400, 2), |(i, j)| {
+//!     let centre = if i < 200 { 0.0 } else { 8.0 };
+//!     centre + ((i * 7 + j * 13) % 17) as f64 / 17.0
+//! });
+//! let fit = GaussianMixture::new(2)
+//!     .covariance_type(CovarianceType::Full)
+//!     .init_params(InitParams::KMeansPlusPlus)
+//!     .random_state(42)
+//!     .fit(x.view(), None)?;
+//! let labels = fit.mixture.predict(x.view())?;
+//! assert_ne!(labels[0], labels[399]);
+//! let json = fit.mixture.to_json();
+//! assert_eq!(einmix::Mixture::from_json(&json)?, fit.mixture);
+//! # Ok::<(), einmix::Error>(())
+//! ```
+
+mod covariance;
+mod data;
+pub mod datasets;
+mod em;
+mod error;
+mod estep;
+mod estimator;
+mod init;
+mod kernels;
+mod kmeans;
+mod linalg;
+mod model;
+mod mstep;
+mod parallel;
+mod validate;
+
+pub use covariance::CovarianceType;
+pub use error::{Error, Input, Result};
+pub use estimator::{GaussianMixture, InitParams, Progress};
+pub use kernels::instruction_set;
+pub use linalg::symmetric_eigen;
+pub use model::{Fit, FitInfo, Mixture};

@@ -1,0 +1,525 @@
+//! The fitted model: [`Mixture`], and what a fit reports about itself: [`FitInfo`].
+//!
+//! ```text
+//! p(x) = sum_k pi_k N(x | mu_k, Sigma_k)
+//! ```
+//! Parameters are stored flat in scikit-learn's shapes (`weights_` (K), `means_` (K, D),
+//! `covariances_` and `precisions_cholesky_` per [`CovarianceType::shape`]) and handed out as
+//! ndarray views.
+
+use std::time::Duration;
+
+use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, IxDyn};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Binomial, Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::covariance::CovarianceType;
+use crate::data::{Chunked, CHUNK};
+use crate::error::{Error, Input, Result};
+use crate::estep::{Prepared, ScoreBlock, ScoreOutput, Scratch};
+use crate::kernels::dispatch;
+use crate::linalg::cholesky_lower;
+use crate::validate;
+
+/// A fitted Gaussian mixture.
+///
+/// ```
+/// use einmix::{CovarianceType, Mixture};
+/// use ndarray::{array, ArrayD, IxDyn};
+///
+/// let cov = ArrayD::from_shape_vec(IxDyn(&[2, 2, 2]), vec![1.0, 0.5, 0.5, 2.0, 1.0, 0.0, 0.0, 1.0]).unwrap();
+/// let m = Mixture::from_parameters(CovarianceType::Full, array![0.3, 0.7].view(), array![[0.0, 0.0], [5.0, 5.0]].view(), cov.view())?;
+/// let labels = m.predict(array![[0.1, -0.2], [5.2, 4.9]].view())?;
+/// assert_eq!(labels.to_vec(), vec![0, 1]);
+/// # Ok::<(), einmix::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "MixtureFile", into = "MixtureFile")]
+pub struct Mixture {
+    covariance_type: CovarianceType,
+    n_components: usize,
+    n_features: usize,
+    weights: Vec<f64>,
+    means: Vec<f64>,
+    covariances: Vec<f64>,
+    precisions_cholesky: Vec<f64>,
+}
+
+/// Mutable access to the flat parameter arrays, for the M-step.
+pub(crate) struct PartsMut<'a> {
+    pub weights: &'a mut [f64],
+    pub means: &'a mut [f64],
+    pub covariances: &'a mut [f64],
+    pub precisions_cholesky: &'a mut [f64],
+}
+
+impl Mixture {
+    /// A mixture from its weights, means and covariances in scikit-learn's shapes; the
+    /// precision Cholesky factors are computed. Errors if a shape is wrong, a value is not
+    /// finite, the weights are not a probability vector, or a covariance is not positive definite.
+    pub fn from_parameters(
+        covariance_type: CovarianceType,
+        weights: ArrayView1<f64>,
+        means: ArrayView2<f64>,
+        covariances: ArrayViewD<f64>,
+    ) -> Result<Mixture> {
+        let (k, d) = means.dim();
+        validate::weights_init(weights, k)?;
+        validate::finite_2d(means, Input::MeansInit)?;
+        let shape = covariance_type.shape(k, d);
+        if covariances.shape() != shape.as_slice() {
+            return Err(Error::WrongShape {
+                input: Input::PrecisionsInit,
+                expected: validate::shape_text(&shape),
+                found: validate::shape_text(covariances.shape()),
+            });
+        }
+        let cov: Vec<f64> = covariances.iter().copied().collect();
+        let prec_chol = covariance_type.precisions_cholesky(&cov, k, d, 0.0)?;
+        Ok(Mixture {
+            covariance_type,
+            n_components: k,
+            n_features: d,
+            weights: weights.to_vec(),
+            means: means.iter().copied().collect(),
+            covariances: cov,
+            precisions_cholesky: prec_chol,
+        })
+    }
+
+    pub(crate) fn from_flat(
+        covariance_type: CovarianceType,
+        n_components: usize,
+        n_features: usize,
+        weights: Vec<f64>,
+        means: Vec<f64>,
+        covariances: Vec<f64>,
+        precisions_cholesky: Vec<f64>,
+    ) -> Mixture {
+        Mixture {
+            covariance_type,
+            n_components,
+            n_features,
+            weights,
+            means,
+            covariances,
+            precisions_cholesky,
+        }
+    }
+
+    /// An all-zero mixture of the given shape, to be filled by an M-step.
+    pub(crate) fn zeros(kind: CovarianceType, k: usize, d: usize) -> Mixture {
+        let len = kind.len(k, d);
+        Mixture::from_flat(
+            kind,
+            k,
+            d,
+            vec![0.0; k],
+            vec![0.0; k * d],
+            vec![0.0; len],
+            vec![0.0; len],
+        )
+    }
+
+    pub(crate) fn parts_mut(&mut self) -> PartsMut<'_> {
+        PartsMut {
+            weights: &mut self.weights,
+            means: &mut self.means,
+            covariances: &mut self.covariances,
+            precisions_cholesky: &mut self.precisions_cholesky,
+        }
+    }
+
+    pub(crate) fn weights_slice(&self) -> &[f64] {
+        &self.weights
+    }
+    pub(crate) fn means_slice(&self) -> &[f64] {
+        &self.means
+    }
+
+    pub(crate) fn precisions_cholesky_slice(&self) -> &[f64] {
+        &self.precisions_cholesky
+    }
+
+    /// The covariance kind.
+    pub fn covariance_type(&self) -> CovarianceType {
+        self.covariance_type
+    }
+    /// Number of components `K`.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+    /// Dimension `D` of the data.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+    /// Mixing weights, shape `(K,)`, summing to 1.
+    pub fn weights(&self) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.weights[..])
+    }
+    /// Means, shape `(K, D)`.
+    pub fn means(&self) -> ArrayView2<'_, f64> {
+        ArrayView2::from_shape((self.n_components, self.n_features), &self.means).expect("shape")
+    }
+    /// Covariances in scikit-learn's shape for the kind: full `(K, D, D)`, tied `(D, D)`,
+    /// diag `(K, D)`, spherical `(K,)`.
+    pub fn covariances(&self) -> ArrayViewD<'_, f64> {
+        let shape = self
+            .covariance_type
+            .shape(self.n_components, self.n_features);
+        ArrayViewD::from_shape(IxDyn(&shape), &self.covariances).expect("shape")
+    }
+    /// Upper Cholesky factors `U` of the precisions, `P = U U^T`, same shape as covariances.
+    pub fn precisions_cholesky(&self) -> ArrayViewD<'_, f64> {
+        let shape = self
+            .covariance_type
+            .shape(self.n_components, self.n_features);
+        ArrayViewD::from_shape(IxDyn(&shape), &self.precisions_cholesky).expect("shape")
+    }
+    /// Precision matrices (inverse covariances), same shape as covariances.
+    pub fn precisions(&self) -> ArrayD<f64> {
+        let shape = self
+            .covariance_type
+            .shape(self.n_components, self.n_features);
+        let p = self.covariance_type.precisions(
+            &self.precisions_cholesky,
+            self.n_components,
+            self.n_features,
+        );
+        ArrayD::from_shape_vec(IxDyn(&shape), p).expect("shape")
+    }
+
+    /// Free parameters: covariances + means + `K - 1` weights.
+    pub fn n_parameters(&self) -> usize {
+        let (k, d) = (self.n_components, self.n_features);
+        self.covariance_type.n_parameters(k, d) + k * d + k - 1
+    }
+
+    fn check_data(&self, x: ArrayView2<f64>) -> Result<()> {
+        validate::data(x)?;
+        if x.ncols() != self.n_features {
+            return Err(Error::DimensionMismatch {
+                expected: self.n_features,
+                found: x.ncols(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs a scoring pass over `x` in parallel (rayon's global pool) and returns the flat output.
+    fn score_pass(&self, x: ArrayView2<f64>, what: ScoreOutput) -> Result<Vec<f64>> {
+        self.check_data(x)?;
+        let data = Chunked::new(x, None);
+        let prepared = Prepared::from_mixture(self);
+        let per_row = if what == ScoreOutput::Responsibilities {
+            self.n_components
+        } else {
+            1
+        };
+        let block_rows = crate::data::BLOCK_CHUNKS * CHUNK;
+        let mut out = vec![0.0; data.n * per_row];
+        out.par_chunks_mut(block_rows * per_row)
+            .enumerate()
+            .for_each_init(
+                || Scratch::new(self.n_components, self.n_features),
+                |scratch, (b, rows)| {
+                    dispatch(ScoreBlock {
+                        prepared: &prepared,
+                        data: &data,
+                        range: data.block_chunks(b),
+                        scratch,
+                        what,
+                        out: rows,
+                    })
+                },
+            );
+        Ok(out)
+    }
+
+    /// Log of the mixture density at each row of `x`: `log p(x_i)`.
+    pub fn score_samples(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        Ok(Array1::from(
+            self.score_pass(x, ScoreOutput::LogLikelihood)?,
+        ))
+    }
+
+    /// Mean log-likelihood of the rows of `x`.
+    pub fn score(&self, x: ArrayView2<f64>) -> Result<f64> {
+        let s = self.score_samples(x)?;
+        Ok(s.sum() / s.len() as f64)
+    }
+
+    /// Posterior probability of each component for each row, shape `(N, K)`; rows sum to 1.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+        let flat = self.score_pass(x, ScoreOutput::Responsibilities)?;
+        Ok(Array2::from_shape_vec((x.nrows(), self.n_components), flat).expect("shape"))
+    }
+
+    /// The most probable component of each row.
+    pub fn predict(&self, x: ArrayView2<f64>) -> Result<Array1<usize>> {
+        let flat = self.score_pass(x, ScoreOutput::Label)?;
+        Ok(flat.into_iter().map(|v| v as usize).collect())
+    }
+
+    /// Bayesian information criterion on `x` (lower is better).
+    pub fn bic(&self, x: ArrayView2<f64>) -> Result<f64> {
+        let n = x.nrows() as f64;
+        Ok(-2.0 * self.score(x)? * n + self.n_parameters() as f64 * n.ln())
+    }
+
+    /// Akaike information criterion on `x` (lower is better).
+    pub fn aic(&self, x: ArrayView2<f64>) -> Result<f64> {
+        let n = x.nrows() as f64;
+        Ok(-2.0 * self.score(x)? * n + 2.0 * self.n_parameters() as f64)
+    }
+
+    /// `n` samples from the mixture and the component each came from, grouped by component
+    /// as scikit-learn does. The same `seed` gives the same samples.
+    pub fn sample(&self, n: usize, seed: u64) -> (Array2<f64>, Array1<usize>) {
+        let (k, d) = (self.n_components, self.n_features);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Multinomial counts by conditional binomials.
+        let mut counts = vec![0usize; k];
+        let (mut left, mut mass) = (n as u64, 1.0f64);
+        for c in 0..k {
+            if c + 1 == k || left == 0 {
+                counts[c] = left as usize;
+                left = 0;
+                continue;
+            }
+            let p = (self.weights[c] / mass).clamp(0.0, 1.0);
+            let draw = Binomial::new(left, p)
+                .expect("p in [0, 1]")
+                .sample(&mut rng);
+            counts[c] = draw as usize;
+            left -= draw;
+            mass -= self.weights[c];
+        }
+        let mut x = Array2::zeros((n, d));
+        let mut labels = Array1::zeros(n);
+        let mut row = 0;
+        let mut z = vec![0.0; d];
+        for c in 0..k {
+            let factor = self.covariance_factor(c);
+            for _ in 0..counts[c] {
+                for zj in z.iter_mut() {
+                    *zj = StandardNormal.sample(&mut rng);
+                }
+                for i in 0..d {
+                    let mut v = self.means[c * d + i];
+                    for j in 0..=i {
+                        v += factor[i * d + j] * z[j];
+                    }
+                    x[[row, i]] = v;
+                }
+                labels[row] = c;
+                row += 1;
+            }
+        }
+        (x, labels)
+    }
+
+    /// Lower-triangular `L` with `Sigma_c = L L^T` (dense `D x D`).
+    fn covariance_factor(&self, c: usize) -> Vec<f64> {
+        let d = self.n_features;
+        match self.covariance_type {
+            CovarianceType::Full => {
+                cholesky_lower(&self.covariances[c * d * d..(c + 1) * d * d], d)
+            }
+            CovarianceType::Tied => cholesky_lower(&self.covariances, d),
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                let mut l = vec![0.0; d * d];
+                for j in 0..d {
+                    let v = match self.covariance_type {
+                        CovarianceType::Diag => self.covariances[c * d + j],
+                        _ => self.covariances[c],
+                    };
+                    l[j * d + j] = v.sqrt();
+                }
+                Some(l)
+            }
+        }
+        .expect("a fitted covariance is positive definite")
+    }
+
+    /// The model as JSON (round-trips bit for bit through [`Mixture::from_json`]).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a mixture always serialises")
+    }
+
+    /// Reads a model written by [`Mixture::to_json`], checking shapes and values.
+    pub fn from_json(text: &str) -> Result<Mixture> {
+        serde_json::from_str(text).map_err(|e| Error::InvalidModel {
+            message: e.to_string(),
+        })
+    }
+}
+
+/// What a fit reports about itself. Non-convergence is a field, not an error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FitInfo {
+    /// Whether the best run's lower bound changed by less than `tol` before `max_iter`.
+    pub converged: bool,
+    /// EM iterations of the best run.
+    pub n_iter: usize,
+    /// The best run's final lower bound: mean (weighted) log-likelihood per sample
+    /// (`-inf` when `max_iter == 0`, as in scikit-learn).
+    pub lower_bound: f64,
+    /// The best run's lower bound after each iteration.
+    pub lower_bounds: Vec<f64>,
+    /// The final lower bound of every run (one per `n_init`), in run order.
+    pub run_lower_bounds: Vec<f64>,
+    /// Index of the run that was kept.
+    pub best_run: usize,
+    /// Wall time spent initialising (all runs).
+    pub init_time: Duration,
+    /// Wall time spent in EM iterations (all runs), including the final E-step.
+    pub em_time: Duration,
+    /// EM iterations over all runs.
+    pub total_iter: usize,
+}
+
+/// The result of a fit: the model and its report.
+#[derive(Clone, Debug)]
+pub struct Fit {
+    /// The fitted model (the best of `n_init` runs).
+    pub mixture: Mixture,
+    /// How the fit went.
+    pub info: FitInfo,
+    /// `argmax_k` of the responsibilities after a final E-step (what `fit_predict` returns).
+    pub labels: Array1<usize>,
+}
+
+/// The on-disk form of a [`Mixture`]: nested arrays in scikit-learn's shapes.
+#[derive(Serialize, Deserialize)]
+struct MixtureFile {
+    format: String,
+    version: u32,
+    covariance_type: CovarianceType,
+    n_components: usize,
+    n_features: usize,
+    weights: Vec<f64>,
+    means: serde_json::Value,
+    covariances: serde_json::Value,
+    precisions_cholesky: serde_json::Value,
+}
+
+const FORMAT_NAME: &str = "einmix.Mixture";
+
+fn nest(flat: &[f64], shape: &[usize]) -> serde_json::Value {
+    if shape.len() <= 1 {
+        return serde_json::Value::from(flat.to_vec());
+    }
+    let step = flat.len() / shape[0].max(1);
+    serde_json::Value::Array(
+        (0..shape[0])
+            .map(|i| nest(&flat[i * step..(i + 1) * step], &shape[1..]))
+            .collect(),
+    )
+}
+
+fn unnest(
+    v: &serde_json::Value,
+    shape: &[usize],
+    field: &str,
+    out: &mut Vec<f64>,
+) -> std::result::Result<(), String> {
+    let bad = || {
+        format!(
+            "'{field}' does not have the shape {}",
+            validate::shape_text(shape)
+        )
+    };
+    let items = v.as_array().ok_or_else(bad)?;
+    if items.len() != shape[0] {
+        return Err(bad());
+    }
+    for item in items {
+        if shape.len() == 1 {
+            let x = item
+                .as_f64()
+                .ok_or_else(|| format!("'{field}' holds a value that is not a number"))?;
+            if !x.is_finite() {
+                return Err(format!("'{field}' holds a value that is not finite"));
+            }
+            out.push(x);
+        } else {
+            unnest(item, &shape[1..], field, out)?;
+        }
+    }
+    Ok(())
+}
+
+impl From<Mixture> for MixtureFile {
+    fn from(m: Mixture) -> MixtureFile {
+        let shape = m.covariance_type.shape(m.n_components, m.n_features);
+        MixtureFile {
+            format: FORMAT_NAME.to_string(),
+            version: 1,
+            covariance_type: m.covariance_type,
+            n_components: m.n_components,
+            n_features: m.n_features,
+            means: nest(&m.means, &[m.n_components, m.n_features]),
+            covariances: nest(&m.covariances, &shape),
+            precisions_cholesky: nest(&m.precisions_cholesky, &shape),
+            weights: m.weights,
+        }
+    }
+}
+
+impl TryFrom<MixtureFile> for Mixture {
+    type Error = String;
+
+    fn try_from(f: MixtureFile) -> std::result::Result<Mixture, String> {
+        if f.format != FORMAT_NAME || f.version != 1 {
+            return Err(format!(
+                "unknown format '{}' version {}",
+                f.format, f.version
+            ));
+        }
+        let (k, d) = (f.n_components, f.n_features);
+        if k == 0 || d == 0 {
+            return Err("n_components and n_features must be at least 1".into());
+        }
+        if f.weights.len() != k {
+            return Err(format!(
+                "'weights' has {} values, expected {k}",
+                f.weights.len()
+            ));
+        }
+        if f.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err("'weights' must be finite and non-negative".into());
+        }
+        let shape = f.covariance_type.shape(k, d);
+        let (mut means, mut cov, mut chol) = (Vec::new(), Vec::new(), Vec::new());
+        unnest(&f.means, &[k, d], "means", &mut means)?;
+        unnest(&f.covariances, &shape, "covariances", &mut cov)?;
+        unnest(
+            &f.precisions_cholesky,
+            &shape,
+            "precisions_cholesky",
+            &mut chol,
+        )?;
+        if chol.iter().enumerate().any(|(i, &u)| {
+            let diagonal = match f.covariance_type {
+                CovarianceType::Full | CovarianceType::Tied => (i % (d * d)) / d == i % d,
+                _ => true,
+            };
+            diagonal && u <= 0.0
+        }) {
+            return Err("'precisions_cholesky' must have a positive diagonal".into());
+        }
+        Ok(Mixture::from_flat(
+            f.covariance_type,
+            k,
+            d,
+            f.weights,
+            means,
+            cov,
+            chol,
+        ))
+    }
+}

@@ -1,0 +1,127 @@
+//! The M-step: sufficient statistics -> parameters.
+//!
+//! ```text
+//! N_k   = sum_i w_i r_ik + 10 eps                      (scikit-learn's guard for empty components)
+//! pi_k  = N_k / sum_j N_j
+//! mu_k  = (sum_i w_i r_ik x_i) / N_k                    = (sx_k + c_k sr_k) / N_k
+//! Sigma = centred scatter around mu_k / N_k + reg_covar  (see `covariance::recentre`)
+//! U_k   = chol(Sigma_k)^{-T}
+//! ```
+//! The statistics were accumulated around shifts `c_k` (the previous means), so the
+//! correction from `c_k` to the new `mu_k` is small and nothing cancels catastrophically.
+
+use crate::covariance::{diag, full, spherical, tied, CovarianceType};
+use crate::error::{Error, Result};
+use crate::estep::SuffStats;
+use crate::model::Mixture;
+
+/// scikit-learn adds `10 * eps` to every `N_k` so an empty component divides by a tiny
+/// number instead of zero.
+pub(crate) const EMPTY_GUARD: f64 = 10.0 * f64::EPSILON;
+
+/// Small buffers the M-step reuses every iteration.
+pub(crate) struct MStepScratch {
+    nk: Vec<f64>,
+    delta: Vec<f64>,
+    chol: Vec<f64>,
+    variances: Vec<f64>,
+}
+
+impl MStepScratch {
+    pub(crate) fn new(k: usize, d: usize) -> MStepScratch {
+        MStepScratch {
+            nk: vec![0.0; k],
+            delta: vec![0.0; k * d],
+            chol: vec![0.0; d * d],
+            variances: vec![0.0; k * d],
+        }
+    }
+}
+
+/// How the mixing weights are normalised.
+#[derive(Clone, Copy)]
+pub(crate) enum WeightNorm {
+    /// `N_k / sum_j N_j` (every EM iteration).
+    SumOfCounts,
+    /// `N_k / total sample weight` (scikit-learn's initialisation from responsibilities).
+    TotalWeight(f64),
+}
+
+/// Replaces the parameters of `model` by the M-step estimates from `stats`, which were
+/// accumulated around `shifts` (`K x D`).
+pub(crate) fn m_step(
+    stats: &SuffStats,
+    shifts: &[f64],
+    reg_covar: f64,
+    norm: WeightNorm,
+    model: &mut Mixture,
+    scratch: &mut MStepScratch,
+) -> Result<()> {
+    let (k, d, kind) = (
+        model.n_components(),
+        model.n_features(),
+        model.covariance_type(),
+    );
+    let nk = &mut scratch.nk;
+    for c in 0..k {
+        nk[c] = stats.sr[c] + EMPTY_GUARD;
+    }
+    let divisor = match norm {
+        WeightNorm::SumOfCounts => nk.iter().sum(),
+        WeightNorm::TotalWeight(w) => w,
+    };
+    let parts = model.parts_mut();
+    for c in 0..k {
+        parts.weights[c] = nk[c] / divisor;
+        for j in 0..d {
+            let at = c * d + j;
+            let mean = (stats.sx[at] + shifts[at] * stats.sr[c]) / nk[c];
+            parts.means[at] = mean;
+            scratch.delta[at] = mean - shifts[at];
+        }
+    }
+    let (s, sx, sr, delta) = (&stats.scatter, &stats.sx, &stats.sr, &scratch.delta);
+    let cov = &mut *parts.covariances;
+    match kind {
+        CovarianceType::Full => {
+            full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov)
+        }
+        CovarianceType::Tied => {
+            tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov)
+        }
+        CovarianceType::Diag => {
+            diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov)
+        }
+        CovarianceType::Spherical => spherical::covariances_from_scatter(
+            s,
+            sx,
+            sr,
+            nk,
+            delta,
+            d,
+            reg_covar,
+            &mut scratch.variances,
+            cov,
+        ),
+    }
+    let ill = |component| Error::IllDefinedCovariance {
+        component,
+        reg_covar,
+    };
+    let out = &mut *parts.precisions_cholesky;
+    match kind {
+        CovarianceType::Full | CovarianceType::Tied => {
+            full::precisions_cholesky_into(cov, d, out, &mut scratch.chol).map_err(ill)?
+        }
+        CovarianceType::Diag | CovarianceType::Spherical => {
+            for (i, (u, &v)) in out.iter_mut().zip(cov.iter()).enumerate() {
+                if !(v > 0.0 && v.is_finite()) {
+                    let per = if kind == CovarianceType::Diag { d } else { 1 };
+                    return Err(ill(i / per));
+                }
+                *u = 1.0 / v.sqrt();
+            }
+        }
+    }
+    Ok(())
+}
