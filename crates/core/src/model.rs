@@ -90,6 +90,33 @@ impl Mixture {
         })
     }
 
+    /// A mixture from all its fitted arrays, as scikit-learn stores them (`weights_`, `means_`,
+    /// `covariances_`, `precisions_cholesky_`), e.g. parameters edited or loaded elsewhere.
+    /// Checks shapes and finiteness, that the weights are non-negative, and that every
+    /// precision Cholesky factor has a positive diagonal; it trusts that the factors match
+    /// the covariances (as scikit-learn's `predict` does).
+    pub fn from_fitted_arrays(
+        covariance_type: CovarianceType,
+        weights: ArrayView1<f64>,
+        means: ArrayView2<f64>,
+        covariances: ArrayViewD<f64>,
+        precisions_cholesky: ArrayViewD<f64>,
+    ) -> Result<Mixture> {
+        let (k, d) = means.dim();
+        let file = MixtureFile {
+            format: FORMAT_NAME.to_string(),
+            version: 1,
+            covariance_type,
+            n_components: k,
+            n_features: d,
+            weights: weights.to_vec(),
+            means: nest(&means.iter().copied().collect::<Vec<_>>(), &[k, d]),
+            covariances: nest_checked(covariances),
+            precisions_cholesky: nest_checked(precisions_cholesky),
+        };
+        Mixture::try_from(file).map_err(|message| Error::InvalidModel { message })
+    }
+
     pub(crate) fn from_flat(
         covariance_type: CovarianceType,
         n_components: usize,
@@ -419,6 +446,12 @@ fn nest(flat: &[f64], shape: &[usize]) -> serde_json::Value {
             .map(|i| nest(&flat[i * step..(i + 1) * step], &shape[1..]))
             .collect(),
     )
+}
+
+/// Nests an array by its own shape (a wrong shape is then caught by `unnest`).
+fn nest_checked(a: ArrayViewD<f64>) -> serde_json::Value {
+    let flat: Vec<f64> = a.iter().copied().collect();
+    nest(&flat, a.shape())
 }
 
 fn unnest(

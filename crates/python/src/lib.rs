@@ -1,0 +1,250 @@
+//! `einmix._einmix`: the compiled core behind the `einmix` Python package.
+//!
+//! Thin on purpose: array conversion, the GIL released around every heavy call, errors mapped
+//! in one place (`error.rs`). The scikit-learn-shaped class is plain Python (`python/einmix`).
+
+mod convert;
+mod error;
+
+use einmix::{GaussianMixture, InitParams, Mixture, Progress};
+use ndarray::Array1;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{kind, mixture, mixture_dict};
+use crate::error::{to_py, EinmixError};
+
+/// Runs `f` on a pool of `n_threads` (or rayon's global pool), without the GIL.
+fn run_detached<T: Send>(
+    py: Python<'_>,
+    n_threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> PyResult<T> {
+    match n_threads {
+        None => Ok(py.detach(f)),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| EinmixError::new_err(format!("could not start {n} threads: {e}")))?;
+            Ok(py.detach(|| pool.install(f)))
+        }
+    }
+}
+
+/// Fits a mixture; returns a dict of the fitted arrays and the fit report.
+#[pyfunction]
+#[pyo3(signature = (
+    x, sample_weight, *, n_components, covariance_type, tol, reg_covar, max_iter, n_init,
+    init_params, random_state, n_threads, weights_init=None, means_init=None,
+    precisions_init=None, warm_start=None, progress=None
+))]
+#[allow(clippy::too_many_arguments)]
+fn fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    n_components: usize,
+    covariance_type: &str,
+    tol: f64,
+    reg_covar: f64,
+    max_iter: usize,
+    n_init: usize,
+    init_params: &str,
+    random_state: Option<u64>,
+    n_threads: Option<usize>,
+    weights_init: Option<PyReadonlyArray1<'py, f64>>,
+    means_init: Option<PyReadonlyArray2<'py, f64>>,
+    precisions_init: Option<PyReadonlyArrayDyn<'py, f64>>,
+    warm_start: Option<(
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray2<'py, f64>,
+        PyReadonlyArrayDyn<'py, f64>,
+        PyReadonlyArrayDyn<'py, f64>,
+        f64,
+    )>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut spec = GaussianMixture::new(n_components)
+        .covariance_type(kind(covariance_type)?)
+        .tol(tol)
+        .reg_covar(reg_covar)
+        .max_iter(max_iter)
+        .n_init(n_init)
+        .init_params(init_params.parse::<InitParams>().map_err(to_py)?);
+    if let Some(seed) = random_state {
+        spec = spec.random_state(seed);
+    }
+    if let Some(n) = n_threads {
+        spec = spec.n_threads(n);
+    }
+    if let Some(w) = weights_init {
+        spec = spec.weights_init(w.as_array().to_owned());
+    }
+    if let Some(m) = means_init {
+        spec = spec.means_init(m.as_array().to_owned());
+    }
+    if let Some(p) = precisions_init {
+        spec = spec.precisions_init(p.as_array().to_owned());
+    }
+    let start: Option<(Mixture, f64)> = match warm_start {
+        Some((w, m, c, u, lb)) => Some((mixture(covariance_type, w, m, c, u)?, lb)),
+        None => None,
+    };
+    let x = x.as_array();
+    let w = sample_weight.as_ref().map(|w| w.as_array());
+    let result = py.detach(|| {
+        let mut observer = |p: &Progress| {
+            if let Some(cb) = &progress {
+                Python::attach(|py| {
+                    if let Err(e) = cb.call1(py, (p.run, p.iteration, p.lower_bound, p.change)) {
+                        e.print(py);
+                    }
+                });
+            }
+        };
+        match &start {
+            Some((m, lb)) => spec.fit_from(x, w, m, *lb),
+            None => spec.fit_with_progress(x, w, &mut observer),
+        }
+    });
+    let fit = result.map_err(to_py)?;
+    let out = mixture_dict(py, &fit.mixture)?;
+    out.set_item("converged", fit.info.converged)?;
+    out.set_item("n_iter", fit.info.n_iter)?;
+    out.set_item("lower_bound", fit.info.lower_bound)?;
+    out.set_item("lower_bounds", fit.info.lower_bounds.clone())?;
+    out.set_item("run_lower_bounds", fit.info.run_lower_bounds.clone())?;
+    let labels: Array1<i64> = fit.labels.iter().map(|&l| l as i64).collect();
+    out.set_item("labels", labels.into_pyarray(py))?;
+    Ok(out)
+}
+
+/// Log-density of the mixture at each row of `x`.
+#[pyfunction]
+#[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
+fn score_samples<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    covariance_type: &str,
+    weights: PyReadonlyArray1<'py, f64>,
+    means: PyReadonlyArray2<'py, f64>,
+    covariances: PyReadonlyArrayDyn<'py, f64>,
+    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let m = mixture(
+        covariance_type,
+        weights,
+        means,
+        covariances,
+        precisions_cholesky,
+    )?;
+    let x = x.as_array();
+    let out = run_detached(py, n_threads, || m.score_samples(x))?.map_err(to_py)?;
+    Ok(out.into_pyarray(py))
+}
+
+/// Posterior probabilities of the components, `(N, K)`.
+#[pyfunction]
+#[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
+fn predict_proba<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    covariance_type: &str,
+    weights: PyReadonlyArray1<'py, f64>,
+    means: PyReadonlyArray2<'py, f64>,
+    covariances: PyReadonlyArrayDyn<'py, f64>,
+    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let m = mixture(
+        covariance_type,
+        weights,
+        means,
+        covariances,
+        precisions_cholesky,
+    )?;
+    let x = x.as_array();
+    let out = run_detached(py, n_threads, || m.predict_proba(x))?.map_err(to_py)?;
+    Ok(out.into_pyarray(py))
+}
+
+/// Most probable component of each row.
+#[pyfunction]
+#[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
+fn predict<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    covariance_type: &str,
+    weights: PyReadonlyArray1<'py, f64>,
+    means: PyReadonlyArray2<'py, f64>,
+    covariances: PyReadonlyArrayDyn<'py, f64>,
+    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let m = mixture(
+        covariance_type,
+        weights,
+        means,
+        covariances,
+        precisions_cholesky,
+    )?;
+    let x = x.as_array();
+    let out = run_detached(py, n_threads, || m.predict(x))?.map_err(to_py)?;
+    Ok(out.mapv(|l| l as i64).into_pyarray(py))
+}
+
+/// `n` samples and their component labels.
+#[pyfunction]
+fn sample<'py>(
+    py: Python<'py>,
+    n: usize,
+    seed: u64,
+    covariance_type: &str,
+    weights: PyReadonlyArray1<'py, f64>,
+    means: PyReadonlyArray2<'py, f64>,
+    covariances: PyReadonlyArrayDyn<'py, f64>,
+    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>)> {
+    let m = mixture(
+        covariance_type,
+        weights,
+        means,
+        covariances,
+        precisions_cholesky,
+    )?;
+    let (x, labels) = py.detach(|| m.sample(n, seed));
+    Ok((
+        x.into_pyarray(py),
+        labels.mapv(|l| l as i64).into_pyarray(py),
+    ))
+}
+
+/// The seed workload (points and the true mixture's arrays), for benchmarks and examples.
+#[pyfunction]
+fn seed_workload<'py>(
+    py: Python<'py>,
+    n_samples: usize,
+    n_components: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyDict>)> {
+    let (truth, x) = py.detach(|| einmix::datasets::seed_workload(n_samples, n_components, seed));
+    Ok((x.into_pyarray(py), mixture_dict(py, &truth)?))
+}
+
+#[pymodule]
+fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(score_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(predict_proba, m)?)?;
+    m.add_function(wrap_pyfunction!(predict, m)?)?;
+    m.add_function(wrap_pyfunction!(sample, m)?)?;
+    m.add_function(wrap_pyfunction!(seed_workload, m)?)?;
+    m.add("EinmixError", m.py().get_type::<EinmixError>())?;
+    m.add("instruction_set", einmix::instruction_set())?;
+    Ok(())
+}

@@ -1,0 +1,18 @@
+"""einmix: Gaussian mixture models by EM, a drop-in for scikit-learn's ``GaussianMixture``.
+
+>>> from einmix import GaussianMixture
+>>> GaussianMixture(n_components=3).n_components
+3
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._einmix import EinmixError
+from ._gaussian_mixture import ConvergenceWarning, GaussianMixture, NotFittedError
+
+try:
+    __version__ = version("einmix")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = ["GaussianMixture", "EinmixError", "ConvergenceWarning", "NotFittedError", "__version__"]

@@ -1,0 +1,70 @@
+from typing import Any, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from ._einmix import EinmixError as EinmixError
+
+__version__: str
+
+class ConvergenceWarning(UserWarning): ...
+class NotFittedError(ValueError, AttributeError): ...
+
+_RandomState = Union[int, np.random.RandomState, np.random.Generator, None]
+
+class GaussianMixture:
+    n_components: int
+    covariance_type: str
+    tol: float
+    reg_covar: float
+    max_iter: int
+    n_init: int
+    init_params: str
+    weights_init: Optional[npt.ArrayLike]
+    means_init: Optional[npt.ArrayLike]
+    precisions_init: Optional[npt.ArrayLike]
+    random_state: _RandomState
+    warm_start: bool
+    verbose: int
+    verbose_interval: int
+    n_threads: Optional[int]
+    weights_: npt.NDArray[np.float64]
+    means_: npt.NDArray[np.float64]
+    covariances_: npt.NDArray[np.float64]
+    precisions_: npt.NDArray[np.float64]
+    precisions_cholesky_: npt.NDArray[np.float64]
+    converged_: bool
+    n_iter_: int
+    lower_bound_: float
+    lower_bounds_: list[float]
+    n_features_in_: int
+    def __init__(
+        self,
+        n_components: int = ...,
+        *,
+        covariance_type: str = ...,
+        tol: float = ...,
+        reg_covar: float = ...,
+        max_iter: int = ...,
+        n_init: int = ...,
+        init_params: str = ...,
+        weights_init: Optional[npt.ArrayLike] = ...,
+        means_init: Optional[npt.ArrayLike] = ...,
+        precisions_init: Optional[npt.ArrayLike] = ...,
+        random_state: _RandomState = ...,
+        warm_start: bool = ...,
+        verbose: int = ...,
+        verbose_interval: int = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    def fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "GaussianMixture": ...
+    def fit_predict(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> npt.NDArray[np.int64]: ...
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
+    def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def score_samples(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def score(self, X: npt.ArrayLike, y: Any = ...) -> float: ...
+    def sample(self, n_samples: int = ...) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+    def bic(self, X: npt.ArrayLike) -> float: ...
+    def aic(self, X: npt.ArrayLike) -> float: ...
+    def get_params(self, deep: bool = ...) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> "GaussianMixture": ...

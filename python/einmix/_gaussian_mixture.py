@@ -1,0 +1,492 @@
+"""``einmix.GaussianMixture``: scikit-learn's estimator, backed by the Rust core.
+
+The class mirrors :class:`sklearn.mixture.GaussianMixture` name for name: the same
+constructor, defaults, fitted attributes and methods, plus ``sample_weight`` in ``fit`` and a
+keyword-only ``n_threads``. scikit-learn is optional: when it is installed the class inherits
+its ``BaseEstimator``/``DensityMixin`` (so ``clone``, ``Pipeline``, ``GridSearchCV`` and the
+estimator checks see a native estimator) and raises its ``NotFittedError`` and
+``ConvergenceWarning``; without it, equivalent fallbacks are used.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import time
+import warnings
+
+import numpy as np
+
+from . import _einmix
+
+try:  # scikit-learn is optional: inherit its machinery when present.
+    from sklearn.base import BaseEstimator as _SkBase
+    from sklearn.base import DensityMixin as _SkDensity
+    from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+    _BASES: tuple = (_SkDensity, _SkBase)
+except ImportError:  # pragma: no cover - exercised only without scikit-learn
+
+    class ConvergenceWarning(UserWarning):
+        """Raised when EM stops at ``max_iter`` before converging."""
+
+    class NotFittedError(ValueError, AttributeError):
+        """Raised when a method needs a fitted estimator."""
+
+    class _ParamsBase:
+        """Minimal ``get_params``/``set_params``, as scikit-learn's ``BaseEstimator``."""
+
+        @classmethod
+        def _get_param_names(cls):
+            sig = inspect.signature(cls.__init__)
+            return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+        def get_params(self, deep=True):
+            return {name: getattr(self, name) for name in self._get_param_names()}
+
+        def set_params(self, **params):
+            valid = self._get_param_names()
+            for key, value in params.items():
+                if key not in valid:
+                    raise ValueError(f"Invalid parameter {key!r} for estimator {self}. Valid parameters are: {valid!r}.")
+                setattr(self, key, value)
+            return self
+
+        def score(self, X, y=None):  # replaced below; keeps the mixin's contract
+            raise NotImplementedError
+
+        def __repr__(self):
+            params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+            return f"{type(self).__name__}({params})"
+
+    _BASES = (_ParamsBase,)
+
+EinmixError = _einmix.EinmixError
+
+_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def _seed_from(random_state):
+    """An unsigned 64-bit seed from scikit-learn's ``random_state`` conventions."""
+    if random_state is None:
+        return int(np.random.mtrand._rand.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, numbers.Integral):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {random_state}.")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int64).max))
+    raise ValueError(f"{random_state!r} cannot be used to seed a numpy.random.RandomState instance")
+
+
+def _as_2d_float(X, name="X", min_samples=1):
+    """scikit-learn's ``check_array`` for what einmix accepts: dense, 2-D, finite, numeric."""
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "Sparse data was passed, but dense data is required. Use '.toarray()' to convert to a dense numpy array."
+        )
+    arr = np.asarray(X)
+    if np.iscomplexobj(arr):
+        raise ValueError("Complex data not supported\n{}\n".format(arr))
+    if arr.dtype.kind not in "fiub":
+        arr = arr.astype(np.float64)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array, got {arr.ndim}D array instead:\narray={arr}.\n"
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single feature "
+            "or array.reshape(1, -1) if it contains a single sample."
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    n, d = arr.shape
+    if n < min_samples:
+        raise ValueError(
+            f"Found array with {n} sample(s) (shape={arr.shape}) while a minimum of {min_samples} is required."
+        )
+    if d < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if not np.isfinite(arr).all():
+        if np.isnan(arr).any():
+            raise ValueError(f"Input {name} contains NaN.")
+        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64').")
+    return arr
+
+
+class GaussianMixture(*_BASES):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    A drop-in for :class:`sklearn.mixture.GaussianMixture`: same parameters, defaults,
+    attributes and methods, computed by a multi-threaded Rust core. Additions: ``fit`` takes
+    ``sample_weight`` and the keyword ``n_threads`` sets the worker threads.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        The type of covariance parameters to use.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the per-sample mean lower bound.
+    reg_covar : float, default=1e-6
+        Non-negative regularisation added to the diagonal of covariances.
+    max_iter : int, default=100
+        The number of EM iterations to perform.
+    n_init : int, default=1
+        The number of initialisations to perform; the best result is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        The method used to initialise the responsibilities.
+    weights_init : array-like of shape (n_components,), default=None
+        The user-provided initial weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        The user-provided initial means.
+    precisions_init : array-like, default=None
+        The user-provided initial precisions, shaped by ``covariance_type``.
+    random_state : int, RandomState instance or None, default=None
+        Controls the random seed of the initialisation and of ``sample``.
+    warm_start : bool, default=False
+        If True, each ``fit`` starts from the previous solution.
+    verbose : int, default=0
+        Enable verbose output (1: iterations, 2: also timings and changes).
+    verbose_interval : int, default=10
+        Number of iterations between two verbose prints.
+    n_threads : int or None, default=None
+        Worker threads for fitting and scoring; None uses all cores. Results do not depend on it.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+    precisions_ : ndarray
+    precisions_cholesky_ : ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+    lower_bounds_ : list of float
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from einmix import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.sort(gm.means_[:, 0]).tolist()
+    [1.0, 10.0]
+    >>> bool(gm.predict([[0, 0]])[0] == gm.predict([[1, 1]])[0])
+    True
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        n_threads=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
+
+    # -- parameter checks ---------------------------------------------------------------
+    def _check_parameters(self):
+        def integer(name, low):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"The '{name}' parameter of GaussianMixture must be an int in the range [{low}, inf). Got {value!r} instead.")
+            return int(value)
+
+        def real(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+                raise ValueError(f"The '{name}' parameter of GaussianMixture must be a float in the range [0.0, inf). Got {value!r} instead.")
+            return float(value)
+
+        if self.covariance_type not in _COVARIANCE_TYPES:
+            raise ValueError(
+                f"The 'covariance_type' parameter of GaussianMixture must be a str among {set(_COVARIANCE_TYPES)}. Got {self.covariance_type!r} instead."
+            )
+        if self.init_params not in _INIT_PARAMS:
+            raise ValueError(
+                f"The 'init_params' parameter of GaussianMixture must be a str among {set(_INIT_PARAMS)}. Got {self.init_params!r} instead."
+            )
+        n_threads = None if self.n_threads is None else integer("n_threads", 1)
+        integer("verbose", 0)
+        integer("verbose_interval", 1)
+        return dict(
+            n_components=integer("n_components", 1),
+            covariance_type=self.covariance_type,
+            tol=real("tol"),
+            reg_covar=real("reg_covar"),
+            max_iter=integer("max_iter", 0),
+            n_init=integer("n_init", 1),
+            init_params=self.init_params,
+            n_threads=n_threads,
+        )
+
+    def _params_tuple(self):
+        return (
+            self.covariance_type,
+            np.ascontiguousarray(self.weights_, dtype=np.float64),
+            np.ascontiguousarray(self.means_, dtype=np.float64),
+            np.ascontiguousarray(self.covariances_, dtype=np.float64),
+            np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64),
+        )
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "means_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def _check_X_predict(self, X):
+        self._check_is_fitted()
+        X = _as_2d_float(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        return X
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate model parameters with the EM algorithm.
+
+        Fits ``n_init`` times from fresh initialisations (once, from the previous solution,
+        when ``warm_start`` is set and the model is fitted) and keeps the best lower bound.
+        A ``ConvergenceWarning`` is issued if the kept run did not converge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight acts as that many copies of the row.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the component of each sample after a final E-step.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
+        params = self._check_parameters()
+        X = _as_2d_float(X, min_samples=2)
+        n, d = X.shape
+        if n < params["n_components"]:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {params['n_components']}, n_samples = {n}"
+            )
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.ndim == 0:
+                w = np.full(n, float(w))
+            if w.ndim != 1:
+                raise ValueError("Sample weights must be 1D array or scalar")
+            if w.shape != (n,):
+                raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+            w = np.ascontiguousarray(w)
+        warm = None
+        if self.warm_start and hasattr(self, "means_"):
+            if self.n_features_in_ != d:
+                raise ValueError(
+                    f"X has {d} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+                )
+            warm = self._params_tuple()[1:] + (float(self.lower_bound_),)
+        kwargs = dict(params)
+        kwargs["random_state"] = _seed_from(self.random_state)
+        for name, shape_dims in (("weights_init", 1), ("means_init", 2)):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.ascontiguousarray(value, dtype=np.float64)
+                if value.ndim != shape_dims:
+                    raise ValueError(f"The parameter '{name}' should be a {shape_dims}-D array, got shape {value.shape}.")
+                kwargs[name] = value
+        if self.precisions_init is not None:
+            kwargs["precisions_init"] = np.ascontiguousarray(self.precisions_init, dtype=np.float64)
+        progress = _VerbosePrinter(self.verbose, self.verbose_interval, self.tol, params["max_iter"]) if self.verbose else None
+        result = _einmix.fit(X, w, warm_start=warm, progress=progress, **kwargs)
+        if progress is not None:
+            progress.finish(result["converged"])
+
+        self.weights_ = result["weights"]
+        self.means_ = result["means"]
+        self.covariances_ = result["covariances"]
+        self.precisions_cholesky_ = result["precisions_cholesky"]
+        self.precisions_ = result["precisions"]
+        self.converged_ = bool(result["converged"])
+        self.n_iter_ = int(result["n_iter"])
+        self.lower_bound_ = float(result["lower_bound"])
+        self.lower_bounds_ = list(result["lower_bounds"])
+        self.n_features_in_ = d
+        if not self.converged_ and params["max_iter"] > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        return result["labels"]
+
+    # -- using the model ----------------------------------------------------------------
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the model.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        X = self._check_X_predict(X)
+        return _einmix.score_samples(X, *self._params_tuple(), n_threads=self.n_threads)
+
+    def score(self, X, y=None):
+        """Mean per-sample log-likelihood of ``X``.
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        return float(self.score_samples(X).mean())
+
+    def predict(self, X):
+        """Component labels of the samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = self._check_X_predict(X)
+        return _einmix.predict(X, *self._params_tuple(), n_threads=self.n_threads)
+
+    def predict_proba(self, X):
+        """Posterior probability of each component given each sample.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        X = self._check_X_predict(X)
+        return _einmix.predict_proba(X, *self._params_tuple(), n_threads=self.n_threads)
+
+    def sample(self, n_samples=1):
+        """Generate random samples from the fitted model.
+
+        As in scikit-learn, an integer ``random_state`` gives the same samples on every call.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component labels, grouped by component.
+        """
+        self._check_is_fitted()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
+            )
+        seed = _seed_from(self.random_state)
+        return _einmix.sample(int(n_samples), seed, *self._params_tuple())
+
+    def _n_parameters(self):
+        k, d = self.means_.shape
+        cov = {"full": k * d * (d + 1) / 2.0, "diag": k * d, "tied": d * (d + 1) / 2.0, "spherical": k}[
+            self.covariance_type
+        ]
+        return int(cov + k * d + k - 1)
+
+    def bic(self, X):
+        """Bayesian information criterion for ``X`` (lower is better).
+
+        Returns
+        -------
+        bic : float
+        """
+        X = _as_2d_float(X)
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion for ``X`` (lower is better).
+
+        Returns
+        -------
+        aic : float
+        """
+        X = _as_2d_float(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+
+class _VerbosePrinter:
+    """Prints per-iteration progress in scikit-learn's words."""
+
+    def __init__(self, verbose, interval, tol, max_iter):
+        self.verbose, self.interval, self.tol, self.max_iter = verbose, interval, tol, max_iter
+        self.run = None
+        self.run_start = self.iter_start = time.time()
+        self.last = None
+
+    def __call__(self, run, iteration, lower_bound, change):
+        if run != self.run:
+            if self.run is not None:
+                self._end(self.last_converged)
+            self.run = run
+            print(f"Initialization {run}")
+            self.run_start = self.iter_start = time.time()
+        if iteration % self.interval == 0:
+            now = time.time()
+            if self.verbose == 1:
+                print(f"  Iteration {iteration}")
+            else:
+                print(f"  Iteration {iteration}\t time lapse {now - self.iter_start:.5f}s\t ll change {change:.5f}")
+            self.iter_start = now
+        self.last = lower_bound
+        self.last_converged = abs(change) < self.tol
+
+    def _end(self, converged):
+        message = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {message}.")
+        else:
+            print(
+                f"Initialization {message}. time lapse {time.time() - self.run_start:.5f}s\t lower bound {self.last:.5f}."
+            )
+
+    def finish(self, converged):
+        if self.run is not None:
+            self._end(self.last_converged)
