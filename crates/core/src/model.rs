@@ -536,6 +536,24 @@ impl TryFrom<MixtureFile> for Mixture {
             "precisions_cholesky",
             &mut chol,
         )?;
+        if matches!(
+            f.covariance_type,
+            CovarianceType::Full | CovarianceType::Tied
+        ) {
+            // Any square root F of the precision (P = F F^T) describes the same model; the
+            // kernels read only the upper triangle, so a factor that is not upper triangular
+            // (scikit-learn stores chol(P) lower after `precisions_init`) is re-factored.
+            for (c, block) in chol.chunks_mut(d * d).enumerate() {
+                let lower_part = (0..d).any(|i| (0..i).any(|j| block[i * d + j] != 0.0));
+                if lower_part {
+                    let p = crate::linalg::mul_transpose(block, block, d);
+                    let (u, _) = crate::covariance::full::upper_factor(&p, d).ok_or_else(|| {
+                        format!("'precisions_cholesky' of component {c} is singular")
+                    })?;
+                    block.copy_from_slice(&u);
+                }
+            }
+        }
         if chol.iter().enumerate().any(|(i, &u)| {
             let diagonal = match f.covariance_type {
                 CovarianceType::Full | CovarianceType::Tied => (i % (d * d)) / d == i % d,
