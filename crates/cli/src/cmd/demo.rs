@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use einmix::{datasets, CovarianceType, GaussianMixture, InitParams};
 
-use super::CliError;
 use crate::args::DemoArgs;
+use crate::error::CliError;
 
 pub fn run(a: &DemoArgs) -> Result<ExitCode, CliError> {
     let t0 = Instant::now();
@@ -30,9 +30,9 @@ pub fn run(a: &DemoArgs) -> Result<ExitCode, CliError> {
         spec = spec.n_threads(t);
     }
     let mut iterations = Vec::new();
-    let fit = spec.fit_with_progress(x.view(), None, &mut |p| {
-        iterations.push((p.iteration, p.lower_bound, p.change))
-    })?;
+    let fit = spec
+        .fit_with_progress(x.view(), None, &mut |p| iterations.push((p.iteration, p.lower_bound, p.change)))
+        .map_err(CliError::Demo)?;
     for (i, lb, change) in &iterations {
         if *i <= 3 || *i % 10 == 0 || *i == fit.info.n_iter {
             println!("  iteration {i:>3}  lower bound {lb:.10}  change {change:+.3e}");
@@ -42,14 +42,10 @@ pub fn run(a: &DemoArgs) -> Result<ExitCode, CliError> {
     let per_iter = info.em_time.as_secs_f64() * 1e3 / info.total_iter.max(1) as f64;
     println!(
         "{} after {} iterations; lower bound {:.10} (true model scores {:.10})",
-        if info.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        },
+        if info.converged { "converged" } else { "NOT converged" },
         info.n_iter,
         info.lower_bound,
-        truth.score(x.view())?
+        truth.score(x.view()).map_err(CliError::Demo)?
     );
     println!(
         "time: k-means++ init {:.1} ms, EM {:.1} ms = {:.2} ms per iteration",
@@ -59,15 +55,13 @@ pub fn run(a: &DemoArgs) -> Result<ExitCode, CliError> {
     );
     let m = &fit.mixture;
     let w = m.weights();
-    let (lo, hi) = w
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = w.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
     println!(
         "fitted: {} components, weights {:.4}..{:.4}, BIC {:.1}",
         m.n_components(),
         lo,
         hi,
-        m.bic(x.view())?
+        m.bic(x.view()).map_err(CliError::Demo)?
     );
     println!("  k   weight      mean (row, col)        sd along axes (px)");
     let cov = m.covariances();

@@ -1,16 +1,100 @@
-//! One module per subcommand.
+//! One module per subcommand; each returns the exit code or a [`CliError`].
 
 mod demo;
+mod fit;
+mod info;
+mod predict;
+mod sample;
+mod score;
+mod select;
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command};
+use einmix::{CovarianceType, FitInfo, GaussianMixture, Mixture};
 
-/// Any error a subcommand reports; printed once by `main`.
-pub type CliError = Box<dyn std::error::Error>;
+use crate::args::{Cli, Command, EmArgs};
+use crate::error::{CliError, Source};
+use crate::io::{Output, Table};
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Fit(a) => fit::run(&a),
+        Command::Predict(a) => predict::run(&a),
+        Command::Score(a) => score::run(&a),
+        Command::Sample(a) => sample::run(&a),
+        Command::Select(a) => select::run(&a),
+        Command::Info(a) => info::run(&a),
         Command::Demo(a) => demo::run(&a),
     }
+}
+
+/// Exit code 1: a fit did not converge and `--strict` was given.
+const NOT_CONVERGED: u8 = 1;
+
+/// The library's specification from the shared EM flags.
+fn spec(em: &EmArgs, k: usize, kind: CovarianceType) -> GaussianMixture {
+    let mut spec = GaussianMixture::new(k)
+        .covariance_type(kind)
+        .init_params(em.init_params)
+        .n_init(em.n_init)
+        .max_iter(em.max_iter)
+        .tol(em.tol)
+        .reg_covar(em.reg_covar);
+    if let Some(seed) = em.random_state {
+        spec = spec.random_state(seed);
+    }
+    if let Some(t) = em.threads {
+        spec = spec.n_threads(t);
+    }
+    spec
+}
+
+/// Why a fit is reported as not converged, for the warning.
+fn not_converged(info: &FitInfo, em: &EmArgs) -> String {
+    let change = match info.lower_bounds[..] {
+        [.., a, b] => format!(
+            "; the lower bound still changed by {:.3e} per sample in the last iteration",
+            (b - a).abs()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "did not converge within {} iterations (--max-iter {}, --tol {}){change}; \
+         raise --max-iter or --tol, or try another --init-params",
+        info.n_iter, em.max_iter, em.tol
+    )
+}
+
+/// The data's dimension must be the model's.
+fn check_dimension(
+    data: &Source,
+    table: &Table,
+    model_file: &Source,
+    model: &Mixture,
+) -> Result<(), CliError> {
+    if table.x.ncols() != model.n_features() {
+        return Err(CliError::DimensionMismatch {
+            data: data.clone(),
+            found: table.x.ncols(),
+            model: model_file.clone(),
+            expected: model.n_features(),
+        });
+    }
+    Ok(())
+}
+
+/// Where a command's report goes: standard output, unless an output file is being written
+/// there, in which case standard error.
+fn report_stream(outputs: &[Option<&Output>]) -> Box<dyn Write> {
+    if outputs.iter().flatten().any(|o| *o.file() == Source::Stdout) {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
+
+/// `x1, x2, ...`: feature column names for text outputs.
+fn feature_names(d: usize) -> Vec<String> {
+    (1..=d).map(|j| format!("x{j}")).collect()
 }

@@ -1,0 +1,67 @@
+//! `einmix fit`: data -> model.json.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::args::FitArgs;
+use crate::error::CliError;
+use crate::io::{self, Kind, Output};
+use crate::progress::Reporter;
+
+pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
+    let output = Output::new(&a.output, Kind::Model, a.out.force)?;
+    let (file, table) = io::read_data(&a.data, &a.columns.columns, a.weight_column.as_deref())?;
+    let weights = match &a.weights {
+        Some(path) => Some(io::read_weights(path, table.x.nrows())?),
+        None => table.weights,
+    };
+    let x = table.x.view();
+    let spec = super::spec(&a.em, a.n_components, a.covariance_type);
+    let reporter = Reporter::new(a.verbosity, a.em.max_iter as u64, "iterations");
+    let fit = spec
+        .fit_with_progress(x, weights.as_ref().map(|w| w.view()), &mut |p| {
+            reporter.step(p.iteration as u64, "fitting");
+            reporter.iteration("", p);
+        })
+        .map_err(CliError::library(&file))?;
+    reporter.finish();
+    output.model(&fit.mixture)?;
+
+    let info = &fit.info;
+    let mut out = super::report_stream(&[Some(&output)]);
+    writeln!(
+        out,
+        "fitted {} components ({} covariance) to {} samples x {} features from {file}",
+        a.n_components,
+        a.covariance_type,
+        x.nrows(),
+        x.ncols()
+    )?;
+    writeln!(
+        out,
+        "{} after {} iterations (best of {} initialisation{}); lower bound {:.6} per sample",
+        if info.converged { "converged" } else { "NOT converged" },
+        info.n_iter,
+        a.em.n_init,
+        if a.em.n_init == 1 { "" } else { "s" },
+        info.lower_bound
+    )?;
+    if weights.is_none() {
+        let m = &fit.mixture;
+        writeln!(
+            out,
+            "BIC {:.2}, AIC {:.2} ({} free parameters)",
+            m.bic(x).map_err(CliError::library(&file))?,
+            m.aic(x).map_err(CliError::library(&file))?,
+            m.n_parameters()
+        )?;
+    }
+    reporter.note(format_args!("wrote {}", output.file()));
+    if !info.converged {
+        reporter.warn(super::not_converged(info, &a.em));
+        if a.em.strict {
+            return Ok(ExitCode::from(super::NOT_CONVERGED));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

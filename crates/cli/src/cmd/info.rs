@@ -1,0 +1,113 @@
+//! `einmix info`: a model, summarised for people.
+//!
+//! Each covariance is shown by its eigen-decomposition `Sigma = sum_i lambda_i v_i v_i^T`: the
+//! standard deviation `sqrt(lambda_i)` along each unit axis `v_i`, largest first.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use einmix::CovarianceType;
+
+use crate::args::InfoArgs;
+use crate::error::CliError;
+use crate::io;
+
+pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
+    let (file, m) = io::read_model(&a.model)?;
+    let mut out = std::io::stdout().lock();
+    let (k, d, kind) = (m.n_components(), m.n_features(), m.covariance_type());
+    writeln!(
+        out,
+        "{file}: Gaussian mixture of {k} component{} in {d} dimension{}, {kind} covariance, {} free parameters",
+        if k == 1 { "" } else { "s" },
+        if d == 1 { "" } else { "s" },
+        m.n_parameters()
+    )?;
+    let cov = m.covariances();
+    let cov: Vec<f64> = cov.iter().copied().collect();
+    if kind == CovarianceType::Tied {
+        writeln!(out, "shared covariance axes:")?;
+        axes(&mut out, &cov, d)?;
+    }
+    for c in 0..k {
+        writeln!(out)?;
+        writeln!(out, "component {c}: weight {}", g(m.weights()[c]))?;
+        writeln!(out, "  mean {}", vector(m.means().row(c).iter().copied()))?;
+        match kind {
+            CovarianceType::Full => axes(&mut out, &cov[c * d * d..(c + 1) * d * d], d)?,
+            CovarianceType::Tied => {}
+            CovarianceType::Diag => {
+                let dense = diagonal(&cov[c * d..(c + 1) * d]);
+                axes(&mut out, &dense, d)?;
+            }
+            CovarianceType::Spherical => {
+                writeln!(out, "  sd {} in every direction", g(cov[c].sqrt()))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diagonal(values: &[f64]) -> Vec<f64> {
+    let d = values.len();
+    let mut dense = vec![0.0; d * d];
+    for (j, v) in values.iter().enumerate() {
+        dense[j * d + j] = *v;
+    }
+    dense
+}
+
+/// `sd S along [v]` for each eigen-axis, largest first.
+fn axes(out: &mut impl Write, cov: &[f64], d: usize) -> std::io::Result<()> {
+    let (values, vectors) = einmix::symmetric_eigen(cov, d);
+    for i in (0..d).rev() {
+        let v = &vectors[i * d..(i + 1) * d];
+        // An eigenvector's sign is arbitrary: show its largest entry positive.
+        let big = v.iter().fold(0.0f64, |m, x| if x.abs() > m.abs() { *x } else { m });
+        let sign = if big < 0.0 { -1.0 } else { 1.0 };
+        writeln!(
+            out,
+            "  sd {:<10} along {}",
+            g(values[i].max(0.0).sqrt()),
+            vector(v.iter().map(|x| sign * x + 0.0))
+        )?;
+    }
+    Ok(())
+}
+
+fn vector(values: impl Iterator<Item = f64>) -> String {
+    format!("[{}]", values.map(g).collect::<Vec<_>>().join(", "))
+}
+
+/// Five significant digits, like C's `%.5g`.
+fn g(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let exponent = v.abs().log10().floor() as i32;
+    if (-4..5).contains(&exponent) {
+        let decimals = (4 - exponent).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{v:.4e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::g;
+
+    #[test]
+    fn five_significant_digits() {
+        assert_eq!(g(0.333333333), "0.33333");
+        assert_eq!(g(12345.678), "12346");
+        assert_eq!(g(-2.5), "-2.5");
+        assert_eq!(g(1e-7), "1.0000e-7");
+        assert_eq!(g(0.0), "0");
+    }
+}

@@ -1,0 +1,341 @@
+//! `einmix select`: fit every (K, covariance type), keep the one with the lowest BIC or AIC.
+//!
+//! ```text
+//! BIC = -2 log L + p ln N        AIC = -2 log L + 2 p
+//! ```
+//! Each K is fitted from `--init-params` (with `--n-init` restarts). Unless `--no-warm-start`,
+//! K above the smallest is also fitted by EM from the K-1 model with one component split in
+//! two, and the fit with the lower criterion is kept: the split start often finds a better
+//! optimum for the same price as one restart, and the criterion decides, so it never hurts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use einmix::{CovarianceType, Mixture};
+use ndarray::{Array1, ArrayD, ArrayView2, IxDyn};
+
+use crate::args::{Criterion, SelectArgs};
+use crate::error::CliError;
+use crate::io::{self, Kind, Output};
+use crate::plot::{self, Series};
+use crate::progress::Reporter;
+
+/// One cell of the table.
+enum Outcome {
+    Fitted { mixture: Mixture, value: f64, converged: bool, warm: bool },
+    Failed(einmix::Error),
+}
+
+pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
+    let output = Output::new(&a.output, Kind::Model, a.out.force)?;
+    let plot_output = a.plot.as_ref().map(|p| Output::new(p, Kind::Png, a.out.force)).transpose()?;
+    let (file, table) = io::read_data(&a.data, &a.columns.columns, None)?;
+    let x = table.x.view();
+    let mut kinds: Vec<CovarianceType> = Vec::new();
+    for &kind in &a.covariance_types {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    let ks: Vec<usize> = a.k_range.clone().collect();
+    let reporter = Reporter::new(a.verbosity, (ks.len() * kinds.len()) as u64, "fits");
+    let criterion = |m: &Mixture| match a.criterion {
+        Criterion::Bic => m.bic(x),
+        Criterion::Aic => m.aic(x),
+    };
+
+    // results[kind][k index]
+    let mut results: Vec<Vec<Outcome>> = Vec::new();
+    for (i, &kind) in kinds.iter().enumerate() {
+        let mut row = Vec::new();
+        let mut previous: Option<Mixture> = None;
+        for (j, &k) in ks.iter().enumerate() {
+            let what = format!("K={k} {kind}: ");
+            reporter.step((i * ks.len() + j) as u64, format!("K={k} {kind}"));
+            let spec = super::spec(&a.em, k, kind);
+            let mut best: Option<Outcome> = None;
+            let mut consider = |fit: einmix::Result<einmix::Fit>, warm: bool| {
+                let scored = fit.and_then(|f| {
+                    let value = criterion(&f.mixture)?;
+                    Ok((f, value))
+                });
+                match (scored, &best) {
+                    (Ok((f, value)), None | Some(Outcome::Failed(_))) => {
+                        best = Some(Outcome::Fitted {
+                            mixture: f.mixture,
+                            value,
+                            converged: f.info.converged,
+                            warm,
+                        })
+                    }
+                    (Ok((f, value)), Some(Outcome::Fitted { value: v, .. })) if value < *v => {
+                        best = Some(Outcome::Fitted {
+                            mixture: f.mixture,
+                            value,
+                            converged: f.info.converged,
+                            warm,
+                        })
+                    }
+                    (Err(e), None) => best = Some(Outcome::Failed(e)),
+                    _ => {}
+                }
+            };
+            consider(spec.fit_with_progress(x, None, &mut |p| reporter.iteration(&what, p)), false);
+            if let (false, Some(prev)) = (a.no_warm_start, &previous) {
+                if let Some(start) = split_worst(prev, x) {
+                    consider(spec.fit_from(x, None, &start, f64::NEG_INFINITY), true);
+                }
+            }
+            let outcome = best.expect("at least one fit was considered");
+            previous = match &outcome {
+                Outcome::Fitted { mixture, .. } => Some(mixture.clone()),
+                Outcome::Failed(_) => None,
+            };
+            row.push(outcome);
+        }
+        results.push(row);
+    }
+    reporter.finish();
+
+    // The best cell, first in table order on ties.
+    let mut chosen: Option<(usize, usize, f64)> = None;
+    for (i, row) in results.iter().enumerate() {
+        for (j, cell) in row.iter().enumerate() {
+            if let Outcome::Fitted { value, .. } = cell {
+                if chosen.map_or(true, |(_, _, v)| *value < v) {
+                    chosen = Some((i, j, *value));
+                }
+            }
+        }
+    }
+    let Some((bi, bj, best_value)) = chosen else {
+        let first = results
+            .into_iter()
+            .flatten()
+            .find_map(|o| match o {
+                Outcome::Failed(e) => Some(e),
+                Outcome::Fitted { .. } => None,
+            })
+            .expect("no fit succeeded, so one failed");
+        return Err(CliError::NothingFitted { file, first });
+    };
+    let name = match a.criterion {
+        Criterion::Bic => "BIC",
+        Criterion::Aic => "AIC",
+    };
+
+    let mut out = super::report_stream(&[Some(&output)]);
+    writeln!(out, "{name} (lower is better) for {} samples x {} features from {file}", x.nrows(), x.ncols())?;
+    write!(out, "{:>4}", "K")?;
+    for kind in &kinds {
+        write!(out, "  {:>14}  ", kind.to_string())?;
+    }
+    writeln!(out)?;
+    let (mut unconverged, mut warm_kept, mut failures) = (Vec::new(), 0, Vec::new());
+    for (j, &k) in ks.iter().enumerate() {
+        write!(out, "{k:>4}")?;
+        for (i, kind) in kinds.iter().enumerate() {
+            let cell = match &results[i][j] {
+                Outcome::Fitted { value, converged, warm, .. } => {
+                    if !converged {
+                        unconverged.push(format!("K={k} {kind}"));
+                    }
+                    warm_kept += usize::from(*warm);
+                    let mark = match ((i, j) == (bi, bj), converged) {
+                        (true, _) => " *",
+                        (false, false) => " !",
+                        (false, true) => "  ",
+                    };
+                    format!("{value:.2}{mark}")
+                }
+                Outcome::Failed(e) => {
+                    failures.push(format!("K={k} {kind}: {e}"));
+                    "failed  ".to_string()
+                }
+            };
+            write!(out, "  {cell:>16}")?;
+        }
+        writeln!(out)?;
+    }
+    let Outcome::Fitted { mixture, converged, .. } = &results[bi][bj] else {
+        unreachable!("the chosen cell was fitted");
+    };
+    writeln!(
+        out,
+        "best (*): K={}, {} covariance, {name} {best_value:.2}{}",
+        ks[bj],
+        kinds[bi],
+        if *converged { "" } else { " (not converged)" }
+    )?;
+    if !a.no_warm_start && ks.len() > 1 {
+        writeln!(
+            out,
+            "the split warm start gave the better fit in {warm_kept} of {} cells",
+            results.iter().flatten().count()
+        )?;
+    }
+    output.model(mixture)?;
+    reporter.note(format_args!("wrote {}", output.file()));
+
+    if let Some(plot_output) = &plot_output {
+        let series: Vec<Series> = kinds
+            .iter()
+            .zip(&results)
+            .map(|(kind, row)| Series {
+                label: kind.to_string(),
+                points: ks
+                    .iter()
+                    .zip(row)
+                    .filter_map(|(&k, o)| match o {
+                        Outcome::Fitted { value, .. } => Some((k, *value)),
+                        Outcome::Failed(_) => None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let png = plot::criterion(name, &series, (bi, ks[bj], best_value))
+            .map_err(|message| CliError::Plot { file: plot_output.file().clone(), message })?;
+        plot_output.png(&png)?;
+        reporter.note(format_args!("wrote {}", plot_output.file()));
+    }
+
+    for f in &failures {
+        reporter.warn(format_args!("fit failed for {f}"));
+    }
+    if !unconverged.is_empty() {
+        reporter.warn(format_args!(
+            "{} fit(s) did not converge within --max-iter {} (marked !): {}; raise --max-iter or --tol",
+            unconverged.len(),
+            a.em.max_iter,
+            unconverged.join(", ")
+        ));
+        if a.em.strict {
+            return Ok(ExitCode::from(super::NOT_CONVERGED));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The start for K components from a K-1 fit: the component whose points are worst explained
+/// (lowest mean log-likelihood, among components with at least two points) is split in two
+/// along its main axis. Halving a Gaussian along an axis of variance `lambda` gives halves with
+/// means at `+-sqrt(2 lambda / pi)` and variance `lambda (1 - 2/pi)` along it, so the split
+/// keeps the mixture's first two moments. Tied and spherical kinds keep their covariances.
+/// `None` when no component can be split.
+fn split_worst(prev: &Mixture, x: ArrayView2<f64>) -> Option<Mixture> {
+    let (k, d, kind) = (prev.n_components(), prev.n_features(), prev.covariance_type());
+    let labels = prev.predict(x).ok()?;
+    let ll = prev.score_samples(x).ok()?;
+    let mut sum = vec![0.0; k];
+    let mut count = vec![0usize; k];
+    for (&l, &v) in labels.iter().zip(&ll) {
+        sum[l] += v;
+        count[l] += 1;
+    }
+    let worst = (0..k)
+        .filter(|&c| count[c] >= 2)
+        .min_by(|&a, &b| (sum[a] / count[a] as f64).total_cmp(&(sum[b] / count[b] as f64)))?;
+
+    let cov: Vec<f64> = prev.covariances().iter().copied().collect();
+    let dense: Vec<f64> = match kind {
+        CovarianceType::Full => cov[worst * d * d..(worst + 1) * d * d].to_vec(),
+        CovarianceType::Tied => cov.clone(),
+        CovarianceType::Diag => {
+            let mut m = vec![0.0; d * d];
+            for j in 0..d {
+                m[j * d + j] = cov[worst * d + j];
+            }
+            m
+        }
+        CovarianceType::Spherical => {
+            let mut m = vec![0.0; d * d];
+            for j in 0..d {
+                m[j * d + j] = cov[worst];
+            }
+            m
+        }
+    };
+    let (values, vectors) = einmix::symmetric_eigen(&dense, d);
+    let lambda = values[d - 1].max(0.0);
+    let axis = &vectors[(d - 1) * d..d * d];
+    let two_over_pi = 2.0 / std::f64::consts::PI;
+    let offset = (two_over_pi * lambda).sqrt();
+
+    let mut weights = prev.weights().to_vec();
+    weights[worst] /= 2.0;
+    weights.push(weights[worst]);
+    let mut means = prev.means().to_owned();
+    let centre = means.row(worst).to_owned();
+    let mut new_mean = centre.clone();
+    for j in 0..d {
+        means[[worst, j]] = centre[j] + offset * axis[j];
+        new_mean[j] = centre[j] - offset * axis[j];
+    }
+    let means = ndarray::concatenate(
+        ndarray::Axis(0),
+        &[means.view(), new_mean.view().insert_axis(ndarray::Axis(0))],
+    )
+    .ok()?;
+    let shrink = |m: &mut [f64]| {
+        for r in 0..d {
+            for c in 0..d {
+                m[r * d + c] -= two_over_pi * lambda * axis[r] * axis[c];
+            }
+        }
+    };
+    let (shape, covariances): (Vec<usize>, Vec<f64>) = match kind {
+        CovarianceType::Full => {
+            let mut block = dense;
+            shrink(&mut block);
+            let mut all = cov;
+            all[worst * d * d..(worst + 1) * d * d].copy_from_slice(&block);
+            all.extend_from_slice(&block);
+            (vec![k + 1, d, d], all)
+        }
+        CovarianceType::Diag => {
+            let mut block = dense;
+            shrink(&mut block);
+            let diag: Vec<f64> = (0..d).map(|j| block[j * d + j]).collect();
+            let mut all = cov;
+            all[worst * d..(worst + 1) * d].copy_from_slice(&diag);
+            all.extend_from_slice(&diag);
+            (vec![k + 1, d], all)
+        }
+        CovarianceType::Tied => (vec![d, d], cov),
+        CovarianceType::Spherical => {
+            let mut all = cov;
+            all.push(all[worst]);
+            (vec![k + 1], all)
+        }
+    };
+    let covariances = ArrayD::from_shape_vec(IxDyn(&shape), covariances).ok()?;
+    Mixture::from_parameters(kind, Array1::from(weights).view(), means.view(), covariances.view()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn split_keeps_weights_and_moves_means_apart() {
+        let cov = ArrayD::from_shape_vec(IxDyn(&[1, 2, 2]), vec![4.0, 0.0, 0.0, 1.0]).unwrap();
+        let m = Mixture::from_parameters(
+            CovarianceType::Full,
+            ndarray::array![1.0].view(),
+            ndarray::array![[0.0, 0.0]].view(),
+            cov.view(),
+        )
+        .unwrap();
+        let x = Array2::from_shape_fn((20, 2), |(i, j)| if j == 0 { i as f64 - 10.0 } else { 0.0 });
+        let s = split_worst(&m, x.view()).unwrap();
+        assert_eq!(s.n_components(), 2);
+        assert_eq!(s.weights().to_vec(), vec![0.5, 0.5]);
+        let offset = (2.0 / std::f64::consts::PI * 4.0).sqrt();
+        assert!((s.means()[[0, 0]].abs() - offset).abs() < 1e-12);
+        assert!((s.means()[[0, 0]] + s.means()[[1, 0]]).abs() < 1e-12);
+        let c = s.covariances();
+        assert!((c[[1, 0, 0]] - 4.0 * (1.0 - 2.0 / std::f64::consts::PI)).abs() < 1e-12);
+        assert!((c[[1, 1, 1]] - 1.0).abs() < 1e-12);
+    }
+}

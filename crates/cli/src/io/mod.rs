@@ -1,0 +1,264 @@
+//! Files in and out: data tables (`.npy`, `.csv`, `.tsv`, standard input), sample weights,
+//! models (`.json`), and outputs written whole or not at all.
+//!
+//! Inputs are read into memory whole, then parsed, so a file is never half-read; outputs are
+//! encoded into memory whole, then written by [`write::atomic`] (temporary file + rename).
+
+pub mod columns;
+pub mod npy;
+pub mod text;
+pub mod write;
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use einmix::Mixture;
+use ndarray::{Array1, ArrayView1, ArrayView2};
+
+pub use columns::Table;
+
+use crate::error::{CliError, ReadError, Source, WriteError};
+
+/// The bytes of an input: a file, or all of standard input for `-`.
+fn read_bytes(file: &Source) -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
+    match file {
+        Source::Path(p) => {
+            bytes = std::fs::read(p).map_err(|e| CliError::read(file, e))?;
+        }
+        Source::Stdin | Source::Stdout => {
+            std::io::stdin().lock().read_to_end(&mut bytes).map_err(|e| CliError::read(file, e))?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// How an input file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputFormat {
+    Npy,
+    Text(u8),
+}
+
+/// By extension (`.npy`, `.csv`, `.tsv`/`.tab`); otherwise (standard input included) by
+/// content: `.npy`'s magic string, else text, tab-separated if the first line holds a tab.
+fn input_format(file: &Source, bytes: &[u8]) -> InputFormat {
+    let ext = match file {
+        Source::Path(p) => extension(p),
+        _ => String::new(),
+    };
+    match ext.as_str() {
+        "npy" => InputFormat::Npy,
+        "csv" => InputFormat::Text(b','),
+        "tsv" | "tab" => InputFormat::Text(b'\t'),
+        _ if npy::is_npy(bytes) => InputFormat::Npy,
+        _ => {
+            let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            InputFormat::Text(if first_line.contains(&b'\t') { b'\t' } else { b',' })
+        }
+    }
+}
+
+fn extension(p: &Path) -> String {
+    p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// Reads a data table: features (shape (samples, features)) and, with `weight`, a weight column.
+pub fn read_data(arg: &Path, select: &[String], weight: Option<&str>) -> Result<(Source, Table), CliError> {
+    let file = Source::input(arg);
+    let bytes = read_bytes(&file)?;
+    let table = match input_format(&file, &bytes) {
+        InputFormat::Npy => {
+            let a = npy::parse(&bytes).map_err(|e| CliError::read(&file, e))?;
+            let [n, d] = a.shape[..] else {
+                return Err(CliError::read(
+                    &file,
+                    ReadError::WrongShape {
+                        expected: "2-d (samples, features)",
+                        found: npy::shape_text(&a.shape),
+                    },
+                ));
+            };
+            if n == 0 {
+                return Err(CliError::read(&file, ReadError::Empty));
+            }
+            let x = ndarray::Array2::from_shape_vec((n, d), a.data).expect("n * d values");
+            columns::select_matrix(x, select, weight)
+        }
+        InputFormat::Text(delimiter) => text::parse(&bytes, delimiter, select, weight),
+    }
+    .map_err(|e| CliError::read(&file, e))?;
+    Ok((file, table))
+}
+
+/// Reads per-sample weights: a `.npy` of shape (n,) or (n, 1), or a one-column text table.
+pub fn read_weights(arg: &Path, n_samples: usize) -> Result<Array1<f64>, CliError> {
+    let file = Source::input(arg);
+    let bytes = read_bytes(&file)?;
+    let err = |e| CliError::read(&file, e);
+    let (w, shape) = match input_format(&file, &bytes) {
+        InputFormat::Npy => {
+            let a = npy::parse(&bytes).map_err(err)?;
+            (Array1::from(a.data), a.shape)
+        }
+        InputFormat::Text(delimiter) => {
+            let t = text::parse(&bytes, delimiter, &[], None).map_err(err)?;
+            let shape = vec![t.x.nrows(), t.x.ncols()];
+            (t.x.into_iter().collect(), shape)
+        }
+    };
+    match shape[..] {
+        [n] | [n, 1] if n == n_samples => Ok(w),
+        [n] | [n, 1] => Err(err(ReadError::WeightCount { expected: n_samples, found: n })),
+        _ => Err(err(ReadError::WrongShape { expected: "one-column", found: npy::shape_text(&shape) })),
+    }
+}
+
+/// Reads a model saved as JSON.
+pub fn read_model(arg: &Path) -> Result<(Source, Mixture), CliError> {
+    let file = Source::input(arg);
+    let bytes = read_bytes(&file)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::read(
+            &file,
+            ReadError::Model(einmix::Error::InvalidModel { message: "the file is not UTF-8 text".into() }),
+        )
+    })?;
+    let model = Mixture::from_json(&text).map_err(|e| CliError::read(&file, ReadError::Model(e)))?;
+    Ok((file, model))
+}
+
+/// What an output holds, which decides the formats it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An array: `.npy`, `.csv`, `.tsv`; CSV on standard output.
+    Array,
+    /// A model: `.json`; JSON on standard output.
+    Model,
+    /// A picture: `.png` (not to standard output).
+    Png,
+}
+
+/// The encoding of an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputFormat {
+    Npy,
+    Text(u8),
+    Json,
+    Png,
+}
+
+/// An output, checked before any work is done: a known extension, and no existing file
+/// unless `--force`.
+#[derive(Debug, Clone)]
+pub struct Output {
+    file: Source,
+    format: OutputFormat,
+    force: bool,
+}
+
+impl Output {
+    /// Checks `arg` as an output of `kind`.
+    pub fn new(arg: &Path, kind: Kind, force: bool) -> Result<Output, CliError> {
+        let file = Source::output(arg);
+        let format = match (&file, kind) {
+            (Source::Path(p), _) => match (extension(p).as_str(), kind) {
+                ("npy", Kind::Array) => OutputFormat::Npy,
+                ("csv", Kind::Array) => OutputFormat::Text(b','),
+                ("tsv" | "tab", Kind::Array) => OutputFormat::Text(b'\t'),
+                ("json", Kind::Model) => OutputFormat::Json,
+                ("png", Kind::Png) => OutputFormat::Png,
+                _ => {
+                    let allowed = match kind {
+                        Kind::Array => ".npy, .csv or .tsv (or - for standard output)",
+                        Kind::Model => ".json (or - for standard output)",
+                        Kind::Png => ".png",
+                    };
+                    return Err(CliError::write(&file, WriteError::Format { allowed }));
+                }
+            },
+            (_, Kind::Array) => OutputFormat::Text(b','),
+            (_, Kind::Model) => OutputFormat::Json,
+            (_, Kind::Png) => return Err(CliError::write(&file, WriteError::Format { allowed: ".png" })),
+        };
+        if let Source::Path(p) = &file {
+            write::check(p, force).map_err(|e| CliError::write(&file, e))?;
+        }
+        Ok(Output { file, format, force })
+    }
+
+    /// Where it goes.
+    pub fn file(&self) -> &Source {
+        &self.file
+    }
+
+    /// Writes `bytes` whole or not at all.
+    fn write_bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
+        match &self.file {
+            Source::Path(p) => {
+                write::atomic(p, bytes, self.force).map_err(|e| CliError::write(&self.file, e))
+            }
+            _ => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes)?;
+                out.flush()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A matrix with its column names (the names go into text headers).
+    pub fn matrix(&self, x: ArrayView2<f64>, names: &[String]) -> Result<(), CliError> {
+        let bytes = match self.format {
+            OutputFormat::Npy => {
+                let flat: Vec<f64> = x.iter().copied().collect();
+                npy::encode(&[x.nrows(), x.ncols()], npy::Elements::F64(&flat))
+            }
+            OutputFormat::Text(sep) => text::encode(names, x.nrows(), sep, |i, j| format!("{:?}", x[[i, j]])),
+            _ => unreachable!("checked by Output::new"),
+        };
+        self.write_bytes(&bytes)
+    }
+
+    /// A vector of numbers; `name` is the text header.
+    pub fn vector(&self, v: ArrayView1<f64>, name: &str) -> Result<(), CliError> {
+        let bytes = match self.format {
+            OutputFormat::Npy => {
+                let flat: Vec<f64> = v.iter().copied().collect();
+                npy::encode(&[v.len()], npy::Elements::F64(&flat))
+            }
+            OutputFormat::Text(sep) => {
+                text::encode(&[name.to_string()], v.len(), sep, |i, _| format!("{:?}", v[i]))
+            }
+            _ => unreachable!("checked by Output::new"),
+        };
+        self.write_bytes(&bytes)
+    }
+
+    /// Component labels (int64 in `.npy`).
+    pub fn labels(&self, v: ArrayView1<usize>, name: &str) -> Result<(), CliError> {
+        let bytes = match self.format {
+            OutputFormat::Npy => {
+                let flat: Vec<i64> = v.iter().map(|&l| l as i64).collect();
+                npy::encode(&[v.len()], npy::Elements::I64(&flat))
+            }
+            OutputFormat::Text(sep) => {
+                text::encode(&[name.to_string()], v.len(), sep, |i, _| v[i].to_string())
+            }
+            _ => unreachable!("checked by Output::new"),
+        };
+        self.write_bytes(&bytes)
+    }
+
+    /// A model as JSON.
+    pub fn model(&self, m: &Mixture) -> Result<(), CliError> {
+        let mut json = m.to_json();
+        json.push('\n');
+        self.write_bytes(json.as_bytes())
+    }
+
+    /// An encoded PNG.
+    pub fn png(&self, bytes: &[u8]) -> Result<(), CliError> {
+        self.write_bytes(bytes)
+    }
+}
