@@ -23,11 +23,58 @@ pub(crate) struct Chunked {
     pub coords: Vec<f64>,
     pub weights: Vec<f64>,
     pub total_weight: f64,
+    /// `order[position] = original row`, when the points were reordered spatially.
+    pub order: Option<Vec<usize>>,
+    /// Per chunk: `d` minima then `d` maxima of its points' coordinates (padding included:
+    /// it repeats a real point).
+    pub bounds: Vec<f64>,
+    /// Per chunk: the sum of its weights.
+    pub chunk_weight: Vec<f64>,
 }
 
 impl Chunked {
     /// Copies `x` (validated: finite, non-empty) into chunked layout.
     pub(crate) fn new(x: ArrayView2<f64>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
+        Chunked::with_order(x, sample_weight, None)
+    }
+
+    /// Copies `x` with its points reordered along a Morton (Z-order) curve of their first three
+    /// coordinates, so that each chunk covers a small region and its bounding box is tight
+    /// (what lets the E-step skip far components). Ties keep their original order, so repeated
+    /// rows stay adjacent.
+    pub(crate) fn new_spatial(x: ArrayView2<f64>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
+        let (n, d) = x.dim();
+        let dims = d.min(3);
+        let bits = 63 / dims as u32;
+        let bits = bits.min(21);
+        let (lo, hi): (Vec<f64>, Vec<f64>) = (0..dims)
+            .map(|j| {
+                let col = x.column(j);
+                (col.fold(f64::INFINITY, |a, &b| a.min(b)), col.fold(f64::NEG_INFINITY, |a, &b| a.max(b)))
+            })
+            .unzip();
+        let cells = ((1u64 << bits) - 1) as f64;
+        let key = |row: usize| -> u64 {
+            let mut code = 0u64;
+            for j in 0..dims {
+                let span = hi[j] - lo[j];
+                let q = if span > 0.0 { ((x[[row, j]] - lo[j]) / span * cells) as u64 } else { 0 };
+                for b in 0..bits {
+                    code |= ((q >> b) & 1) << (b as usize * dims + j);
+                }
+            }
+            code
+        };
+        let mut keyed: Vec<(u64, usize)> = (0..n).map(|r| (key(r), r)).collect();
+        keyed.sort_unstable();
+        Chunked::with_order(x, sample_weight, Some(keyed.into_iter().map(|(_, r)| r).collect()))
+    }
+
+    fn with_order(
+        x: ArrayView2<f64>,
+        sample_weight: Option<ArrayView1<f64>>,
+        order: Option<Vec<usize>>,
+    ) -> Chunked {
         let (n, d) = x.dim();
         let n_chunks = n.div_ceil(CHUNK);
         let mut coords = vec![0.0; n_chunks * d * CHUNK];
@@ -35,7 +82,8 @@ impl Chunked {
         for c in 0..n_chunks {
             let start = c * CHUNK;
             for lane in 0..CHUNK {
-                let row = (start + lane).min(n - 1);
+                let position = (start + lane).min(n - 1);
+                let row = order.as_ref().map_or(position, |o| o[position]);
                 for j in 0..d {
                     coords[(c * d + j) * CHUNK + lane] = x[[row, j]];
                 }
@@ -46,14 +94,16 @@ impl Chunked {
         }
         // Summed in chunk order with a fixed association, like every other reduction.
         let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
-        Chunked {
-            n,
-            d,
-            n_chunks,
-            coords,
-            weights,
-            total_weight,
+        let mut bounds = vec![0.0; n_chunks * 2 * d];
+        for c in 0..n_chunks {
+            for j in 0..d {
+                let col = &coords[(c * d + j) * CHUNK..(c * d + j + 1) * CHUNK];
+                bounds[c * 2 * d + j] = col.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+                bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            }
         }
+        let chunk_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).collect();
+        Chunked { n, d, n_chunks, coords, weights, total_weight, order, bounds, chunk_weight }
     }
 
     /// Coordinates (`d * CHUNK`, feature-major) and weights (`CHUNK`) of chunk `c`.
@@ -79,7 +129,12 @@ impl Chunked {
         b * BLOCK_CHUNKS..((b + 1) * BLOCK_CHUNKS).min(self.n_chunks)
     }
 
-    /// Feature `j` of point `row` (original order).
+    /// Original row of the point at `position` (chunked order).
+    pub(crate) fn original_row(&self, position: usize) -> usize {
+        self.order.as_ref().map_or(position, |o| o[position])
+    }
+
+    /// Feature `j` of the point at chunked position `row`.
     pub(crate) fn value(&self, row: usize, j: usize) -> f64 {
         let (c, lane) = (row / CHUNK, row % CHUNK);
         self.coords[(c * self.d + j) * CHUNK + lane]
