@@ -68,6 +68,14 @@ pub struct Verbosity {
     pub verbose: bool,
 }
 
+/// `--quiet` alone, for the commands that run no EM.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Quiet {
+    /// No notes on standard error (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
 /// Which columns of a data file are the features.
 #[derive(Debug, Clone, Args)]
 pub struct ColumnArgs {
@@ -166,7 +174,7 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
-    pub verbosity: Verbosity,
+    pub verbosity: Quiet,
 }
 
 #[derive(Debug, Args)]
@@ -186,7 +194,7 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
-    pub verbosity: Verbosity,
+    pub verbosity: Quiet,
 }
 
 #[derive(Debug, Args)]
@@ -210,7 +218,7 @@ pub struct SampleArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
-    pub verbosity: Verbosity,
+    pub verbosity: Quiet,
 }
 
 /// The information criterion `select` minimises.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use einmix::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::args::Verbosity;
+use crate::args::{Quiet, Verbosity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -53,6 +53,11 @@ impl Reporter {
             ProgressBar::hidden()
         };
         Reporter { mode, bar }
+    }
+
+    /// For commands that run no EM: notes and warnings only.
+    pub fn notes(q: Quiet) -> Reporter {
+        Reporter { mode: if q.quiet { Mode::Quiet } else { Mode::Silent }, bar: ProgressBar::hidden() }
     }
 
     /// The bar's position (iteration or fit) and prefix (what is running).

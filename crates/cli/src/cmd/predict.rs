@@ -21,7 +21,7 @@ pub fn run(a: &PredictArgs) -> Result<ExitCode, CliError> {
         let labels = model.predict(x).map_err(CliError::library(&file))?;
         output.labels(labels.view(), "label")?;
     }
-    let reporter = Reporter::new(a.verbosity, 0, "");
+    let reporter = Reporter::notes(a.verbosity);
     reporter.note(format_args!(
         "wrote {} {} for {} samples to {}",
         if a.proba { "probabilities of" } else { "labels among" },

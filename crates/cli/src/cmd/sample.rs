@@ -18,7 +18,7 @@ pub fn run(a: &SampleArgs) -> Result<ExitCode, CliError> {
     if let Some(l) = &labels_output {
         l.labels(labels.view(), "label")?;
     }
-    Reporter::new(a.verbosity, 0, "").note(format_args!(
+    Reporter::notes(a.verbosity).note(format_args!(
         "wrote {} samples of {} features to {}",
         x.nrows(),
         x.ncols(),

@@ -18,7 +18,7 @@ pub fn run(a: &ScoreArgs) -> Result<ExitCode, CliError> {
     let mean = per_sample.sum() / per_sample.len() as f64;
     if let Some(output) = &output {
         output.vector(per_sample.view(), "log_likelihood")?;
-        Reporter::new(a.verbosity, 0, "").note(format_args!(
+        Reporter::notes(a.verbosity).note(format_args!(
             "wrote the log-likelihood of {} samples to {}",
             per_sample.len(),
             output.file()
