@@ -140,15 +140,7 @@ impl Mixture {
     /// An all-zero mixture of the given shape, to be filled by an M-step.
     pub(crate) fn zeros(kind: CovarianceType, k: usize, d: usize) -> Mixture {
         let len = kind.len(k, d);
-        Mixture::from_flat(
-            kind,
-            k,
-            d,
-            vec![0.0; k],
-            vec![0.0; k * d],
-            vec![0.0; len],
-            vec![0.0; len],
-        )
+        Mixture::from_flat(kind, k, d, vec![0.0; k], vec![0.0; k * d], vec![0.0; len], vec![0.0; len])
     }
 
     pub(crate) fn parts_mut(&mut self) -> PartsMut<'_> {
@@ -194,28 +186,19 @@ impl Mixture {
     /// Covariances in scikit-learn's shape for the kind: full `(K, D, D)`, tied `(D, D)`,
     /// diag `(K, D)`, spherical `(K,)`.
     pub fn covariances(&self) -> ArrayViewD<'_, f64> {
-        let shape = self
-            .covariance_type
-            .shape(self.n_components, self.n_features);
+        let shape = self.covariance_type.shape(self.n_components, self.n_features);
         ArrayViewD::from_shape(IxDyn(&shape), &self.covariances).expect("shape")
     }
     /// Upper Cholesky factors `U` of the precisions, `P = U U^T`, same shape as covariances.
     pub fn precisions_cholesky(&self) -> ArrayViewD<'_, f64> {
-        let shape = self
-            .covariance_type
-            .shape(self.n_components, self.n_features);
+        let shape = self.covariance_type.shape(self.n_components, self.n_features);
         ArrayViewD::from_shape(IxDyn(&shape), &self.precisions_cholesky).expect("shape")
     }
     /// Precision matrices (inverse covariances), same shape as covariances.
     pub fn precisions(&self) -> ArrayD<f64> {
-        let shape = self
-            .covariance_type
-            .shape(self.n_components, self.n_features);
-        let p = self.covariance_type.precisions(
-            &self.precisions_cholesky,
-            self.n_components,
-            self.n_features,
-        );
+        let shape = self.covariance_type.shape(self.n_components, self.n_features);
+        let p =
+            self.covariance_type.precisions(&self.precisions_cholesky, self.n_components, self.n_features);
         ArrayD::from_shape_vec(IxDyn(&shape), p).expect("shape")
     }
 
@@ -228,10 +211,7 @@ impl Mixture {
     fn check_data(&self, x: ArrayView2<f64>) -> Result<()> {
         validate::data(x)?;
         if x.ncols() != self.n_features {
-            return Err(Error::DimensionMismatch {
-                expected: self.n_features,
-                found: x.ncols(),
-            });
+            return Err(Error::DimensionMismatch { expected: self.n_features, found: x.ncols() });
         }
         Ok(())
     }
@@ -241,36 +221,28 @@ impl Mixture {
         self.check_data(x)?;
         let data = Chunked::new(x, None);
         let prepared = Prepared::from_mixture(self);
-        let per_row = if what == ScoreOutput::Responsibilities {
-            self.n_components
-        } else {
-            1
-        };
+        let per_row = if what == ScoreOutput::Responsibilities { self.n_components } else { 1 };
         let block_rows = crate::data::BLOCK_CHUNKS * CHUNK;
         let mut out = vec![0.0; data.n * per_row];
-        out.par_chunks_mut(block_rows * per_row)
-            .enumerate()
-            .for_each_init(
-                || Scratch::new(self.n_components, self.n_features),
-                |scratch, (b, rows)| {
-                    dispatch(ScoreBlock {
-                        prepared: &prepared,
-                        data: &data,
-                        range: data.block_chunks(b),
-                        scratch,
-                        what,
-                        out: rows,
-                    })
-                },
-            );
+        out.par_chunks_mut(block_rows * per_row).enumerate().for_each_init(
+            || Scratch::new(self.n_components, self.n_features),
+            |scratch, (b, rows)| {
+                dispatch(ScoreBlock {
+                    prepared: &prepared,
+                    data: &data,
+                    range: data.block_chunks(b),
+                    scratch,
+                    what,
+                    out: rows,
+                })
+            },
+        );
         Ok(out)
     }
 
     /// Log of the mixture density at each row of `x`: `log p(x_i)`.
     pub fn score_samples(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
-        Ok(Array1::from(
-            self.score_pass(x, ScoreOutput::LogLikelihood)?,
-        ))
+        Ok(Array1::from(self.score_pass(x, ScoreOutput::LogLikelihood)?))
     }
 
     /// Mean log-likelihood of the rows of `x`.
@@ -318,9 +290,7 @@ impl Mixture {
                 continue;
             }
             let p = (self.weights[c] / mass).clamp(0.0, 1.0);
-            let draw = Binomial::new(left, p)
-                .expect("p in [0, 1]")
-                .sample(&mut rng);
+            let draw = Binomial::new(left, p).expect("p in [0, 1]").sample(&mut rng);
             counts[c] = draw as usize;
             left -= draw;
             mass -= self.weights[c];
@@ -353,9 +323,7 @@ impl Mixture {
     fn covariance_factor(&self, c: usize) -> Vec<f64> {
         let d = self.n_features;
         match self.covariance_type {
-            CovarianceType::Full => {
-                cholesky_lower(&self.covariances[c * d * d..(c + 1) * d * d], d)
-            }
+            CovarianceType::Full => cholesky_lower(&self.covariances[c * d * d..(c + 1) * d * d], d),
             CovarianceType::Tied => cholesky_lower(&self.covariances, d),
             CovarianceType::Diag | CovarianceType::Spherical => {
                 let mut l = vec![0.0; d * d];
@@ -379,9 +347,7 @@ impl Mixture {
 
     /// Reads a model written by [`Mixture::to_json`], checking shapes and values.
     pub fn from_json(text: &str) -> Result<Mixture> {
-        serde_json::from_str(text).map_err(|e| Error::InvalidModel {
-            message: e.to_string(),
-        })
+        serde_json::from_str(text).map_err(|e| Error::InvalidModel { message: e.to_string() })
     }
 }
 
@@ -442,9 +408,7 @@ fn nest(flat: &[f64], shape: &[usize]) -> serde_json::Value {
     }
     let step = flat.len() / shape[0].max(1);
     serde_json::Value::Array(
-        (0..shape[0])
-            .map(|i| nest(&flat[i * step..(i + 1) * step], &shape[1..]))
-            .collect(),
+        (0..shape[0]).map(|i| nest(&flat[i * step..(i + 1) * step], &shape[1..])).collect(),
     )
 }
 
@@ -454,33 +418,29 @@ fn nest_checked(a: ArrayViewD<f64>) -> serde_json::Value {
     nest(&flat, a.shape())
 }
 
+/// Flattens the nested array `v` of shape `shape` into `out`; `full` is the whole array's
+/// shape, which the message names (not the sub-shape at the level where the mismatch is).
 fn unnest(
     v: &serde_json::Value,
     shape: &[usize],
+    full: &[usize],
     field: &str,
     out: &mut Vec<f64>,
 ) -> std::result::Result<(), String> {
-    let bad = || {
-        format!(
-            "'{field}' does not have the shape {}",
-            validate::shape_text(shape)
-        )
-    };
+    let bad = || format!("'{field}' does not have the shape {}", validate::shape_text(full));
     let items = v.as_array().ok_or_else(bad)?;
     if items.len() != shape[0] {
         return Err(bad());
     }
     for item in items {
         if shape.len() == 1 {
-            let x = item
-                .as_f64()
-                .ok_or_else(|| format!("'{field}' holds a value that is not a number"))?;
+            let x = item.as_f64().ok_or_else(|| format!("'{field}' holds a value that is not a number"))?;
             if !x.is_finite() {
                 return Err(format!("'{field}' holds a value that is not finite"));
             }
             out.push(x);
         } else {
-            unnest(item, &shape[1..], field, out)?;
+            unnest(item, &shape[1..], full, field, out)?;
         }
     }
     Ok(())
@@ -508,38 +468,24 @@ impl TryFrom<MixtureFile> for Mixture {
 
     fn try_from(f: MixtureFile) -> std::result::Result<Mixture, String> {
         if f.format != FORMAT_NAME || f.version != 1 {
-            return Err(format!(
-                "unknown format '{}' version {}",
-                f.format, f.version
-            ));
+            return Err(format!("unknown format '{}' version {}", f.format, f.version));
         }
         let (k, d) = (f.n_components, f.n_features);
         if k == 0 || d == 0 {
             return Err("n_components and n_features must be at least 1".into());
         }
         if f.weights.len() != k {
-            return Err(format!(
-                "'weights' has {} values, expected {k}",
-                f.weights.len()
-            ));
+            return Err(format!("'weights' has {} values, expected {k}", f.weights.len()));
         }
         if f.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
             return Err("'weights' must be finite and non-negative".into());
         }
         let shape = f.covariance_type.shape(k, d);
         let (mut means, mut cov, mut chol) = (Vec::new(), Vec::new(), Vec::new());
-        unnest(&f.means, &[k, d], "means", &mut means)?;
-        unnest(&f.covariances, &shape, "covariances", &mut cov)?;
-        unnest(
-            &f.precisions_cholesky,
-            &shape,
-            "precisions_cholesky",
-            &mut chol,
-        )?;
-        if matches!(
-            f.covariance_type,
-            CovarianceType::Full | CovarianceType::Tied
-        ) {
+        unnest(&f.means, &[k, d], &[k, d], "means", &mut means)?;
+        unnest(&f.covariances, &shape, &shape, "covariances", &mut cov)?;
+        unnest(&f.precisions_cholesky, &shape, &shape, "precisions_cholesky", &mut chol)?;
+        if matches!(f.covariance_type, CovarianceType::Full | CovarianceType::Tied) {
             // Any square root F of the precision (P = F F^T) describes the same model; the
             // kernels read only the upper triangle, so a factor that is not upper triangular
             // (scikit-learn stores chol(P) lower after `precisions_init`) is re-factored.
@@ -547,9 +493,8 @@ impl TryFrom<MixtureFile> for Mixture {
                 let lower_part = (0..d).any(|i| (0..i).any(|j| block[i * d + j] != 0.0));
                 if lower_part {
                     let p = crate::linalg::mul_transpose(block, block, d);
-                    let (u, _) = crate::covariance::full::upper_factor(&p, d).ok_or_else(|| {
-                        format!("'precisions_cholesky' of component {c} is singular")
-                    })?;
+                    let (u, _) = crate::covariance::full::upper_factor(&p, d)
+                        .ok_or_else(|| format!("'precisions_cholesky' of component {c} is singular"))?;
                     block.copy_from_slice(&u);
                 }
             }
@@ -563,14 +508,6 @@ impl TryFrom<MixtureFile> for Mixture {
         }) {
             return Err("'precisions_cholesky' must have a positive diagonal".into());
         }
-        Ok(Mixture::from_flat(
-            f.covariance_type,
-            k,
-            d,
-            f.weights,
-            means,
-            cov,
-            chol,
-        ))
+        Ok(Mixture::from_flat(f.covariance_type, k, d, f.weights, means, cov, chol))
     }
 }
