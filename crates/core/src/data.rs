@@ -9,6 +9,9 @@
 //! depend on the number of threads.
 
 use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
+
+use crate::parallel::Parallel;
 
 /// Points per chunk.
 pub(crate) const CHUNK: usize = 256;
@@ -42,11 +45,17 @@ impl Chunked {
     /// coordinates, so that each chunk covers a small region and its bounding box is tight
     /// (what lets the E-step skip far components). Ties keep their original order, so repeated
     /// rows stay adjacent.
-    pub(crate) fn new_spatial(x: ArrayView2<f64>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
+    pub(crate) fn new_spatial(
+        x: ArrayView2<f64>,
+        sample_weight: Option<ArrayView1<f64>>,
+        par: &Parallel,
+    ) -> Chunked {
         let (n, d) = x.dim();
         let dims = d.min(3);
-        let bits = 63 / dims as u32;
-        let bits = bits.min(21);
+        // 32 bits of Morton code (16 per axis in 2-D) locate a point far more finely than a
+        // chunk needs; the row index fills the low 32 bits, so one u64 sort keeps ties in
+        // their original order.
+        let bits = 32 / dims;
         let (lo, hi): (Vec<f64>, Vec<f64>) = (0..dims)
             .map(|j| {
                 let col = x.column(j);
@@ -60,14 +69,22 @@ impl Chunked {
                 let span = hi[j] - lo[j];
                 let q = if span > 0.0 { ((x[[row, j]] - lo[j]) / span * cells) as u64 } else { 0 };
                 for b in 0..bits {
-                    code |= ((q >> b) & 1) << (b as usize * dims + j);
+                    code |= ((q >> b) & 1) << (b * dims + j);
                 }
             }
             code
         };
-        let mut keyed: Vec<(u64, usize)> = (0..n).map(|r| (key(r), r)).collect();
-        keyed.sort_unstable();
-        Chunked::with_order(x, sample_weight, Some(keyed.into_iter().map(|(_, r)| r).collect()))
+        let order: Vec<usize> = if n < (1 << 32) {
+            let mut keyed: Vec<u64> =
+                par.install(|| (0..n).into_par_iter().map(|r| (key(r) << 32) | r as u64).collect());
+            par.install(|| keyed.par_sort_unstable());
+            keyed.into_iter().map(|k| (k & 0xffff_ffff) as usize).collect()
+        } else {
+            let mut keyed: Vec<(u64, usize)> = (0..n).map(|r| (key(r), r)).collect();
+            par.install(|| keyed.par_sort_unstable());
+            keyed.into_iter().map(|(_, r)| r).collect()
+        };
+        Chunked::with_order(x, sample_weight, Some(order))
     }
 
     fn with_order(

@@ -20,10 +20,7 @@ pub fn seed_workload(n_samples: usize, n_components: usize, seed: u64) -> (Mixtu
     let means = Array2::from_shape_fn((k, 2), |_| rng.random_range(40.0..472.0));
     let mut cov = Vec::with_capacity(k * 4);
     for _ in 0..k {
-        let (s1, s2) = (
-            rng.random_range(4.0..14.0f64),
-            rng.random_range(4.0..14.0f64),
-        );
+        let (s1, s2) = (rng.random_range(4.0..14.0f64), rng.random_range(4.0..14.0f64));
         let theta = rng.random_range(0.0..std::f64::consts::PI);
         let (c, s) = (theta.cos(), theta.sin());
         // R diag(s1^2, s2^2) R^T
@@ -33,13 +30,8 @@ pub fn seed_workload(n_samples: usize, n_components: usize, seed: u64) -> (Mixtu
         cov.extend([a, b, b, d]);
     }
     let cov = ArrayD::from_shape_vec(IxDyn(&[k, 2, 2]), cov).expect("shape");
-    let truth = Mixture::from_parameters(
-        CovarianceType::Full,
-        weights.view(),
-        means.view(),
-        cov.view(),
-    )
-    .expect("a valid mixture by construction");
+    let truth = Mixture::from_parameters(CovarianceType::Full, weights.view(), means.view(), cov.view())
+        .expect("a valid mixture by construction");
     let (x, _) = truth.sample(n_samples, seed.wrapping_add(1));
     (truth, x)
 }
@@ -67,9 +59,7 @@ pub fn random_mixture(kind: CovarianceType, k: usize, d: usize, spread: f64, see
                 q[i * d + t] /= norm;
             }
         }
-        let l: Vec<f64> = (0..d)
-            .map(|_| rng.random_range(0.5..1.5f64).powi(2))
-            .collect();
+        let l: Vec<f64> = (0..d).map(|_| rng.random_range(0.5..1.5f64).powi(2)).collect();
         let mut a = vec![0.0; d * d];
         for i in 0..d {
             for j in 0..d {
@@ -81,14 +71,9 @@ pub fn random_mixture(kind: CovarianceType, k: usize, d: usize, spread: f64, see
     let cov: Vec<f64> = match kind {
         CovarianceType::Full => (0..k).flat_map(|_| random_spd(&mut rng)).collect(),
         CovarianceType::Tied => random_spd(&mut rng),
-        CovarianceType::Diag => (0..k * d)
-            .map(|_| rng.random_range(0.5..1.5f64).powi(2))
-            .collect(),
-        CovarianceType::Spherical => (0..k)
-            .map(|_| rng.random_range(0.5..1.5f64).powi(2))
-            .collect(),
+        CovarianceType::Diag => (0..k * d).map(|_| rng.random_range(0.5..1.5f64).powi(2)).collect(),
+        CovarianceType::Spherical => (0..k).map(|_| rng.random_range(0.5..1.5f64).powi(2)).collect(),
     };
     let cov = ArrayD::from_shape_vec(IxDyn(&kind.shape(k, d)), cov).expect("shape");
-    Mixture::from_parameters(kind, weights.view(), means.view(), cov.view())
-        .expect("valid by construction")
+    Mixture::from_parameters(kind, weights.view(), means.view(), cov.view()).expect("valid by construction")
 }

@@ -95,8 +95,10 @@ impl Workspace {
 }
 
 /// Labels (`argmax_k` of the weighted log-densities) of every row, in parallel blocks.
-pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel) -> Vec<usize> {
-    let prepared = Prepared::from_mixture(model);
+pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel, cull: bool) -> Vec<usize> {
+    let mut prepared = Prepared::new(model.covariance_type(), model.n_components(), model.n_features());
+    prepared.cull = cull;
+    prepared.update(model);
     let block_rows = crate::data::BLOCK_CHUNKS * crate::data::CHUNK;
     let mut out = vec![0.0; data.n];
     let mut blocks: Vec<&mut [f64]> = out.chunks_mut(block_rows).collect();
@@ -149,8 +151,9 @@ pub(crate) fn fit(
     let k = start.map_or(spec.n_components, |(m, _)| m.n_components());
     // Culling pays where components are local in space: low dimensions, several components.
     let cull = d <= 3 && k >= 4;
-    let data = if cull { Chunked::new_spatial(x, sample_weight) } else { Chunked::new(x, sample_weight) };
     let par = Parallel::new(spec.n_threads)?;
+    let data =
+        if cull { Chunked::new_spatial(x, sample_weight, &par) } else { Chunked::new(x, sample_weight) };
     let mut rng = match spec.random_state {
         Some(seed) => ChaCha8Rng::seed_from_u64(seed),
         None => ChaCha8Rng::from_os_rng(),
@@ -203,7 +206,7 @@ pub(crate) fn fit(
     }
     let (mixture, lower_bound, n_iter, converged, lower_bounds, best_run) = best.expect("n_init >= 1");
     let t2 = Instant::now();
-    let labels = labels(&mixture, &data, &par).into();
+    let labels = labels(&mixture, &data, &par, cull).into();
     em_time += t2.elapsed();
     Ok(Fit {
         mixture,
@@ -247,8 +250,8 @@ mod tests {
                 .random_state(1)
                 .max_iter(0);
             let start = spec.fit(x.view(), None).unwrap().mixture;
-            let data = Chunked::new_spatial(x.view(), None);
             let par = Parallel::new(Some(2)).unwrap();
+            let data = Chunked::new_spatial(x.view(), None, &par);
             let (mut culled, mut full) = (start.clone(), start);
             let mut ws_culled = Workspace::new(&culled, &data, &par, true);
             let mut ws_full = Workspace::new(&full, &data, &par, false);
@@ -266,6 +269,9 @@ mod tests {
                     (culled.precisions_cholesky_slice(), full.precisions_cholesky_slice()),
                 ] {
                     assert!(max_rel(a, b) <= 1e-12, "{kind} iteration {iteration}: {}", max_rel(a, b));
+                }
+                if iteration % 8 == 0 {
+                    assert_eq!(labels(&culled, &data, &par, true), labels(&culled, &data, &par, false));
                 }
             }
         }

@@ -71,7 +71,9 @@ pub enum Error {
         column: usize,
     },
     /// Fewer (positively weighted) samples than components.
-    #[error("Expected n_samples >= n_components but got n_components = {n_components}, n_samples = {n_samples}")]
+    #[error(
+        "Expected n_samples >= n_components but got n_components = {n_components}, n_samples = {n_samples}"
+    )]
     TooFewSamples {
         /// Samples available (with positive weight).
         n_samples: usize,

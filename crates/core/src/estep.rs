@@ -158,7 +158,7 @@ pub(crate) const CULL_MARGIN: f64 = 50.0;
 /// `log p_ik >= c_k - 1/2 sum_j b_kj far_j(mu_k, B)^2` (farthest corner). The best lower bound
 /// `L` bounds every point's maximum from below, so `r_ik <= exp(upper_k - L)`.
 #[inline(always)]
-pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stats: &mut SuffStats) {
+pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stats: Option<&mut SuffStats>) {
     let d = p.d;
     let lo = &data.bounds[c * 2 * d..c * 2 * d + d];
     let hi = &data.bounds[c * 2 * d + d..(c + 1) * 2 * d];
@@ -178,10 +178,11 @@ pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stat
     }
     s.active.clear();
     let w = data.chunk_weight[c];
+    let mut stats = stats;
     for k in 0..p.k {
         if upper[k] >= best_lower - CULL_MARGIN || !best_lower.is_finite() {
             s.active.push(k);
-        } else {
+        } else if let Some(stats) = stats.as_deref_mut() {
             stats.skipped[k] += w * (upper[k] - best_lower).exp();
             stats.culled_pairs += 1;
         }
@@ -699,7 +700,7 @@ impl Kernel for EmBlock<'_> {
         for c in self.range {
             let (xs, w) = self.data.chunk(c);
             if p.cull {
-                cull(p, self.data, c, self.scratch, self.stats);
+                cull(p, self.data, c, self.scratch, Some(&mut *self.stats));
             }
             let n_active = self.scratch.active.len();
             log_prob_chunk::<A>(p, xs, self.scratch);
@@ -738,20 +739,31 @@ impl Kernel for ScoreBlock<'_> {
         let p = self.prepared;
         let first_row = self.range.start * CHUNK;
         let ones = [1.0; CHUNK];
+        // Culling is exact for labels: a culled component's log-density is below the
+        // maximum for every point, so it cannot be the argmax.
+        let cull_labels = p.cull && self.what == ScoreOutput::Label;
+        if !cull_labels && self.scratch.active.len() != p.k {
+            self.scratch.active.clear();
+            self.scratch.active.extend(0..p.k);
+        }
         for c in self.range {
             let (xs, _) = self.data.chunk(c);
+            if cull_labels {
+                cull(p, self.data, c, self.scratch, None);
+            }
             log_prob_chunk::<A>(p, xs, self.scratch);
             let len = self.data.chunk_len(c);
             let row0 = c * CHUNK - first_row;
             if self.what == ScoreOutput::Label {
+                let s = &*self.scratch;
                 for i in 0..len {
                     let mut best = 0;
-                    for k in 1..p.k {
-                        if self.scratch.lp[k * CHUNK + i] > self.scratch.lp[best * CHUNK + i] {
-                            best = k;
+                    for row in 1..s.active.len() {
+                        if s.lp[row * CHUNK + i] > s.lp[best * CHUNK + i] {
+                            best = row;
                         }
                     }
-                    self.out[row0 + i] = best as f64;
+                    self.out[row0 + i] = s.active[best] as f64;
                 }
                 continue;
             }

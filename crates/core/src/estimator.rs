@@ -26,12 +26,8 @@ pub enum InitParams {
 
 impl InitParams {
     /// All methods, in scikit-learn's order.
-    pub const ALL: [InitParams; 4] = [
-        InitParams::KMeans,
-        InitParams::KMeansPlusPlus,
-        InitParams::Random,
-        InitParams::RandomFromData,
-    ];
+    pub const ALL: [InitParams; 4] =
+        [InitParams::KMeans, InitParams::KMeansPlusPlus, InitParams::Random, InitParams::RandomFromData];
 }
 
 impl fmt::Display for InitParams {
@@ -232,13 +228,7 @@ impl GaussianMixture {
         start: &Mixture,
         previous_lower_bound: f64,
     ) -> Result<Fit> {
-        crate::em::fit(
-            self,
-            x,
-            sample_weight,
-            Some((start, previous_lower_bound)),
-            &mut |_| {},
-        )
+        crate::em::fit(self, x, sample_weight, Some((start, previous_lower_bound)), &mut |_| {})
     }
 
     /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
@@ -248,22 +238,12 @@ impl GaussianMixture {
         sample_weight: Option<ArrayView1<f64>>,
         previous: &Fit,
     ) -> Result<Fit> {
-        self.fit_from(
-            x,
-            sample_weight,
-            &previous.mixture,
-            previous.info.lower_bound,
-        )
+        self.fit_from(x, sample_weight, &previous.mixture, previous.info.lower_bound)
     }
 
     /// Checks the hyperparameters on their own (no data needed).
     pub fn validate(&self) -> Result<()> {
-        parameter(
-            self.n_components >= 1,
-            "n_components",
-            self.n_components,
-            "n_components must be >= 1.",
-        )?;
+        parameter(self.n_components >= 1, "n_components", self.n_components, "n_components must be >= 1.")?;
         parameter(
             self.tol >= 0.0 && !self.tol.is_nan(),
             "tol",
@@ -276,19 +256,9 @@ impl GaussianMixture {
             self.reg_covar,
             "reg_covar must be a finite non-negative number.",
         )?;
-        parameter(
-            self.n_init >= 1,
-            "n_init",
-            self.n_init,
-            "n_init must be >= 1.",
-        )?;
+        parameter(self.n_init >= 1, "n_init", self.n_init, "n_init must be >= 1.")?;
         if let Some(n) = self.n_threads {
-            parameter(
-                n >= 1,
-                "n_threads",
-                n,
-                "n_threads must be at least 1 (or unset for all cores).",
-            )?;
+            parameter(n >= 1, "n_threads", n, "n_threads must be at least 1 (or unset for all cores).")?;
         }
         Ok(())
     }
@@ -327,7 +297,7 @@ impl GaussianMixture {
                 });
             }
             let flat: Vec<f64> = p.iter().copied().collect();
-            self.covariance_type.from_precisions(&flat, k, d)?;
+            self.covariance_type.factor_precisions(&flat, k, d)?;
         }
         Ok(())
     }

@@ -95,15 +95,7 @@ impl Kernel for RespBlock<'_> {
             let (xs, w) = self.data.chunk(c);
             self.resp.fill(c, self.k, &mut self.scratch.lp);
             self.scratch.scale.copy_from_slice(w);
-            accumulate_chunk::<A>(
-                self.kind,
-                self.k,
-                self.data.d,
-                self.shifts,
-                xs,
-                self.scratch,
-                self.stats,
-            );
+            accumulate_chunk::<A>(self.kind, self.k, self.data.d, self.shifts, xs, self.scratch, self.stats);
         }
     }
 }
@@ -118,9 +110,19 @@ fn statistics(
     par: &Parallel,
 ) -> SuffStats {
     let d = data.d;
-    let scratch: Vec<std::sync::Mutex<Scratch>> = (0..par.n_threads())
-        .map(|_| std::sync::Mutex::new(Scratch::new(k, d)))
-        .collect();
+    match resp {
+        Responsibilities::Labels(labels) => {
+            let pairs = (0..data.n).map(|pos| (pos, labels[pos] as usize));
+            return hard_statistics(kind, k, data, pairs, shifts);
+        }
+        Responsibilities::Rows(rows) => {
+            let pairs = rows.iter().enumerate().map(|(comp, &pos)| (pos, comp));
+            return hard_statistics(kind, k, data, pairs, shifts);
+        }
+        Responsibilities::Random(_) => {}
+    }
+    let scratch: Vec<std::sync::Mutex<Scratch>> =
+        (0..par.n_threads()).map(|_| std::sync::Mutex::new(Scratch::new(k, d))).collect();
     let mut blocks = vec![SuffStats::new(kind, k, d); data.n_blocks()];
     par.for_each(&mut blocks, |b, stats| {
         let mut scratch = scratch[par.worker()].lock().expect("not poisoned");
@@ -140,6 +142,45 @@ fn statistics(
     total
 }
 
+/// Statistics of hard assignments, point by point: `O(N D^2)` instead of the dense
+/// `O(N K D^2)` pass, for the k-means and one-point initialisations.
+fn hard_statistics(
+    kind: CovarianceType,
+    k: usize,
+    data: &Chunked,
+    pairs: impl Iterator<Item = (usize, usize)>,
+    shifts: &[f64],
+) -> SuffStats {
+    let d = data.d;
+    let mut stats = SuffStats::new(kind, k, d);
+    let mut dx = vec![0.0; d];
+    for (pos, comp) in pairs {
+        let w = data.weight(pos);
+        if comp >= k || w == 0.0 {
+            continue;
+        }
+        stats.sr[comp] += w;
+        for j in 0..d {
+            dx[j] = data.value(pos, j) - shifts[comp * d + j];
+            stats.sx[comp * d + j] += w * dx[j];
+        }
+        for a in 0..d {
+            match kind {
+                CovarianceType::Full | CovarianceType::Tied => {
+                    let base = if kind == CovarianceType::Full { comp * d * d } else { 0 };
+                    for b in a..d {
+                        stats.scatter[base + a * d + b] += w * dx[a] * dx[b];
+                    }
+                }
+                CovarianceType::Diag | CovarianceType::Spherical => {
+                    stats.scatter[comp * d + a] += w * dx[a] * dx[a];
+                }
+            }
+        }
+    }
+    stats
+}
+
 /// The initial mixture for one run.
 pub(crate) fn initial_mixture(
     spec: &GaussianMixture,
@@ -157,19 +198,15 @@ pub(crate) fn initial_mixture(
         let (resp, norm) = match spec.init_params {
             InitParams::KMeans => {
                 labels = kmeans::kmeans(data, k, rng, par);
-                (
-                    Responsibilities::Labels(&labels),
-                    WeightNorm::TotalWeight(data.total_weight),
-                )
+                (Responsibilities::Labels(&labels), WeightNorm::TotalWeight(data.total_weight))
             }
             InitParams::KMeansPlusPlus => {
                 rows = kmeans::kmeans_plusplus(data, k, rng, par);
                 (Responsibilities::Rows(&rows), WeightNorm::SumOfCounts)
             }
-            InitParams::Random => (
-                Responsibilities::Random(rng.next_u64()),
-                WeightNorm::TotalWeight(data.total_weight),
-            ),
+            InitParams::Random => {
+                (Responsibilities::Random(rng.next_u64()), WeightNorm::TotalWeight(data.total_weight))
+            }
             InitParams::RandomFromData => {
                 rows = weighted_rows_without_replacement(data, k, rng);
                 (Responsibilities::Rows(&rows), WeightNorm::SumOfCounts)
@@ -179,37 +216,21 @@ pub(crate) fn initial_mixture(
         let zeros = vec![0.0; k * d];
         let first = statistics(kind, k, data, &resp, &zeros, par);
         let mut scratch = MStepScratch::new(k, d);
-        let shifts: Vec<f64> = (0..k * d)
-            .map(|at| first.sx[at] / (first.sr[at / d] + crate::mstep::EMPTY_GUARD))
-            .collect();
+        let shifts: Vec<f64> =
+            (0..k * d).map(|at| first.sx[at] / (first.sr[at / d] + crate::mstep::EMPTY_GUARD)).collect();
         let second = statistics(kind, k, data, &resp, &shifts, par);
-        m_step(
-            &second,
-            &shifts,
-            spec.reg_covar,
-            norm,
-            &mut model,
-            &mut scratch,
-        )?;
+        m_step(&second, &shifts, spec.reg_covar, norm, &mut model, &mut scratch)?;
     }
     let parts = model.parts_mut();
     if let Some(w) = &spec.weights_init {
-        parts
-            .weights
-            .iter_mut()
-            .zip(w.iter())
-            .for_each(|(a, b)| *a = *b);
+        parts.weights.iter_mut().zip(w.iter()).for_each(|(a, b)| *a = *b);
     }
     if let Some(m) = &spec.means_init {
-        parts
-            .means
-            .iter_mut()
-            .zip(m.iter())
-            .for_each(|(a, b)| *a = *b);
+        parts.means.iter_mut().zip(m.iter()).for_each(|(a, b)| *a = *b);
     }
     if let Some(p) = &spec.precisions_init {
         let flat: Vec<f64> = p.iter().copied().collect();
-        let (chol, cov) = kind.from_precisions(&flat, k, d)?;
+        let (chol, cov) = kind.factor_precisions(&flat, k, d)?;
         parts.precisions_cholesky.copy_from_slice(&chol);
         parts.covariances.copy_from_slice(&cov);
     }

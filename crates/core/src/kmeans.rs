@@ -40,15 +40,43 @@ fn point(data: &Chunked, row: usize) -> Vec<f64> {
     (0..data.d).map(|j| data.value(row, j)).collect()
 }
 
-/// For every candidate: `min(closest, |x - cand|^2)` per point of the block (written to
-/// `trial`, laid out `[candidate][block lanes]`), and its weighted sum.
+/// Squared distance from `point` to the bounding box of chunk `c` (0 inside it).
+#[inline(always)]
+fn box_distance(data: &Chunked, c: usize, point: &[f64]) -> f64 {
+    let d = data.d;
+    let (lo, hi) = (&data.bounds[c * 2 * d..c * 2 * d + d], &data.bounds[c * 2 * d + d..(c + 1) * 2 * d]);
+    (0..d).map(|j| (lo[j] - point[j]).max(point[j] - hi[j]).max(0.0).powi(2)).sum()
+}
+
+/// Squared distance from `point` to the farthest corner of the bounding box of chunk `c`.
+#[inline(always)]
+fn farthest_corner(data: &Chunked, c: usize, point: &[f64]) -> f64 {
+    let d = data.d;
+    let (lo, hi) = (&data.bounds[c * 2 * d..c * 2 * d + d], &data.bounds[c * 2 * d + d..(c + 1) * 2 * d]);
+    (0..d).map(|j| (point[j] - lo[j]).abs().max((hi[j] - point[j]).abs()).powi(2)).sum()
+}
+
+/// The k-means++ state of one block: `D(x)^2` per point and, per chunk, its maximum and its
+/// weighted sum (the chunk's "potential").
+struct SeedBlock {
+    closest: Vec<f64>,
+    chunk_max: Vec<f64>,
+    chunk_pot: Vec<f64>,
+    /// Per candidate: `min(D^2, |x - cand|^2)` per point, and per chunk whether it changed,
+    /// its new maximum and potential.
+    trial: Vec<f64>,
+    trial_changed: Vec<bool>,
+    trial_max: Vec<f64>,
+    trial_pot: Vec<f64>,
+}
+
+/// Evaluates candidates over one block. A chunk whose bounding box is at least its current
+/// largest `D^2` away from a candidate cannot change (exact pruning, no approximation).
 struct CandidateBlock<'a> {
     data: &'a Chunked,
     range: std::ops::Range<usize>,
     candidates: &'a [Vec<f64>],
-    closest: &'a [f64],
-    trial: &'a mut [f64],
-    pots: &'a mut [f64],
+    block: &'a mut SeedBlock,
 }
 
 impl Kernel for CandidateBlock<'_> {
@@ -56,63 +84,99 @@ impl Kernel for CandidateBlock<'_> {
     #[inline(always)]
     fn run<A: Arith>(self) {
         let mut dist = [0.0; CHUNK];
-        let block_len = BLOCK_CHUNKS * CHUNK;
-        let first = self.range.start;
+        let (block_len, first) = (BLOCK_CHUNKS * CHUNK, self.range.start);
+        let b = self.block;
         for (t, cand) in self.candidates.iter().enumerate() {
-            let mut pot = 0.0;
             for c in self.range.clone() {
+                let local = c - first;
+                let slot = t * BLOCK_CHUNKS + local;
+                if box_distance(self.data, c, cand) >= b.chunk_max[local] {
+                    b.trial_changed[slot] = false;
+                    b.trial_max[slot] = b.chunk_max[local];
+                    b.trial_pot[slot] = b.chunk_pot[local];
+                    continue;
+                }
                 let (xs, w) = self.data.chunk(c);
                 distances::<A>(xs, self.data.d, cand, &mut dist);
-                let closest = &self.closest[c * CHUNK..(c + 1) * CHUNK];
-                let at = t * block_len + (c - first) * CHUNK;
-                let out = &mut self.trial[at..at + CHUNK];
-                let mut chunk_pot = 0.0;
+                let closest = &b.closest[local * CHUNK..(local + 1) * CHUNK];
+                let at = t * block_len + local * CHUNK;
+                let out = &mut b.trial[at..at + CHUNK];
+                let (mut pot, mut max) = (0.0, 0.0f64);
                 for i in 0..CHUNK {
                     out[i] = closest[i].min(dist[i]);
-                    chunk_pot += w[i] * out[i];
+                    pot += w[i] * out[i];
+                    max = max.max(out[i]);
                 }
-                pot += chunk_pot;
+                b.trial_changed[slot] = true;
+                b.trial_max[slot] = max;
+                b.trial_pot[slot] = pot;
             }
-            self.pots[t] = pot;
         }
     }
 }
 
-/// Picks the row whose cumulative `w * dist` first reaches `target`.
-fn sample_row(data: &Chunked, dist: &[f64], block_pots: &[f64], target: f64) -> usize {
+impl SeedBlock {
+    fn new(n_trials: usize) -> SeedBlock {
+        let len = BLOCK_CHUNKS * CHUNK;
+        SeedBlock {
+            closest: vec![f64::INFINITY; len],
+            chunk_max: vec![f64::INFINITY; BLOCK_CHUNKS],
+            chunk_pot: vec![0.0; BLOCK_CHUNKS],
+            trial: vec![0.0; n_trials * len],
+            trial_changed: vec![false; n_trials * BLOCK_CHUNKS],
+            trial_max: vec![0.0; n_trials * BLOCK_CHUNKS],
+            trial_pot: vec![0.0; n_trials * BLOCK_CHUNKS],
+        }
+    }
+
+    /// The potential of this block if candidate `t` were chosen.
+    fn trial_total(&self, t: usize, n_chunks: usize) -> f64 {
+        self.trial_pot[t * BLOCK_CHUNKS..t * BLOCK_CHUNKS + n_chunks].iter().sum()
+    }
+
+    /// Makes candidate `t` the new state.
+    fn accept(&mut self, t: usize, n_chunks: usize) {
+        let len = BLOCK_CHUNKS * CHUNK;
+        for local in 0..n_chunks {
+            let slot = t * BLOCK_CHUNKS + local;
+            if self.trial_changed[slot] {
+                let from = t * len + local * CHUNK;
+                self.closest[local * CHUNK..(local + 1) * CHUNK]
+                    .copy_from_slice(&self.trial[from..from + CHUNK]);
+                self.chunk_max[local] = self.trial_max[slot];
+                self.chunk_pot[local] = self.trial_pot[slot];
+            }
+        }
+    }
+}
+
+/// Picks the row whose cumulative `w * D^2` first reaches `target`.
+fn sample_row(data: &Chunked, blocks: &[SeedBlock], target: f64) -> usize {
     let mut acc = 0.0;
-    for (b, &pot) in block_pots.iter().enumerate() {
-        if acc + pot >= target || b + 1 == block_pots.len() {
-            for c in data.block_chunks(b) {
-                for i in 0..data.chunk_len(c) {
-                    let row = c * CHUNK + i;
-                    acc += data.weight(row) * dist[row];
-                    if acc >= target && data.weight(row) > 0.0 {
-                        return row;
-                    }
+    let last_positive = || (0..data.n).rev().find(|&r| data.weight(r) > 0.0).unwrap_or(0);
+    for (b, block) in blocks.iter().enumerate() {
+        for (local, c) in data.block_chunks(b).enumerate() {
+            let pot = block.chunk_pot[local];
+            if acc + pot < target {
+                acc += pot;
+                continue;
+            }
+            for i in 0..data.chunk_len(c) {
+                let row = c * CHUNK + i;
+                acc += data.weight(row) * block.closest[local * CHUNK + i];
+                if acc >= target && data.weight(row) > 0.0 {
+                    return row;
                 }
             }
-            // Rounding left the target just out of reach: the last positive-weight row.
-            return (0..data.n)
-                .rev()
-                .find(|&r| data.weight(r) > 0.0 && dist[r] > 0.0)
-                .unwrap_or(0);
         }
-        acc += pot;
     }
-    0
+    // Rounding left the target just out of reach: the last positive-weight row.
+    last_positive()
 }
 
 /// Weighted greedy k-means++: the rows chosen as the `k` initial centers.
-pub(crate) fn kmeans_plusplus(
-    data: &Chunked,
-    k: usize,
-    rng: &mut ChaCha8Rng,
-    par: &Parallel,
-) -> Vec<usize> {
+pub(crate) fn kmeans_plusplus(data: &Chunked, k: usize, rng: &mut ChaCha8Rng, par: &Parallel) -> Vec<usize> {
     let n_trials = 2 + (k as f64).ln().floor() as usize;
-    let block_len = BLOCK_CHUNKS * CHUNK;
-    let len = data.n_chunks * CHUNK;
     let first = {
         let target = rng.random::<f64>() * data.total_weight;
         let mut acc = 0.0;
@@ -121,64 +185,34 @@ pub(crate) fn kmeans_plusplus(
                 acc += data.weight(r);
                 acc >= target && data.weight(r) > 0.0
             })
-            .unwrap_or_else(|| {
-                (0..data.n)
-                    .rev()
-                    .find(|&r| data.weight(r) > 0.0)
-                    .unwrap_or(0)
-            })
+            .unwrap_or_else(|| (0..data.n).rev().find(|&r| data.weight(r) > 0.0).unwrap_or(0))
     };
     let mut rows = vec![first];
-    let mut closest = vec![f64::INFINITY; len];
-    let mut trial = vec![0.0; data.n_blocks() * n_trials * block_len];
-    let mut pots = vec![0.0; data.n_blocks() * n_trials];
-    // One pass: every candidate's distances and potentials; then the chosen one becomes `closest`.
-    let mut evaluate =
-        |candidates: &[Vec<f64>], closest: &mut Vec<f64>, pots: &mut Vec<f64>| -> (usize, f64) {
-            let nt = candidates.len();
-            {
-                let mut work: Vec<(&mut [f64], &mut [f64])> = trial
-                    .chunks_mut(n_trials * block_len)
-                    .zip(pots.chunks_mut(n_trials))
-                    .collect();
-                let closest: &[f64] = closest;
-                par.for_each(&mut work, |b, (trial, pots)| {
-                    dispatch(CandidateBlock {
-                        data,
-                        range: data.block_chunks(b),
-                        candidates,
-                        closest,
-                        trial,
-                        pots,
-                    })
-                });
-            }
-            let totals: Vec<f64> = (0..nt)
-                .map(|t| pots.chunks(n_trials).map(|p| p[t]).sum())
-                .collect();
-            let best = (0..nt)
-                .min_by(|&a, &b| totals[a].total_cmp(&totals[b]))
-                .expect("a candidate");
-            for b in 0..data.n_blocks() {
-                let n_rows = data.block_chunks(b).len() * CHUNK;
-                let from = &trial[(b * n_trials + best) * block_len..][..n_rows];
-                closest[b * block_len..b * block_len + n_rows].copy_from_slice(from);
-            }
-            (best, totals[best])
-        };
-    evaluate(&[point(data, first)], &mut closest, &mut pots);
-    while rows.len() < k {
-        let per_block: Vec<f64> = pots.chunks(n_trials).map(|p| p[0]).collect();
-        let current: f64 = per_block.iter().sum();
-        let picks: Vec<usize> = (0..n_trials)
-            .map(|_| sample_row(data, &closest, &per_block, rng.random::<f64>() * current))
+    let mut blocks: Vec<SeedBlock> = (0..data.n_blocks()).map(|_| SeedBlock::new(n_trials)).collect();
+    // One pass: every candidate's effect per block; then the best candidate becomes the state.
+    let evaluate = |candidates: &[Vec<f64>], blocks: &mut Vec<SeedBlock>| -> usize {
+        par.for_each(blocks, |b, block| {
+            dispatch(CandidateBlock { data, range: data.block_chunks(b), candidates, block })
+        });
+        let totals: Vec<f64> = (0..candidates.len())
+            .map(|t| {
+                blocks.iter().enumerate().map(|(b, bl)| bl.trial_total(t, data.block_chunks(b).len())).sum()
+            })
             .collect();
-        let candidates: Vec<Vec<f64>> = picks.iter().map(|&r| point(data, r)).collect();
-        let (best, _) = evaluate(&candidates, &mut closest, &mut pots);
-        // Keep the chosen candidate's block potentials in slot 0 for the next draw.
-        for p in pots.chunks_mut(n_trials) {
-            p[0] = p[best];
+        let best =
+            (0..candidates.len()).min_by(|&a, &b| totals[a].total_cmp(&totals[b])).expect("a candidate");
+        for (b, block) in blocks.iter_mut().enumerate() {
+            block.accept(best, data.block_chunks(b).len());
         }
+        best
+    };
+    evaluate(&[point(data, first)], &mut blocks);
+    while rows.len() < k {
+        let current: f64 = blocks.iter().flat_map(|b| b.chunk_pot.iter()).sum();
+        let picks: Vec<usize> =
+            (0..n_trials).map(|_| sample_row(data, &blocks, rng.random::<f64>() * current)).collect();
+        let candidates: Vec<Vec<f64>> = picks.iter().map(|&r| point(data, r)).collect();
+        let best = evaluate(&candidates, &mut blocks);
         rows.push(picks[best]);
     }
     rows
@@ -219,13 +253,16 @@ impl Kernel for AssignBlock<'_> {
         let mut label = [0u32; CHUNK];
         for c in self.range {
             best.fill(f64::INFINITY);
+            // Exact pruning: every point of the chunk is within `reach` of some center, so a
+            // center farther than that from the whole bounding box cannot be nearest.
+            let reach = (0..self.k)
+                .map(|k| farthest_corner(self.data, c, &self.centers[k * d..(k + 1) * d]))
+                .fold(f64::INFINITY, f64::min);
             for k in 0..self.k {
-                distances::<A>(
-                    self.data.chunk(c).0,
-                    d,
-                    &self.centers[k * d..(k + 1) * d],
-                    &mut dist,
-                );
+                if box_distance(self.data, c, &self.centers[k * d..(k + 1) * d]) > reach {
+                    continue;
+                }
+                distances::<A>(self.data.chunk(c).0, d, &self.centers[k * d..(k + 1) * d], &mut dist);
                 for i in 0..CHUNK {
                     let better = dist[i] < best[i];
                     best[i] = if better { dist[i] } else { best[i] };
@@ -257,28 +294,17 @@ pub(crate) fn lloyd(data: &Chunked, mut centers: Vec<f64>, k: usize, par: &Paral
     let d = data.d;
     let tol = TOL * mean_variance(data);
     let mut labels = vec![u32::MAX; data.n_chunks * CHUNK];
-    let mut stats = vec![
-        AssignStats {
-            sums: vec![0.0; k * d],
-            counts: vec![0.0; k],
-            changed: 0,
-            farthest: (0.0, 0),
-        };
-        data.n_blocks()
-    ];
+    let mut stats =
+        vec![
+            AssignStats { sums: vec![0.0; k * d], counts: vec![0.0; k], changed: 0, farthest: (0.0, 0) };
+            data.n_blocks()
+        ];
     let block_len = BLOCK_CHUNKS * CHUNK;
     let assign = |centers: &[f64], labels: &mut Vec<u32>, stats: &mut Vec<AssignStats>| {
         let mut pairs: Vec<(&mut [u32], &mut AssignStats)> =
             labels.chunks_mut(block_len).zip(stats.iter_mut()).collect();
         par.for_each(&mut pairs, |b, (labels, stats)| {
-            dispatch(AssignBlock {
-                data,
-                range: data.block_chunks(b),
-                centers,
-                k,
-                labels,
-                stats,
-            })
+            dispatch(AssignBlock { data, range: data.block_chunks(b), centers, k, labels, stats })
         });
     };
     let mut new_centers = vec![0.0; k * d];
@@ -291,11 +317,7 @@ pub(crate) fn lloyd(data: &Chunked, mut centers: Vec<f64>, k: usize, par: &Paral
             counts.iter_mut().zip(&st.counts).for_each(|(a, b)| *a += b);
         }
         // Empty clusters move to the points farthest from their centers (as scikit-learn does).
-        let mut far: Vec<(f64, usize)> = stats
-            .iter()
-            .map(|s| s.farthest)
-            .filter(|f| f.0 >= 0.0)
-            .collect();
+        let mut far: Vec<(f64, usize)> = stats.iter().map(|s| s.farthest).filter(|f| f.0 >= 0.0).collect();
         far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut far = far.into_iter();
         for c in 0..k {
@@ -314,11 +336,7 @@ pub(crate) fn lloyd(data: &Chunked, mut centers: Vec<f64>, k: usize, par: &Paral
             converged_strictly = true;
             break;
         }
-        let shift: f64 = centers
-            .iter()
-            .zip(&new_centers)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum();
+        let shift: f64 = centers.iter().zip(&new_centers).map(|(a, b)| (a - b) * (a - b)).sum();
         std::mem::swap(&mut centers, &mut new_centers);
         if shift <= tol {
             break;
@@ -344,9 +362,7 @@ fn mean_variance(data: &Chunked) -> f64 {
         let mut var = 0.0;
         for c in 0..data.n_chunks {
             let (xs, w) = data.chunk(c);
-            var += (0..CHUNK)
-                .map(|i| w[i] * (xs[j * CHUNK + i] - mean).powi(2))
-                .sum::<f64>();
+            var += (0..CHUNK).map(|i| w[i] * (xs[j * CHUNK + i] - mean).powi(2)).sum::<f64>();
         }
         total += var / data.total_weight;
     }

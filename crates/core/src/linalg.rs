@@ -104,10 +104,7 @@ pub(crate) fn mul_transpose(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
 
 /// True when `a` equals its transpose to a relative tolerance.
 pub(crate) fn is_symmetric(a: &[f64], d: usize) -> bool {
-    let scale = a
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
+    let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
     (0..d).all(|i| (0..i).all(|j| (a[i * d + j] - a[j * d + i]).abs() <= 1e-10 * scale))
 }
 

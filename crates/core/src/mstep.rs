@@ -57,11 +57,7 @@ pub(crate) fn m_step(
     model: &mut Mixture,
     scratch: &mut MStepScratch,
 ) -> Result<()> {
-    let (k, d, kind) = (
-        model.n_components(),
-        model.n_features(),
-        model.covariance_type(),
-    );
+    let (k, d, kind) = (model.n_components(), model.n_features(), model.covariance_type());
     let nk = &mut scratch.nk;
     for c in 0..k {
         nk[c] = stats.sr[c] + EMPTY_GUARD;
@@ -83,15 +79,9 @@ pub(crate) fn m_step(
     let (s, sx, sr, delta) = (&stats.scatter, &stats.sx, &stats.sr, &scratch.delta);
     let cov = &mut *parts.covariances;
     match kind {
-        CovarianceType::Full => {
-            full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov)
-        }
-        CovarianceType::Tied => {
-            tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov)
-        }
-        CovarianceType::Diag => {
-            diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov)
-        }
+        CovarianceType::Full => full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov),
+        CovarianceType::Tied => tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov),
+        CovarianceType::Diag => diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov),
         CovarianceType::Spherical => spherical::covariances_from_scatter(
             s,
             sx,
@@ -104,10 +94,7 @@ pub(crate) fn m_step(
             cov,
         ),
     }
-    let ill = |component| Error::IllDefinedCovariance {
-        component,
-        reg_covar,
-    };
+    let ill = |component| Error::IllDefinedCovariance { component, reg_covar };
     let out = &mut *parts.precisions_cholesky;
     match kind {
         CovarianceType::Full | CovarianceType::Tied => {

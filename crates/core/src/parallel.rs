@@ -14,8 +14,7 @@ pub(crate) struct Parallel {
 impl Parallel {
     /// `None` means every core the operating system offers.
     pub(crate) fn new(n_threads: Option<usize>) -> Result<Parallel> {
-        let n = n_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let n = n_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if n == 0 {
             return Err(Error::InvalidParameter {
                 name: "n_threads",
@@ -24,14 +23,13 @@ impl Parallel {
             });
         }
         let pool = if n > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| Error::InvalidParameter {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
+                Error::InvalidParameter {
                     name: "n_threads",
                     value: format!("{n} ({e})"),
                     expected: "a thread pool of that size could not be started.",
-                })?;
+                }
+            })?;
             Some(pool)
         } else {
             None
@@ -48,16 +46,18 @@ impl Parallel {
         rayon::current_thread_index().unwrap_or(0) % self.n_threads
     }
 
-    /// Calls `f(b, &mut items[b])` for every block `b`, on the pool.
-    pub(crate) fn for_each<T: Send>(
-        &self,
-        items: &mut [T],
-        f: impl Fn(usize, &mut T) + Sync + Send,
-    ) {
+    /// Runs `f` inside the pool (rayon's parallel iterators in `f` then use its threads).
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
-            Some(pool) => {
-                pool.install(|| items.par_iter_mut().enumerate().for_each(|(b, t)| f(b, t)))
-            }
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
+    /// Calls `f(b, &mut items[b])` for every block `b`, on the pool.
+    pub(crate) fn for_each<T: Send>(&self, items: &mut [T], f: impl Fn(usize, &mut T) + Sync + Send) {
+        match &self.pool {
+            Some(pool) => pool.install(|| items.par_iter_mut().enumerate().for_each(|(b, t)| f(b, t))),
             None => items.iter_mut().enumerate().for_each(|(b, t)| f(b, t)),
         }
     }

@@ -8,14 +8,7 @@ use crate::error::{Error, Input, Result};
 pub(crate) fn shape_text(shape: &[usize]) -> String {
     match shape {
         [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -32,12 +25,7 @@ pub(crate) fn finite_2d(x: ArrayView2<f64>, input: Input) -> Result<()> {
     for (row, r) in x.outer_iter().enumerate() {
         for (column, &v) in r.iter().enumerate() {
             if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    input,
-                    what: non_finite(v),
-                    row,
-                    column,
-                });
+                return Err(Error::NonFinite { input, what: non_finite(v), row, column });
             }
         }
     }
@@ -48,10 +36,7 @@ pub(crate) fn finite_2d(x: ArrayView2<f64>, input: Input) -> Result<()> {
 pub(crate) fn data(x: ArrayView2<f64>) -> Result<()> {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
-        return Err(Error::EmptyData {
-            n_samples: n,
-            n_features: d,
-        });
+        return Err(Error::EmptyData { n_samples: n, n_features: d });
     }
     finite_2d(x, Input::X)
 }
@@ -67,12 +52,7 @@ pub(crate) fn sample_weight(w: ArrayView1<f64>, n: usize) -> Result<usize> {
     }
     for (row, &v) in w.iter().enumerate() {
         if !v.is_finite() {
-            return Err(Error::NonFinite {
-                input: Input::SampleWeight,
-                what: non_finite(v),
-                row,
-                column: 0,
-            });
+            return Err(Error::NonFinite { input: Input::SampleWeight, what: non_finite(v), row, column: 0 });
         }
         if v < 0.0 {
             return Err(Error::NegativeWeight { row, value: v });
@@ -95,23 +75,12 @@ pub(crate) fn weights_init(w: ArrayView1<f64>, k: usize) -> Result<()> {
         });
     }
     if let Some((row, &v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            input: Input::WeightsInit,
-            what: non_finite(v),
-            row,
-            column: 0,
-        });
+        return Err(Error::NonFinite { input: Input::WeightsInit, what: non_finite(v), row, column: 0 });
     }
-    let (min, max) = w
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (min, max) = w.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if min < 0.0 || max > 1.0 {
         return Err(Error::InvalidWeightsInit {
-            problem: format!(
-                "should be in the range [0, 1], but got max value {max:.5}, min value {min:.5}"
-            ),
+            problem: format!("should be in the range [0, 1], but got max value {max:.5}, min value {min:.5}"),
         });
     }
     let sum: f64 = w.sum();
@@ -133,10 +102,6 @@ pub(crate) fn parameter(
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidParameter {
-            name,
-            value: value.to_string(),
-            expected,
-        })
+        Err(Error::InvalidParameter { name, value: value.to_string(), expected })
     }
 }

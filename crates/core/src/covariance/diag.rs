@@ -28,13 +28,7 @@ pub(crate) fn covariances_from_scatter(
 pub(crate) fn precisions_cholesky(cov: &[f64]) -> Result<Vec<f64>, usize> {
     cov.iter()
         .enumerate()
-        .map(|(i, &v)| {
-            if v > 0.0 && v.is_finite() {
-                Ok(1.0 / v.sqrt())
-            } else {
-                Err(i)
-            }
-        })
+        .map(|(i, &v)| if v > 0.0 && v.is_finite() { Ok(1.0 / v.sqrt()) } else { Err(i) })
         .collect()
 }
 
@@ -42,13 +36,7 @@ pub(crate) fn from_precisions(prec: &[f64]) -> Result<(Vec<f64>, Vec<f64>), usiz
     let chol = prec
         .iter()
         .enumerate()
-        .map(|(i, &p)| {
-            if p > 0.0 && p.is_finite() {
-                Ok(p.sqrt())
-            } else {
-                Err(i)
-            }
-        })
+        .map(|(i, &p)| if p > 0.0 && p.is_finite() { Ok(p.sqrt()) } else { Err(i) })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((chol, prec.iter().map(|p| 1.0 / p).collect()))
 }

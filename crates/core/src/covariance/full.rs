@@ -4,8 +4,7 @@
 
 use super::recentre;
 use crate::linalg::{
-    cholesky_lower, cholesky_lower_into, inverse_transpose_lower_into, invert_lower, mul_transpose,
-    transpose,
+    cholesky_lower, cholesky_lower_into, inverse_transpose_lower_into, invert_lower, mul_transpose, transpose,
 };
 
 /// M-step: centred scatter (around `shifts`) -> covariances, in place of `scatter`'s layout.
@@ -82,11 +81,7 @@ pub(crate) fn upper_factor(prec: &[f64], d: usize) -> Option<(Vec<f64>, Vec<f64>
     Some((u, cov))
 }
 
-pub(crate) fn from_precisions(
-    prec: &[f64],
-    k: usize,
-    d: usize,
-) -> Result<(Vec<f64>, Vec<f64>), usize> {
+pub(crate) fn from_precisions(prec: &[f64], k: usize, d: usize) -> Result<(Vec<f64>, Vec<f64>), usize> {
     let (mut chol, mut cov) = (Vec::with_capacity(k * d * d), Vec::with_capacity(k * d * d));
     for c in 0..k {
         let (u, s) = upper_factor(&prec[c * d * d..(c + 1) * d * d], d).ok_or(c)?;

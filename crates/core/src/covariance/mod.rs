@@ -40,12 +40,8 @@ pub enum CovarianceType {
 
 impl CovarianceType {
     /// All four kinds, in scikit-learn's documentation order.
-    pub const ALL: [CovarianceType; 4] = [
-        CovarianceType::Full,
-        CovarianceType::Tied,
-        CovarianceType::Diag,
-        CovarianceType::Spherical,
-    ];
+    pub const ALL: [CovarianceType; 4] =
+        [CovarianceType::Full, CovarianceType::Tied, CovarianceType::Diag, CovarianceType::Spherical];
 
     /// The number of free parameters in the covariances of `k` components in `d` dimensions.
     pub fn n_parameters(self, k: usize, d: usize) -> usize {
@@ -89,10 +85,7 @@ impl CovarianceType {
         d: usize,
         reg_covar: f64,
     ) -> Result<Vec<f64>> {
-        let ill = |component| Error::IllDefinedCovariance {
-            component,
-            reg_covar,
-        };
+        let ill = |component| Error::IllDefinedCovariance { component, reg_covar };
         match self {
             CovarianceType::Full => full::precisions_cholesky(cov, k, d).map_err(ill),
             CovarianceType::Tied => tied::precisions_cholesky(cov, d).map_err(ill),
@@ -102,12 +95,7 @@ impl CovarianceType {
     }
 
     /// User precisions -> (precision Cholesky factor, covariance).
-    pub(crate) fn from_precisions(
-        self,
-        prec: &[f64],
-        k: usize,
-        d: usize,
-    ) -> Result<(Vec<f64>, Vec<f64>)> {
+    pub(crate) fn factor_precisions(self, prec: &[f64], k: usize, d: usize) -> Result<(Vec<f64>, Vec<f64>)> {
         let bad = |component| Error::PrecisionNotPositiveDefinite { component };
         match self {
             CovarianceType::Full => full::from_precisions(prec, k, d).map_err(bad),
@@ -122,9 +110,7 @@ impl CovarianceType {
         match self {
             CovarianceType::Full => full::precisions(prec_chol, k, d),
             CovarianceType::Tied => tied::precisions(prec_chol, d),
-            CovarianceType::Diag | CovarianceType::Spherical => {
-                prec_chol.iter().map(|u| u * u).collect()
-            }
+            CovarianceType::Diag | CovarianceType::Spherical => prec_chol.iter().map(|u| u * u).collect(),
         }
     }
 }
@@ -163,13 +149,6 @@ impl FromStr for CovarianceType {
 /// `sum r (x - m)(x - m)^T = S - delta sx^T - sx delta^T + sr delta delta^T`,
 /// where `S = sum r (x - c)(x - c)^T`, `sx = sum r (x - c)`, `sr = sum r`.
 /// Exact algebra; with `c` near `m` no large terms cancel.
-pub(crate) fn recentre(
-    entry: f64,
-    delta_i: f64,
-    delta_j: f64,
-    sx_i: f64,
-    sx_j: f64,
-    sr: f64,
-) -> f64 {
+pub(crate) fn recentre(entry: f64, delta_i: f64, delta_j: f64, sx_i: f64, sx_j: f64, sr: f64) -> f64 {
     entry - delta_i * sx_j - sx_i * delta_j + sr * delta_i * delta_j
 }
