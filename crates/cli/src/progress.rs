@@ -93,6 +93,16 @@ impl Reporter {
         }
     }
 
+    /// What is running now, for steps without per-iteration reports: the bar's message, or a
+    /// line with `--verbose`.
+    pub fn status(&self, message: impl Display) {
+        match self.mode {
+            Mode::Bar => self.bar.set_message(message.to_string()),
+            Mode::Lines => eprintln!("{message}"),
+            Mode::Quiet | Mode::Silent => {}
+        }
+    }
+
     /// A line that the user should see whatever the mode.
     pub fn warn(&self, message: impl Display) {
         self.bar.suspend(|| eprintln!("einmix: warning: {message}"));

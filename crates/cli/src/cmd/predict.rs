@@ -22,12 +22,11 @@ pub fn run(a: &PredictArgs) -> Result<ExitCode, CliError> {
         output.labels(labels.view(), "label")?;
     }
     let reporter = Reporter::notes(a.verbosity);
-    reporter.note(format_args!(
-        "wrote {} {} for {} samples to {}",
-        if a.proba { "probabilities of" } else { "labels among" },
-        model.n_components(),
-        x.nrows(),
-        output.file()
-    ));
+    let (n, k) = (x.nrows(), model.n_components());
+    if a.proba {
+        reporter.note(format_args!("wrote {n} x {k} component probabilities to {}", output.file()));
+    } else {
+        reporter.note(format_args!("wrote {n} labels (components 0 to {}) to {}", k - 1, output.file()));
+    }
     Ok(ExitCode::SUCCESS)
 }

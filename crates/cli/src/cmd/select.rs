@@ -46,6 +46,7 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
 
     // results[kind][k index]
     let mut results: Vec<Vec<Outcome>> = Vec::new();
+    let mut warm_tried = 0;
     for (i, &kind) in kinds.iter().enumerate() {
         let mut row = Vec::new();
         let mut previous: Option<Mixture> = None;
@@ -83,7 +84,16 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
             consider(spec.fit_with_progress(x, None, &mut |p| reporter.iteration(&what, p)), false);
             if let (false, Some(prev)) = (a.no_warm_start, &previous) {
                 if let Some(start) = split_worst(prev, x) {
-                    consider(spec.fit_from(x, None, &start, f64::NEG_INFINITY), true);
+                    reporter.status(format_args!("{what}EM from the K={} fit with a component split", k - 1));
+                    warm_tried += 1;
+                    let warm = spec.fit_from(x, None, &start, f64::NEG_INFINITY);
+                    if let Ok(f) = &warm {
+                        reporter.status(format_args!(
+                            "{what}split start: {} iterations, lower bound {:.10}",
+                            f.info.n_iter, f.info.lower_bound
+                        ));
+                    }
+                    consider(warm, true);
                 }
             }
             let outcome = best.expect("at least one fit was considered");
@@ -126,14 +136,14 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
 
     let mut out = super::report_stream(&[Some(&output)]);
     writeln!(out, "{name} (lower is better) for {} samples x {} features from {file}", x.nrows(), x.ncols())?;
-    write!(out, "{:>4}", "K")?;
+    let mut line = format!("{:>4}", "K");
     for kind in &kinds {
-        write!(out, "  {:>14}  ", kind.to_string())?;
+        line += &format!("  {:>14}  ", kind.to_string());
     }
-    writeln!(out)?;
+    writeln!(out, "{}", line.trim_end())?;
     let (mut unconverged, mut warm_kept, mut failures) = (Vec::new(), 0, Vec::new());
     for (j, &k) in ks.iter().enumerate() {
-        write!(out, "{k:>4}")?;
+        let mut line = format!("{k:>4}");
         for (i, kind) in kinds.iter().enumerate() {
             let cell = match &results[i][j] {
                 Outcome::Fitted { value, converged, warm, .. } => {
@@ -153,9 +163,9 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
                     "failed  ".to_string()
                 }
             };
-            write!(out, "  {cell:>16}")?;
+            line += &format!("  {cell:>16}");
         }
-        writeln!(out)?;
+        writeln!(out, "{}", line.trim_end())?;
     }
     let Outcome::Fitted { mixture, converged, .. } = &results[bi][bj] else {
         unreachable!("the chosen cell was fitted");
@@ -167,12 +177,8 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
         kinds[bi],
         if *converged { "" } else { " (not converged)" }
     )?;
-    if !a.no_warm_start && ks.len() > 1 {
-        writeln!(
-            out,
-            "the split warm start gave the better fit in {warm_kept} of {} cells",
-            results.iter().flatten().count()
-        )?;
+    if warm_tried > 0 {
+        writeln!(out, "the split warm start gave the better fit in {warm_kept} of the {warm_tried} cells it was tried in")?;
     }
     output.model(mixture)?;
     reporter.note(format_args!("wrote {}", output.file()));

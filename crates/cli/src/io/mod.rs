@@ -9,6 +9,7 @@ pub mod npy;
 pub mod text;
 pub mod write;
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -207,14 +208,18 @@ impl Output {
         }
     }
 
-    /// A matrix with its column names (the names go into text headers).
+    /// A matrix with its column names (the names go into text headers). Text holds each number
+    /// in the shortest form that reads back to the same `f64` (`{:?}`: exponents for very
+    /// small or large values).
     pub fn matrix(&self, x: ArrayView2<f64>, names: &[String]) -> Result<(), CliError> {
         let bytes = match self.format {
             OutputFormat::Npy => {
                 let flat: Vec<f64> = x.iter().copied().collect();
                 npy::encode(&[x.nrows(), x.ncols()], npy::Elements::F64(&flat))
             }
-            OutputFormat::Text(sep) => text::encode(names, x.nrows(), sep, |i, j| format!("{:?}", x[[i, j]])),
+            OutputFormat::Text(sep) => {
+                text::encode(names, x.nrows(), sep, |s, i, j| write!(s, "{:?}", x[[i, j]]))
+            }
             _ => unreachable!("checked by Output::new"),
         };
         self.write_bytes(&bytes)
@@ -228,7 +233,7 @@ impl Output {
                 npy::encode(&[v.len()], npy::Elements::F64(&flat))
             }
             OutputFormat::Text(sep) => {
-                text::encode(&[name.to_string()], v.len(), sep, |i, _| format!("{:?}", v[i]))
+                text::encode(&[name.to_string()], v.len(), sep, |s, i, _| write!(s, "{:?}", v[i]))
             }
             _ => unreachable!("checked by Output::new"),
         };
@@ -243,7 +248,7 @@ impl Output {
                 npy::encode(&[v.len()], npy::Elements::I64(&flat))
             }
             OutputFormat::Text(sep) => {
-                text::encode(&[name.to_string()], v.len(), sep, |i, _| v[i].to_string())
+                text::encode(&[name.to_string()], v.len(), sep, |s, i, _| write!(s, "{}", v[i]))
             }
             _ => unreachable!("checked by Output::new"),
         };

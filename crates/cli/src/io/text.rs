@@ -23,32 +23,30 @@ pub fn parse(
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(bytes);
-    let mut records = reader.byte_records();
-    let next = |records: &mut csv::ByteRecordsIter<&[u8]>| -> Result<Option<csv::ByteRecord>, ReadError> {
-        match records.next() {
-            None => Ok(None),
-            Some(Ok(r)) => Ok(Some(r)),
-            Some(Err(e)) => {
-                Err(ReadError::Csv { line: e.position().map_or(0, |p| p.line()), message: e.to_string() })
-            }
-        }
+    // One record, reused for every line: no allocation per row.
+    let mut r = csv::ByteRecord::new();
+    let mut next = |r: &mut csv::ByteRecord| -> Result<bool, ReadError> {
+        reader.read_byte_record(r).map_err(|e| ReadError::Csv {
+            line: e.position().map_or(0, |p| p.line()),
+            message: e.to_string(),
+        })
     };
-    let Some(first) = next(&mut records)? else {
+    if !next(&mut r)? {
         return Err(ReadError::Empty);
-    };
+    }
     let line_of = |r: &csv::ByteRecord| r.position().map_or(0, |p| p.line());
-    let first_line = line_of(&first);
-    let n_columns = first.len();
-    let is_header = first.iter().all(|f| number(f).is_none());
+    let first_line = line_of(&r);
+    let n_columns = r.len();
+    let is_header = r.iter().all(|f| number(f).is_none());
     let names: Option<Vec<String>> =
-        is_header.then(|| first.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect());
+        is_header.then(|| r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect());
     let sel = columns::resolve(select, weight, names.as_deref(), n_columns)?;
 
     let mut x = Vec::new();
     let mut w = Vec::new();
     let mut n = 0;
-    let mut record = if is_header { next(&mut records)? } else { Some(first) };
-    while let Some(r) = record {
+    let mut more = if is_header { next(&mut r)? } else { true };
+    while more {
         let line = line_of(&r);
         if r.len() != n_columns {
             return Err(ReadError::Ragged { line, found: r.len(), first_line, expected: n_columns });
@@ -70,7 +68,7 @@ pub fn parse(
             w.push(cell(j)?);
         }
         n += 1;
-        record = next(&mut records)?;
+        more = next(&mut r)?;
     }
     if n == 0 {
         return Err(ReadError::Empty);
@@ -86,13 +84,13 @@ fn number(field: &[u8]) -> Option<f64> {
     std::str::from_utf8(field).ok()?.parse().ok()
 }
 
-/// CSV text of a table: a header line, then one line per row, numbers written in their
-/// shortest form that reads back to the same `f64`.
+/// CSV text of a table: a header line, then one line per row; `cell` appends the value at
+/// (row, column).
 pub fn encode(
     names: &[String],
     rows: usize,
     delimiter: u8,
-    cell: impl Fn(usize, usize) -> String,
+    cell: impl Fn(&mut String, usize, usize) -> std::fmt::Result,
 ) -> Vec<u8> {
     let sep = delimiter as char;
     let mut out = String::new();
@@ -103,7 +101,7 @@ pub fn encode(
             if j > 0 {
                 out.push(sep);
             }
-            out.push_str(&cell(i, j));
+            cell(&mut out, i, j).expect("writing to a String cannot fail");
         }
         out.push('\n');
     }
