@@ -110,6 +110,14 @@ impl Chunked {
             }
         }
         // Summed in chunk order with a fixed association, like every other reduction.
+        let raw_total: f64 = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+        // Sample weights are rescaled to average 1 per row, so that scikit-learn's absolute
+        // 10 eps guard on each N_k means the same thing whatever the weights' scale (multiplying
+        // all weights by a constant then changes nothing). Unit weights are left exactly as they are.
+        if sample_weight.is_some() && raw_total != n as f64 {
+            let factor = n as f64 / raw_total;
+            weights.iter_mut().for_each(|w| *w *= factor);
+        }
         let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
         let mut bounds = vec![0.0; n_chunks * 2 * d];
         for c in 0..n_chunks {

@@ -1329,6 +1329,8 @@ mod tests {
                 let w =
                     Array1::from_shape_fn(n, |i| if i % 11 == 0 { 0.0 } else { rng.random_range(0.5..2.0) });
                 let data = Chunked::new(x.view(), Some(w.view()));
+                // The documented contract: sample weights are used rescaled to average 1 per row.
+                let w = w.mapv(|v| v * n as f64 / w.sum());
                 let mut naive = Naive::new(kind, k, d);
                 let (mut log_lik, mut log_lik_abs) = (0.0, 0.0);
                 for i in 0..n {

@@ -197,7 +197,6 @@ fn translating_the_data_translates_the_means() {
 /// `1e-12`, `N_k` is about `1e-10` and the guard moves the means, covariances and weights by
 /// about `2e-5` relative.
 #[test]
-#[ignore = "bug: the 10-eps empty-component guard in mstep.rs is absolute, not relative to the weights' scale"]
 fn scaling_all_weights_by_a_tiny_constant_changes_nothing() {
     for (kind, (k, d)) in kinds_and_shapes() {
         let (truth, x) = sampled(kind, k, d, 3.0, 700, 3);

@@ -32,9 +32,7 @@ pub fn mixture(
 }
 
 fn dyn_array<'py>(py: Python<'py>, a: ndarray::ArrayViewD<f64>) -> Bound<'py, PyArrayDyn<f64>> {
-    ArrayD::from_shape_vec(IxDyn(a.shape()), a.iter().copied().collect())
-        .expect("shape")
-        .into_pyarray(py)
+    ArrayD::from_shape_vec(IxDyn(a.shape()), a.iter().copied().collect()).expect("shape").into_pyarray(py)
 }
 
 /// The fitted arrays of a mixture as a dict of numpy arrays.
@@ -43,10 +41,7 @@ pub fn mixture_dict<'py>(py: Python<'py>, m: &Mixture) -> PyResult<Bound<'py, Py
     d.set_item("weights", m.weights().to_owned().into_pyarray(py))?;
     d.set_item("means", m.means().to_owned().into_pyarray(py))?;
     d.set_item("covariances", dyn_array(py, m.covariances()))?;
-    d.set_item(
-        "precisions_cholesky",
-        dyn_array(py, m.precisions_cholesky()),
-    )?;
+    d.set_item("precisions_cholesky", dyn_array(py, m.precisions_cholesky()))?;
     d.set_item("precisions", m.precisions().into_pyarray(py))?;
     Ok(d)
 }

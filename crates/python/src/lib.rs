@@ -8,9 +8,7 @@ mod error;
 
 use einmix::{GaussianMixture, InitParams, Mixture, Progress};
 use ndarray::Array1;
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -136,13 +134,7 @@ fn score_samples<'py>(
     precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let m = mixture(
-        covariance_type,
-        weights,
-        means,
-        covariances,
-        precisions_cholesky,
-    )?;
+    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
     let x = x.as_array();
     let out = run_detached(py, n_threads, || m.score_samples(x))?.map_err(to_py)?;
     Ok(out.into_pyarray(py))
@@ -161,13 +153,7 @@ fn predict_proba<'py>(
     precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let m = mixture(
-        covariance_type,
-        weights,
-        means,
-        covariances,
-        precisions_cholesky,
-    )?;
+    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
     let x = x.as_array();
     let out = run_detached(py, n_threads, || m.predict_proba(x))?.map_err(to_py)?;
     Ok(out.into_pyarray(py))
@@ -186,13 +172,7 @@ fn predict<'py>(
     precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let m = mixture(
-        covariance_type,
-        weights,
-        means,
-        covariances,
-        precisions_cholesky,
-    )?;
+    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
     let x = x.as_array();
     let out = run_detached(py, n_threads, || m.predict(x))?.map_err(to_py)?;
     Ok(out.mapv(|l| l as i64).into_pyarray(py))
@@ -210,18 +190,9 @@ fn sample<'py>(
     covariances: PyReadonlyArrayDyn<'py, f64>,
     precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
 ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>)> {
-    let m = mixture(
-        covariance_type,
-        weights,
-        means,
-        covariances,
-        precisions_cholesky,
-    )?;
+    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
     let (x, labels) = py.detach(|| m.sample(n, seed));
-    Ok((
-        x.into_pyarray(py),
-        labels.mapv(|l| l as i64).into_pyarray(py),
-    ))
+    Ok((x.into_pyarray(py), labels.mapv(|l| l as i64).into_pyarray(py)))
 }
 
 /// The seed workload (points and the true mixture's arrays), for benchmarks and examples.
