@@ -175,6 +175,22 @@ fn bad_models() {
 }
 
 #[test]
+fn a_hand_edited_model_that_cannot_be_sampled() {
+    let dir = setup();
+    dir.write(
+        "edited.json",
+        r#"{"format": "einmix.Mixture", "version": 1, "covariance_type": "full", "n_components": 1,
+            "n_features": 2, "weights": [1.0], "means": [[0.0, 0.0]],
+            "covariances": [[[1.0, 5.0], [5.0, 1.0]]], "precisions_cholesky": [[[1.0, 0.0], [0.0, 1.0]]]}"#,
+    );
+    fails_with(
+        dir.einmix(&["sample", "edited.json", "-n", "3", "-o", "s.csv"]).assert(),
+        "edited.json: the covariance of component 0 is not positive definite, so the model cannot be sampled",
+    );
+    assert!(!dir.path("s.csv").exists());
+}
+
+#[test]
 fn bad_parameter_values_are_usage_errors() {
     let dir = setup();
     let cases: [(&[&str], &str); 9] = [

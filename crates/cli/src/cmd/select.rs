@@ -112,7 +112,7 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
     for (i, row) in results.iter().enumerate() {
         for (j, cell) in row.iter().enumerate() {
             if let Outcome::Fitted { value, .. } = cell {
-                if chosen.map_or(true, |(_, _, v)| *value < v) {
+                if chosen.is_none_or(|(_, _, v)| *value < v) {
                     chosen = Some((i, j, *value));
                 }
             }
