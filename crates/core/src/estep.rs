@@ -20,7 +20,12 @@
 use crate::covariance::CovarianceType;
 use crate::data::{Chunked, CHUNK};
 use crate::kernels::{exp_nonpositive, sum_lanes, Arith, Kernel, LANES};
+use crate::linalg::{gemm, view};
 use crate::model::Mixture;
+
+/// From this dimension on, the `O(D^2)` per-point terms of full and tied covariances
+/// (Mahalanobis form and scatter) go through matrix multiplies instead of lane loops.
+pub(crate) const GEMM_MIN_DIM: usize = 8;
 
 /// `-D/2 log(2 pi)` per dimension.
 const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_7;
@@ -355,7 +360,18 @@ fn full_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
         let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
         acc.fill(0.0);
         let u = &p.prec_chol[k * d * d..(k + 1) * d * d];
-        quadratic_form_upper::<A>(&s.dx, u, d, &mut s.y, acc);
+        if d >= GEMM_MIN_DIM {
+            // Y = U^T DX (D x CHUNK) by matrix multiply, then acc_i = sum_l Y_li^2.
+            gemm(view(u, d, d, 1, d), view(&s.dx, d, CHUNK, CHUNK, 1), 0.0, &mut s.rdx);
+            for l in 0..d {
+                let y = lanes(&s.rdx, l);
+                for i in 0..CHUNK {
+                    acc[i] = A::mul_add(y[i], y[i], acc[i]);
+                }
+            }
+        } else {
+            quadratic_form_upper::<A>(&s.dx, u, d, &mut s.y, acc);
+        }
         let (c, out) = (p.log_const[k], lanes_mut(&mut s.lp, row));
         for i in 0..CHUNK {
             out[i] = A::mul_add(-0.5, acc[i], c);
@@ -411,7 +427,10 @@ fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, y: &mut [f64]
 #[inline(always)]
 fn tied_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
     let d = p.d;
-    for l in 0..d {
+    if d >= GEMM_MIN_DIM {
+        gemm(view(&p.prec_chol, d, d, 1, d), view(xs, d, CHUNK, CHUNK, 1), 0.0, &mut s.dx);
+    }
+    for l in (0..d).filter(|_| d < GEMM_MIN_DIM) {
         let mut y = [0.0; CHUNK];
         for j in 0..=l {
             let (x, u) = (lanes(xs, j), p.prec_chol[j * d + l]);
@@ -646,6 +665,12 @@ fn scatter_any<A: Arith>(
             CovarianceType::Tied => 0,
             CovarianceType::Diag | CovarianceType::Spherical => c * d,
         };
+        if !diagonal_only && d >= GEMM_MIN_DIM {
+            // S += RDX DX^T: the whole scatter by one matrix multiply.
+            let (rdx, dx) = (view(&s.rdx, d, CHUNK, CHUNK, 1), view(&s.dx, CHUNK, d, 1, CHUNK));
+            gemm(rdx, dx, 1.0, &mut stats.scatter[base..base + d * d]);
+            continue;
+        }
         for a in 0..d {
             let rdx = lanes(&s.rdx, a);
             let upto = if diagonal_only { a + 1 } else { d };

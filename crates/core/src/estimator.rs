@@ -231,6 +231,18 @@ impl GaussianMixture {
         crate::em::fit(self, x, sample_weight, Some((start, previous_lower_bound)), &mut |_| {})
     }
 
+    /// [`GaussianMixture::fit_from`], calling `observer` after every EM iteration.
+    pub fn fit_from_with_progress(
+        &self,
+        x: ArrayView2<f64>,
+        sample_weight: Option<ArrayView1<f64>>,
+        start: &Mixture,
+        previous_lower_bound: f64,
+        observer: &mut dyn FnMut(&Progress),
+    ) -> Result<Fit> {
+        crate::em::fit(self, x, sample_weight, Some((start, previous_lower_bound)), observer)
+    }
+
     /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
     pub fn fit_warm(
         &self,

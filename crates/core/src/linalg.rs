@@ -7,6 +7,8 @@
 //! build cannot assume. The algorithms are the textbook ones (Golub & Van Loan, 4th ed.,
 //! Alg. 4.2.1 for Cholesky; forward substitution for the triangular inverse).
 
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+
 /// Lower Cholesky factor `L` (row-major, zeros above the diagonal) with `a = L L^T`.
 ///
 /// Returns `None` when `a` is not (numerically) positive definite: a pivot that is not
@@ -167,6 +169,27 @@ pub fn symmetric_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (values, vectors)
+}
+
+/// A read-only `rows x cols` matrix view of `data` with element `(i, j)` at
+/// `data[i * row_stride + j * col_stride]` (so transposes are free).
+pub(crate) fn view(
+    data: &[f64],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+) -> ArrayView2<'_, f64> {
+    ArrayView2::from_shape((rows, cols).strides((row_stride, col_stride)), data)
+        .expect("strides fit the slice")
+}
+
+/// `c = a b + beta c` (row-major `c`) through ndarray's matrix multiply (matrixmultiply's
+/// packed, vectorised kernels): the path for the O(D^2)-per-point terms when D is large.
+pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, beta: f64, c: &mut [f64]) {
+    let (m, n) = (a.nrows(), b.ncols());
+    let mut c = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect("c is m x n");
+    ndarray::linalg::general_mat_mul(1.0, &a, &b, beta, &mut c);
 }
 
 #[cfg(test)]

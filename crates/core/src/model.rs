@@ -485,6 +485,24 @@ impl TryFrom<MixtureFile> for Mixture {
         unnest(&f.means, &[k, d], &[k, d], "means", &mut means)?;
         unnest(&f.covariances, &shape, &shape, "covariances", &mut cov)?;
         unnest(&f.precisions_cholesky, &shape, &shape, "precisions_cholesky", &mut chol)?;
+        // Every covariance must be positive definite (sampling factorises it).
+        match f.covariance_type {
+            CovarianceType::Full | CovarianceType::Tied => {
+                for (c, block) in cov.chunks(d * d).enumerate() {
+                    if !crate::linalg::is_symmetric(block, d) || cholesky_lower(block, d).is_none() {
+                        return Err(format!(
+                            "'covariances' of component {c} is not symmetric positive definite"
+                        ));
+                    }
+                }
+            }
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                let per = if f.covariance_type == CovarianceType::Diag { d } else { 1 };
+                if let Some(i) = cov.iter().position(|&v| v <= 0.0) {
+                    return Err(format!("'covariances' of component {} is not positive", i / per));
+                }
+            }
+        }
         if matches!(f.covariance_type, CovarianceType::Full | CovarianceType::Tied) {
             // Any square root F of the precision (P = F F^T) describes the same model; the
             // kernels read only the upper triangle, so a factor that is not upper triangular

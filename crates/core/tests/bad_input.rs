@@ -363,6 +363,16 @@ fn malformed_model_files_are_rejected() {
             "'covariances' does not have the shape (2, 3, 3)",
         ),
         (edit(&|v| v["precisions_cholesky"][1][2][2] = (-1.0).into()), "positive diagonal"),
+        (
+            edit(&|v| {
+                v["covariances"][1] = serde_json::json!([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            }),
+            "'covariances' of component 1 is not symmetric positive definite",
+        ),
+        (
+            edit(&|v| v["covariances"][0][0][1] = (0.5).into()),
+            "'covariances' of component 0 is not symmetric positive definite",
+        ),
         (good.replace("\"weights\": [", "\"weights\": [1e999, "), "number out of range"),
     ];
     for (text, needle) in cases {

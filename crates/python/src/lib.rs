@@ -105,7 +105,7 @@ fn fit<'py>(
             }
         };
         match &start {
-            Some((m, lb)) => spec.fit_from(x, w, m, *lb),
+            Some((m, lb)) => spec.fit_from_with_progress(x, w, m, *lb, &mut observer),
             None => spec.fit_with_progress(x, w, &mut observer),
         }
     });
