@@ -427,18 +427,20 @@ fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, y: &mut [f64]
 #[inline(always)]
 fn tied_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
     let d = p.d;
+    // (X U)^T = U^T X^T, one output row at a time, or by matrix multiply for large D.
     if d >= GEMM_MIN_DIM {
         gemm(view(&p.prec_chol, d, d, 1, d), view(xs, d, CHUNK, CHUNK, 1), 0.0, &mut s.dx);
-    }
-    for l in (0..d).filter(|_| d < GEMM_MIN_DIM) {
-        let mut y = [0.0; CHUNK];
-        for j in 0..=l {
-            let (x, u) = (lanes(xs, j), p.prec_chol[j * d + l]);
-            for i in 0..CHUNK {
-                y[i] = A::mul_add(x[i], u, y[i]);
+    } else {
+        for l in 0..d {
+            let mut y = [0.0; CHUNK];
+            for j in 0..=l {
+                let (x, u) = (lanes(xs, j), p.prec_chol[j * d + l]);
+                for i in 0..CHUNK {
+                    y[i] = A::mul_add(x[i], u, y[i]);
+                }
             }
+            lanes_mut(&mut s.dx, l).copy_from_slice(&y);
         }
-        lanes_mut(&mut s.dx, l).copy_from_slice(&y);
     }
     for (row, &k) in s.active.iter().enumerate() {
         let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
