@@ -15,6 +15,18 @@ use pyo3::types::PyDict;
 use crate::convert::{kind, mixture, mixture_dict};
 use crate::error::{to_py, EinmixError};
 
+/// A warm start from Python: `(weights_, means_, covariances_, precisions_cholesky_, lower_bound_)`.
+type WarmStart<'py> = (
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArrayDyn<'py, f64>,
+    PyReadonlyArrayDyn<'py, f64>,
+    f64,
+);
+
+/// Samples and their labels, as numpy arrays.
+type Samples<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>);
+
 /// Runs `f` on a pool of `n_threads` (or rayon's global pool), without the GIL.
 fn run_detached<T: Send>(
     py: Python<'_>,
@@ -57,13 +69,7 @@ fn fit<'py>(
     weights_init: Option<PyReadonlyArray1<'py, f64>>,
     means_init: Option<PyReadonlyArray2<'py, f64>>,
     precisions_init: Option<PyReadonlyArrayDyn<'py, f64>>,
-    warm_start: Option<(
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray2<'py, f64>,
-        PyReadonlyArrayDyn<'py, f64>,
-        PyReadonlyArrayDyn<'py, f64>,
-        f64,
-    )>,
+    warm_start: Option<WarmStart<'py>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut spec = GaussianMixture::new(n_components)
@@ -189,7 +195,7 @@ fn sample<'py>(
     means: PyReadonlyArray2<'py, f64>,
     covariances: PyReadonlyArrayDyn<'py, f64>,
     precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>)> {
+) -> PyResult<Samples<'py>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
     let (x, labels) = py.detach(|| m.sample(n, seed));
     Ok((x.into_pyarray(py), labels.mapv(|l| l as i64).into_pyarray(py)))
