@@ -32,6 +32,7 @@
 //! # Ok::<(), einmix::Error>(())
 //! ```
 
+pub mod blockwise;
 mod covariance;
 mod data;
 pub mod datasets;
@@ -54,3 +55,8 @@ pub use estimator::{GaussianMixture, InitParams, Progress};
 pub use kernels::instruction_set;
 pub use linalg::symmetric_eigen;
 pub use model::{Fit, FitInfo, Mixture};
+
+/// The README's Rust examples, compiled and run as doc-tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

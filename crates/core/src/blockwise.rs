@@ -1,0 +1,734 @@
+//! Engine-neutral EM kernels: what one block of rows contributes to an iteration, as one flat
+//! vector that any engine (a loop over a file, Dask, Ray, MPI, Spark) sums and hands back.
+//!
+//! ```text
+//! block b:  s_b = [ sum_i w_i r_ik | sum_i w_i r_ik (x_i - c_k) | sum_i w_i r_ik (x_i - c_k)(x_i - c_k)^T
+//!                 | sum_i w_i log p(x_i) | sum_i w_i | n_b | skipped_k ]
+//! engine:   s = sum_b s_b            (any association; the result moves by rounding only)
+//! M-step:   theta' = m_step(s, c)    with c_k = the means of the parameters that entered
+//! ```
+//!
+//! The shift `c_k` is the current mean, so the scatter is centred and nothing cancels (see
+//! [`crate::mstep`]). Sample weights are used raw in the blocks; the M-step rescales the summed
+//! statistics once by `n / sum_i w_i`, which is exactly what the in-memory fit does to every
+//! weight (rows average weight 1, see `Chunked`), so a blockwise fit reproduces the in-memory
+//! iterates up to the rounding of a different summation order. `skipped_k` bounds the mass
+//! culling left out; [`Layout::culling_was_exact`] on the sum says whether the iteration must
+//! be redone without culling (as the in-memory driver does).
+//!
+//! k-means|| initialisation (Bahmani, Moseley, Vattani, Kumar and Vassilvitskii, *Scalable
+//! K-Means++*, VLDB 2012) comes in the same per-block pieces: [`min_sq_distances`] (cost pass,
+//! incremental), [`sample_candidates`] (each row kept with probability `min(1, l w_i d_i^2 / phi)`),
+//! [`candidate_weights`], then [`reduce_candidates`] (weighted k-means++ and Lloyd on the few
+//! candidates, locally) and [`hard_statistics`] + [`mixture_from_hard_statistics`] for the
+//! first mixture. Every random choice is a function of `(seed, block index, round)` only.
+//!
+//! ```
+//! use einmix::blockwise::{block_statistics, m_step_from_statistics, Layout};
+//! use einmix::{GaussianMixture, InitParams};
+//! use ndarray::Array2;
+//!
+//! let x = Array2::from_shape_fn((1000, 2), |(i, j)| (i % 2) as f64 * 6.0 + ((i * 7 + j * 3) % 11) as f64 / 11.0);
+//! let start = GaussianMixture::new(2).init_params(InitParams::KMeansPlusPlus).random_state(0).max_iter(0)
+//!     .fit(x.view(), None)?.mixture;
+//! // Two blocks, summed by the "engine", then one M-step.
+//! let layout = Layout::of(&start);
+//! let mut total = vec![0.0; layout.len()];
+//! for rows in [0..300, 300..1000] {
+//!     let s = block_statistics(&start, x.slice(ndarray::s![rows, ..]), None)?;
+//!     einmix::blockwise::add(&mut total, &s);
+//! }
+//! let (next, lower_bound) = m_step_from_statistics(&start, &total, 1e-6)?;
+//! let reference = GaussianMixture::new(2).max_iter(1).fit_from(x.view(), None, &start, f64::NEG_INFINITY)?;
+//! assert!((next.means()[[0, 0]] - reference.mixture.means()[[0, 0]]).abs() < 1e-12);
+//! assert!((lower_bound - reference.info.lower_bound).abs() < 1e-12);
+//! # Ok::<(), einmix::Error>(())
+//! ```
+
+use std::sync::Mutex;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::covariance::CovarianceType;
+use crate::data::{Chunked, CHUNK};
+use crate::error::{Error, Input, Result};
+use crate::estep::{EmBlock, Prepared, Scratch, SuffStats};
+use crate::kernels::dispatch;
+use crate::model::Mixture;
+use crate::mstep::{m_step, MStepScratch, WeightNorm};
+use crate::parallel::Parallel;
+use crate::{kmeans, validate};
+
+/// A data element the kernels read without a copy of the caller's array: `f64` or `f32`.
+pub trait Element: Copy + Send + Sync + Into<f64> {}
+impl Element for f64 {}
+impl Element for f32 {}
+
+/// Where each statistic sits in the flat vector of a mixture of `K` components in `D`
+/// dimensions: `[sr (K) | sx (K D) | scatter (S) | log_lik | total_weight | n_samples | skipped (K)]`,
+/// with `S = K D D` (full, row-major per component, upper triangle used), `D D` (tied),
+/// `K D` (diag, spherical: the squares).
+///
+/// ```
+/// use einmix::blockwise::Layout;
+/// use einmix::CovarianceType;
+/// let l = Layout::new(CovarianceType::Full, 3, 2);
+/// assert_eq!(l.len(), 3 + 6 + 12 + 3 + 3);
+/// assert_eq!(l.log_lik(), 21);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    kind: CovarianceType,
+    k: usize,
+    d: usize,
+}
+
+impl Layout {
+    /// The layout for `k` components of kind `kind` in `d` dimensions.
+    pub fn new(kind: CovarianceType, k: usize, d: usize) -> Layout {
+        Layout { kind, k, d }
+    }
+    /// The layout of the statistics of `m`.
+    pub fn of(m: &Mixture) -> Layout {
+        Layout::new(m.covariance_type(), m.n_components(), m.n_features())
+    }
+    fn scatter_len(&self) -> usize {
+        self.kind.scatter_len(self.k, self.d)
+    }
+    /// Offset of `sum_i w_i r_ik (x_i - c_k)`.
+    pub fn sx(&self) -> usize {
+        self.k
+    }
+    /// Offset of the centred scatter.
+    pub fn scatter(&self) -> usize {
+        self.k + self.k * self.d
+    }
+    /// Offset of `sum_i w_i log p(x_i)`.
+    pub fn log_lik(&self) -> usize {
+        self.scatter() + self.scatter_len()
+    }
+    /// Offset of `sum_i w_i` (raw weights).
+    pub fn total_weight(&self) -> usize {
+        self.log_lik() + 1
+    }
+    /// Offset of the number of rows.
+    pub fn n_samples(&self) -> usize {
+        self.log_lik() + 2
+    }
+    /// Offset of the culling bounds (`K` values).
+    pub fn skipped(&self) -> usize {
+        self.log_lik() + 3
+    }
+    /// Length of the vector.
+    pub fn len(&self) -> usize {
+        self.skipped() + self.k
+    }
+    /// Never: a layout has at least one component.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+    /// Mean log-likelihood of the summed statistics (the lower bound of the parameters that
+    /// produced them).
+    pub fn lower_bound(&self, summed: &[f64]) -> f64 {
+        summed[self.log_lik()] / summed[self.total_weight()]
+    }
+    /// Whether culling lost nothing that matters (every component's skipped mass below 1e-13
+    /// of what it received, over all blocks); if not, compute the iteration again with
+    /// culling off.
+    pub fn culling_was_exact(&self, summed: &[f64]) -> bool {
+        (0..self.k).all(|c| summed[self.skipped() + c] <= 1e-13 * summed[c])
+    }
+
+    fn check(&self, v: &[f64]) -> Result<()> {
+        if v.len() != self.len() {
+            return Err(Error::InvalidParameter {
+                name: "statistics",
+                value: format!("a vector of length {}", v.len()),
+                expected: "the statistics vector must have the layout's length for this mixture.",
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds `stats` (plus the block's weight and row count) into `into`.
+    fn push(&self, stats: &SuffStats, total_weight: f64, n: usize, into: &mut [f64]) {
+        let parts: [(usize, &[f64]); 4] = [
+            (0, &stats.sr),
+            (self.sx(), &stats.sx),
+            (self.scatter(), &stats.scatter),
+            (self.skipped(), &stats.skipped),
+        ];
+        for (at, values) in parts {
+            into[at..at + values.len()].iter_mut().zip(values).for_each(|(a, b)| *a += b);
+        }
+        into[self.log_lik()] += stats.log_lik;
+        into[self.total_weight()] += total_weight;
+        into[self.n_samples()] += n as f64;
+    }
+
+    /// The summed statistics with weights rescaled to average 1 per row (as the in-memory fit
+    /// uses them), and the rescaled total weight.
+    fn unpack(&self, summed: &[f64]) -> (SuffStats, f64) {
+        let (raw, n) = (summed[self.total_weight()], summed[self.n_samples()]);
+        let factor = if raw != n && raw > 0.0 { n / raw } else { 1.0 };
+        let mut s = SuffStats::new(self.kind, self.k, self.d);
+        let scaled =
+            |from: &[f64], to: &mut [f64]| to.iter_mut().zip(from).for_each(|(a, b)| *a = b * factor);
+        scaled(&summed[..self.k], &mut s.sr);
+        scaled(&summed[self.sx()..self.scatter()], &mut s.sx);
+        scaled(&summed[self.scatter()..self.log_lik()], &mut s.scatter);
+        s.log_lik = summed[self.log_lik()] * factor;
+        (s, raw * factor)
+    }
+}
+
+/// `acc += other`, entry by entry (the engine's reduction; any association will do).
+pub fn add(acc: &mut [f64], other: &[f64]) {
+    assert_eq!(acc.len(), other.len(), "statistics vectors of different layouts");
+    acc.iter_mut().zip(other).for_each(|(a, b)| *a += b);
+}
+
+/// Checks a block against the model's dimension: finite values, weights one per row,
+/// finite and non-negative. An empty block is allowed (it contributes nothing).
+fn check_block<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, d: usize) -> Result<()> {
+    if x.ncols() != d {
+        return Err(Error::DimensionMismatch { expected: d, found: x.ncols() });
+    }
+    for (row, r) in x.outer_iter().enumerate() {
+        for (column, &v) in r.iter().enumerate() {
+            let v: f64 = v.into();
+            if !v.is_finite() {
+                let what = if v.is_nan() { "NaN" } else { "infinity" };
+                return Err(Error::NonFinite { input: Input::X, what, row, column });
+            }
+        }
+    }
+    if let Some(w) = w {
+        if x.nrows() > 0 {
+            // Not-all-zero is a property of the whole data set, checked by the driver.
+            match validate::sample_weight(w, x.nrows()) {
+                Ok(_) | Err(Error::ZeroWeights { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        } else if !w.is_empty() {
+            return Err(Error::WrongShape {
+                input: Input::SampleWeight,
+                expected: "(0,)".into(),
+                found: format!("({},)", w.len()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The block in the kernels' chunked layout, weights raw (not rescaled). `n >= 1`.
+fn chunked<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>) -> Chunked {
+    let (n, d) = x.dim();
+    let n_chunks = n.div_ceil(CHUNK);
+    let mut coords = vec![0.0; n_chunks * d * CHUNK];
+    let mut weights = vec![0.0; n_chunks * CHUNK];
+    for (row, r) in x.outer_iter().enumerate() {
+        let (c, lane) = (row / CHUNK, row % CHUNK);
+        for (j, &v) in r.iter().enumerate() {
+            coords[(c * d + j) * CHUNK + lane] = v.into();
+        }
+        weights[row] = w.map_or(1.0, |w| w[row]);
+    }
+    // Padding repeats the last real point at weight 0 (see `Chunked`).
+    let c = n_chunks - 1;
+    for lane in (n - c * CHUNK)..CHUNK {
+        for j in 0..d {
+            coords[(c * d + j) * CHUNK + lane] = coords[(c * d + j) * CHUNK + (n - 1 - c * CHUNK)];
+        }
+    }
+    let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+    let mut bounds = vec![0.0; n_chunks * 2 * d];
+    for c in 0..n_chunks {
+        for j in 0..d {
+            let col = &coords[(c * d + j) * CHUNK..(c * d + j + 1) * CHUNK];
+            bounds[c * 2 * d + j] = col.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+            bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        }
+    }
+    let chunk_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).collect();
+    Chunked { n, d, n_chunks, coords, weights, total_weight, order: None, bounds, chunk_weight }
+}
+
+/// Whether the in-memory fit culls for this shape (the same rule as the EM driver).
+pub(crate) fn culls(k: usize, d: usize) -> bool {
+    d <= 3 && k >= 4
+}
+
+/// The E-step statistics engine: the model's parameters prepared once per iteration, scratch
+/// sized once, and blocks of rows added into a flat vector (see [`Layout`]), each block split
+/// into fixed sub-blocks run on `n_threads` and reduced in order.
+pub struct BlockStatistics {
+    layout: Layout,
+    prepared: Prepared,
+    par: Parallel,
+    scratch: Vec<Mutex<Scratch>>,
+    mixture: Mixture,
+}
+
+impl BlockStatistics {
+    /// An engine for mixtures shaped like `m`, with its parameters; `n_threads: None` uses
+    /// every core. Culling is on where the in-memory fit uses it (`D <= 3`, `K >= 4`); it
+    /// pays only when the rows of a block are spatially ordered (see [`spatial_order`]).
+    pub fn new(m: &Mixture, n_threads: Option<usize>) -> Result<BlockStatistics> {
+        let (kind, k, d) = (m.covariance_type(), m.n_components(), m.n_features());
+        let par = Parallel::new(n_threads)?;
+        let mut prepared = Prepared::new(kind, k, d);
+        prepared.cull = culls(k, d);
+        prepared.update(m);
+        let scratch = (0..par.n_threads()).map(|_| Mutex::new(Scratch::new(k, d))).collect();
+        Ok(BlockStatistics { layout: Layout::of(m), prepared, par, scratch, mixture: m.clone() })
+    }
+
+    /// The layout of the vectors this engine fills.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Turns culling on or off (on is exact, with the check of [`Layout::culling_was_exact`]).
+    pub fn set_cull(&mut self, on: bool) {
+        if on != self.prepared.cull {
+            self.prepared.cull = on;
+            if on {
+                // Refresh the bounds culling reads.
+                self.prepared.update(&self.mixture);
+            }
+        }
+    }
+
+    /// Whether culling is on.
+    pub fn cull(&self) -> bool {
+        self.prepared.cull
+    }
+
+    /// New parameters (same shape) for the next iteration.
+    pub fn set_mixture(&mut self, m: &Mixture) -> Result<()> {
+        if Layout::of(m) != self.layout {
+            return Err(Error::DimensionMismatch { expected: self.layout.d, found: m.n_features() });
+        }
+        self.prepared.update(m);
+        self.mixture.clone_from(m);
+        Ok(())
+    }
+
+    /// Adds the statistics of the rows `x` (weights `w`, raw) into `into`.
+    pub fn add_block<T: Element>(
+        &mut self,
+        x: ArrayView2<T>,
+        w: Option<ArrayView1<f64>>,
+        into: &mut [f64],
+    ) -> Result<()> {
+        self.layout.check(into)?;
+        check_block(x, w, self.layout.d)?;
+        if x.nrows() == 0 {
+            return Ok(());
+        }
+        let data = chunked(x, w);
+        let Layout { kind, k, d } = self.layout;
+        let mut blocks = vec![SuffStats::new(kind, k, d); data.n_blocks()];
+        let (prepared, scratch, par) = (&self.prepared, &self.scratch, &self.par);
+        par.for_each(&mut blocks, |b, stats| {
+            let mut scratch = scratch[par.worker()].lock().expect("not poisoned");
+            dispatch(EmBlock {
+                prepared,
+                data: &data,
+                range: data.block_chunks(b),
+                scratch: &mut scratch,
+                stats,
+            })
+        });
+        let mut total = SuffStats::new(kind, k, d);
+        blocks.iter().for_each(|b| total.add(b));
+        self.layout.push(&total, data.total_weight, data.n, into);
+        Ok(())
+    }
+}
+
+/// The statistics of one block under `m` on the calling thread (culling as the in-memory fit
+/// decides; see [`BlockStatistics`] for control and reuse).
+pub fn block_statistics<T: Element>(
+    m: &Mixture,
+    x: ArrayView2<T>,
+    w: Option<ArrayView1<f64>>,
+) -> Result<Vec<f64>> {
+    let mut engine = BlockStatistics::new(m, Some(1))?;
+    let mut out = vec![0.0; engine.layout().len()];
+    engine.add_block(x, w, &mut out)?;
+    Ok(out)
+}
+
+/// One M-step from statistics summed over every block under `previous` (whose means were the
+/// shifts): the next mixture and the lower bound of `previous`.
+pub fn m_step_from_statistics(previous: &Mixture, summed: &[f64], reg_covar: f64) -> Result<(Mixture, f64)> {
+    let layout = Layout::of(previous);
+    layout.check(summed)?;
+    check_total(&layout, summed)?;
+    let (stats, total_weight) = layout.unpack(summed);
+    let lower_bound = stats.log_lik / total_weight;
+    if !lower_bound.is_finite() {
+        return Err(Error::NonFiniteLikelihood);
+    }
+    let mut next = previous.clone();
+    let mut scratch = MStepScratch::new(layout.k, layout.d);
+    m_step(&stats, previous.means_slice(), reg_covar, WeightNorm::SumOfCounts, &mut next, &mut scratch)?;
+    Ok((next, lower_bound))
+}
+
+fn check_total(layout: &Layout, summed: &[f64]) -> Result<()> {
+    let n = summed[layout.n_samples()] as usize;
+    if n == 0 {
+        return Err(Error::EmptyData { n_samples: 0, n_features: layout.d });
+    }
+    if !(summed[layout.total_weight()] > 0.0) {
+        return Err(Error::ZeroWeights { n_samples: n });
+    }
+    Ok(())
+}
+
+/// A row permutation of `x` along a Morton (Z-order) curve of its first three coordinates:
+/// reordering a block's rows by it makes its chunks compact, which is what lets culling skip
+/// far components. Sums do not depend on the order beyond rounding.
+pub fn spatial_order<T: Element>(x: ArrayView2<T>) -> Vec<usize> {
+    let (n, d) = x.dim();
+    if n == 0 || d == 0 {
+        return (0..n).collect();
+    }
+    let dims = d.min(3);
+    let bits = 32 / dims;
+    let value = |r: usize, j: usize| -> f64 { x[[r, j]].into() };
+    let (lo, hi): (Vec<f64>, Vec<f64>) = (0..dims)
+        .map(|j| {
+            (0..n).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+                (a.min(value(r, j)), b.max(value(r, j)))
+            })
+        })
+        .unzip();
+    let cells = ((1u64 << bits) - 1) as f64;
+    let mut keyed: Vec<(u64, usize)> = (0..n)
+        .map(|r| {
+            let mut code = 0u64;
+            for j in 0..dims {
+                let span = hi[j] - lo[j];
+                let q = if span > 0.0 { ((value(r, j) - lo[j]) / span * cells) as u64 } else { 0 };
+                for b in 0..bits {
+                    code |= ((q >> b) & 1) << (b * dims + j);
+                }
+            }
+            (code, r)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Squared distance from every row of `x` to its nearest row of `centers`, or to `previous`
+/// if that is nearer (k-means||'s cost pass, incremental over rounds).
+pub fn min_sq_distances<T: Element>(
+    x: ArrayView2<T>,
+    centers: ArrayView2<f64>,
+    previous: Option<ArrayView1<f64>>,
+) -> Result<Array1<f64>> {
+    check_block(x, None, centers.ncols())?;
+    if let Some(p) = previous {
+        if p.len() != x.nrows() {
+            return Err(Error::WrongShape {
+                input: Input::X,
+                expected: format!("({},)", x.nrows()),
+                found: format!("({},)", p.len()),
+            });
+        }
+    }
+    let centers = centers.as_standard_layout();
+    let d = centers.ncols();
+    let flat = centers.as_slice().expect("standard layout");
+    let mut point = vec![0.0; d];
+    Ok(Array1::from_shape_fn(x.nrows(), |i| {
+        point.iter_mut().zip(x.row(i)).for_each(|(p, &v)| *p = v.into());
+        let start = previous.map_or(f64::INFINITY, |p| p[i]);
+        flat.chunks_exact(d.max(1))
+            .fold(start, |best, c| best.min(point.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum()))
+    }))
+}
+
+/// k-means||'s sampling pass over one block: row `i` is kept with probability
+/// `min(1, oversampling * w_i * d2_i / cost)`; the draws depend only on `(seed, block, round)`.
+pub fn sample_candidates<T: Element>(
+    x: ArrayView2<T>,
+    w: Option<ArrayView1<f64>>,
+    d2: ArrayView1<f64>,
+    oversampling: f64,
+    cost: f64,
+    seed: u64,
+    block: u64,
+    round: u64,
+) -> Result<Array2<f64>> {
+    check_block(x, w, x.ncols())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream((block << 16) ^ round);
+    let mut rows = Vec::new();
+    for i in 0..x.nrows() {
+        let u: f64 = rng.random();
+        let p = oversampling * w.map_or(1.0, |w| w[i]) * d2[i] / cost;
+        if cost > 0.0 && u < p {
+            rows.extend(x.row(i).iter().map(|&v| v.into()));
+        }
+    }
+    Ok(Array2::from_shape_vec((rows.len() / x.ncols().max(1), x.ncols()), rows).expect("shape"))
+}
+
+/// The row of a block that holds the cumulative weight `u * sum_i w_i` (`u` in `[0, 1)`):
+/// a draw proportional to weight, for k-means||'s first center.
+pub fn weighted_row(n: usize, w: Option<ArrayView1<f64>>, u: f64) -> usize {
+    match w {
+        None => ((u * n as f64) as usize).min(n.saturating_sub(1)),
+        Some(w) => {
+            let target = u * w.sum();
+            let mut acc = 0.0;
+            for (i, &v) in w.iter().enumerate() {
+                acc += v;
+                if acc > target && v > 0.0 {
+                    return i;
+                }
+            }
+            w.iter().rposition(|&v| v > 0.0).unwrap_or(0)
+        }
+    }
+}
+
+/// The index of the nearest row of `centers` (flat, `d` per row) to `point`.
+fn nearest(point: &[f64], centers: &[f64], d: usize) -> usize {
+    let mut best = (f64::INFINITY, 0);
+    for (c, center) in centers.chunks_exact(d.max(1)).enumerate() {
+        let dist: f64 = point.iter().zip(center).map(|(a, b)| (a - b) * (a - b)).sum();
+        if dist < best.0 {
+            best = (dist, c);
+        }
+    }
+    best.1
+}
+
+/// Per candidate, the weight of the rows of the block nearest to it.
+pub fn candidate_weights<T: Element>(
+    x: ArrayView2<T>,
+    w: Option<ArrayView1<f64>>,
+    candidates: ArrayView2<f64>,
+) -> Result<Array1<f64>> {
+    check_block(x, w, candidates.ncols())?;
+    let candidates = candidates.as_standard_layout();
+    let (flat, d) = (candidates.as_slice().expect("standard layout"), candidates.ncols());
+    let mut out = Array1::zeros(candidates.nrows());
+    let mut point = vec![0.0; d];
+    for (i, r) in x.outer_iter().enumerate() {
+        point.iter_mut().zip(r).for_each(|(p, &v)| *p = v.into());
+        out[nearest(&point, flat, d)] += w.map_or(1.0, |w| w[i]);
+    }
+    Ok(out)
+}
+
+/// The last step of k-means||, on one machine: weighted k-means++ seeding and Lloyd's
+/// iterations over the (few) weighted candidates; returns `k` centers.
+pub fn reduce_candidates(
+    candidates: ArrayView2<f64>,
+    weights: ArrayView1<f64>,
+    k: usize,
+    seed: u64,
+) -> Result<Array2<f64>> {
+    validate::data(candidates)?;
+    let positive = validate::sample_weight(weights, candidates.nrows())?;
+    if positive < k {
+        return Err(Error::TooFewSamples { n_samples: positive, n_components: k });
+    }
+    let d = candidates.ncols();
+    let data = Chunked::new(candidates, Some(weights));
+    let par = Parallel::new(Some(1))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rows = kmeans::kmeans_plusplus(&data, k, &mut rng, &par);
+    let seeds: Vec<f64> =
+        rows.iter().flat_map(|&r| (0..d).map(move |j| (r, j))).map(|(r, j)| data.value(r, j)).collect();
+    let labels = kmeans::lloyd(&data, seeds.clone(), k, &par);
+    let (mut sums, mut counts) = (vec![0.0; k * d], vec![0.0; k]);
+    for row in 0..data.n {
+        let (l, wt) = (labels[row] as usize, data.weight(row));
+        counts[l] += wt;
+        for j in 0..d {
+            sums[l * d + j] += wt * data.value(row, j);
+        }
+    }
+    Ok(Array2::from_shape_fn((k, d), |(c, j)| {
+        if counts[c] > 0.0 {
+            sums[c * d + j] / counts[c]
+        } else {
+            seeds[c * d + j]
+        }
+    }))
+}
+
+/// Statistics of hard assignments to the nearest of `centers` (around the centers), in the
+/// layout of a `kind` mixture: the first mixture of a k-means initialisation.
+pub fn hard_statistics<T: Element>(
+    kind: CovarianceType,
+    centers: ArrayView2<f64>,
+    x: ArrayView2<T>,
+    w: Option<ArrayView1<f64>>,
+) -> Result<Vec<f64>> {
+    let (k, d) = centers.dim();
+    check_block(x, w, d)?;
+    let centers = centers.as_standard_layout();
+    let flat = centers.as_slice().expect("standard layout");
+    let layout = Layout::new(kind, k, d);
+    let mut stats = SuffStats::new(kind, k, d);
+    let (mut point, mut dx, mut total) = (vec![0.0; d], vec![0.0; d], 0.0);
+    for (i, r) in x.outer_iter().enumerate() {
+        point.iter_mut().zip(r).for_each(|(p, &v)| *p = v.into());
+        let wt = w.map_or(1.0, |w| w[i]);
+        total += wt;
+        let c = nearest(&point, flat, d);
+        stats.sr[c] += wt;
+        for j in 0..d {
+            dx[j] = point[j] - flat[c * d + j];
+            stats.sx[c * d + j] += wt * dx[j];
+        }
+        for a in 0..d {
+            match kind {
+                CovarianceType::Full | CovarianceType::Tied => {
+                    let base = if kind == CovarianceType::Full { c * d * d } else { 0 };
+                    for b in a..d {
+                        stats.scatter[base + a * d + b] += wt * dx[a] * dx[b];
+                    }
+                }
+                CovarianceType::Diag | CovarianceType::Spherical => {
+                    stats.scatter[c * d + a] += wt * dx[a] * dx[a]
+                }
+            }
+        }
+    }
+    let mut out = vec![0.0; layout.len()];
+    layout.push(&stats, total, x.nrows(), &mut out);
+    Ok(out)
+}
+
+/// The first mixture from summed [`hard_statistics`] around `centers`, as the in-memory
+/// k-means initialisation makes it (weights `N_k / sum_i w_i`).
+pub fn mixture_from_hard_statistics(
+    kind: CovarianceType,
+    centers: ArrayView2<f64>,
+    summed: &[f64],
+    reg_covar: f64,
+) -> Result<Mixture> {
+    let (k, d) = centers.dim();
+    let layout = Layout::new(kind, k, d);
+    layout.check(summed)?;
+    check_total(&layout, summed)?;
+    let (stats, total_weight) = layout.unpack(summed);
+    let shifts: Vec<f64> = centers.iter().copied().collect();
+    let mut m = Mixture::zeros(kind, k, d);
+    let mut scratch = MStepScratch::new(k, d);
+    m_step(&stats, &shifts, reg_covar, WeightNorm::TotalWeight(total_weight), &mut m, &mut scratch)?;
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasets;
+    use crate::estimator::{GaussianMixture, InitParams};
+    use ndarray::s;
+
+    fn max_rel(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        a.iter().zip(b).map(|(x, y)| (x - y).abs() / y.abs().max(1e-3 * scale)).fold(0.0, f64::max)
+    }
+
+    fn flat(m: &Mixture) -> Array1<f64> {
+        m.weights().iter().chain(m.means().iter()).chain(m.precisions_cholesky().iter()).copied().collect()
+    }
+
+    /// Blockwise EM, summed over uneven blocks (one smaller than K, one empty), reproduces the
+    /// in-memory `fit_from` iterates to 1e-10 for every kind, weighted and not.
+    #[test]
+    fn blockwise_em_equals_the_in_memory_fit() {
+        let (_, x) = datasets::seed_workload(6_000, 6, 2);
+        let n = x.nrows();
+        let weights = Array1::from_shape_fn(n, |i| 0.5 + (i % 7) as f64 * 0.37);
+        for kind in CovarianceType::ALL {
+            for w in [None, Some(weights.view())] {
+                let start = GaussianMixture::new(6)
+                    .covariance_type(kind)
+                    .init_params(InitParams::KMeansPlusPlus)
+                    .random_state(3)
+                    .max_iter(0)
+                    .fit(x.view(), w)
+                    .unwrap()
+                    .mixture;
+                let spec = GaussianMixture::new(6).covariance_type(kind).max_iter(12).tol(0.0);
+                let reference = spec.fit_from(x.view(), w, &start, f64::NEG_INFINITY).unwrap();
+                let cuts = [0, 3, 3, 1000, 4100, n];
+                let mut m = start.clone();
+                let mut engine = BlockStatistics::new(&m, Some(2)).unwrap();
+                let mut lb = 0.0;
+                for _ in 0..12 {
+                    let mut total = vec![0.0; engine.layout().len()];
+                    for pair in cuts.windows(2) {
+                        let xb = x.slice(s![pair[0]..pair[1], ..]);
+                        let wb = w.map(|w| w.slice_move(s![pair[0]..pair[1]]));
+                        engine.add_block(xb, wb, &mut total).unwrap();
+                    }
+                    assert!(engine.layout().culling_was_exact(&total));
+                    let (next, bound) = m_step_from_statistics(&m, &total, 1e-6).unwrap();
+                    m = next;
+                    lb = bound;
+                    engine.set_mixture(&m).unwrap();
+                }
+                let rel = max_rel(flat(&m).view(), flat(&reference.mixture).view());
+                assert!(rel <= 1e-10, "{kind} weighted={}: {rel}", w.is_some());
+                assert!((lb - reference.info.lower_bound).abs() <= 1e-10 * lb.abs());
+            }
+        }
+    }
+
+    #[test]
+    fn float32_blocks_give_the_statistics_of_their_float64_values() {
+        let (_, x) = datasets::seed_workload(700, 3, 2);
+        let x32 = x.mapv(|v| v as f32);
+        let x64 = x32.mapv(|v| v as f64);
+        let m = GaussianMixture::new(3).random_state(0).max_iter(2).fit(x64.view(), None).unwrap().mixture;
+        let a = block_statistics(&m, x32.view(), None).unwrap();
+        let b = block_statistics(&m, x64.view(), None).unwrap();
+        assert_eq!(a, b);
+        // A transposed (non-contiguous) view reads the same values.
+        let t = x64.t().to_owned();
+        assert_eq!(block_statistics(&m, t.t(), None).unwrap(), b);
+    }
+
+    #[test]
+    fn kmeans_parallel_pieces_find_separated_centers() {
+        let (truth, x) = datasets::seed_workload(4_000, 5, 2);
+        let k = truth.n_components();
+        let first = x
+            .slice(s![weighted_row(x.nrows(), None, 0.3)..weighted_row(x.nrows(), None, 0.3) + 1, ..])
+            .to_owned();
+        let mut centers = first.clone();
+        let mut d2 = min_sq_distances(x.view(), centers.view(), None).unwrap();
+        for round in 0..5 {
+            let cost = d2.sum();
+            let new =
+                sample_candidates(x.view(), None, d2.view(), 2.0 * k as f64, cost, 7, 0, round).unwrap();
+            d2 = min_sq_distances(x.view(), new.view(), Some(d2.view())).unwrap();
+            centers = ndarray::concatenate(ndarray::Axis(0), &[centers.view(), new.view()]).unwrap();
+        }
+        assert!(centers.nrows() > k);
+        let weights = candidate_weights(x.view(), None, centers.view()).unwrap();
+        assert_eq!(weights.sum(), x.nrows() as f64);
+        let reduced = reduce_candidates(centers.view(), weights.view(), k, 1).unwrap();
+        let stats = hard_statistics(CovarianceType::Full, reduced.view(), x.view(), None).unwrap();
+        let m = mixture_from_hard_statistics(CovarianceType::Full, reduced.view(), &stats, 1e-6).unwrap();
+        assert!((m.weights().sum() - 1.0).abs() < 1e-12);
+        assert_eq!(spatial_order(x.view()).len(), x.nrows());
+    }
+}
