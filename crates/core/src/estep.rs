@@ -316,7 +316,32 @@ pub(crate) fn log_prob_chunk<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch
         (CovarianceType::Full, 3) => full_fixed::<A, 3>(p, xs, s),
         (CovarianceType::Full, _) => full_any::<A>(p, xs, s),
         (CovarianceType::Tied, _) => tied_any::<A>(p, xs, s),
-        (CovarianceType::Diag, _) | (CovarianceType::Spherical, _) => diagonal_any::<A>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, 1) => diagonal_fixed::<A, 1>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, 2) => diagonal_fixed::<A, 2>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, 3) => diagonal_fixed::<A, 3>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, _) => diagonal_any::<A>(p, xs, s),
+    }
+}
+
+/// Diagonal and spherical covariances with the dimension known at compile time.
+#[inline(always)]
+fn diagonal_fixed<A: Arith, const D: usize>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
+    let spherical = p.kind == CovarianceType::Spherical;
+    for (row, &k) in s.active.iter().enumerate() {
+        let mu: [f64; D] = std::array::from_fn(|j| p.means[k * D + j]);
+        let u: [f64; D] =
+            std::array::from_fn(|j| if spherical { p.prec_chol[k] } else { p.prec_chol[k * D + j] });
+        let c = p.log_const[k];
+        let out = lanes_mut(&mut s.lp, row);
+        for i in 0..CHUNK {
+            let mut acc = 0.0;
+            for j in 0..D {
+                let y = (cols[j][i] - mu[j]) * u[j];
+                acc = A::mul_add(y, y, acc);
+            }
+            out[i] = A::mul_add(-0.5, acc, c);
+        }
     }
 }
 
@@ -572,7 +597,56 @@ pub(crate) fn accumulate_chunk<A: Arith>(
         (CovarianceType::Full | CovarianceType::Tied, 3) => {
             scatter_fixed::<A, 3>(kind, k, shifts, xs, s, stats)
         }
+        (CovarianceType::Diag | CovarianceType::Spherical, 1) => {
+            squares_fixed::<A, 1>(k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Diag | CovarianceType::Spherical, 2) => {
+            squares_fixed::<A, 2>(k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Diag | CovarianceType::Spherical, 3) => {
+            squares_fixed::<A, 3>(k, shifts, xs, s, stats)
+        }
         _ => scatter_any::<A>(kind, k, d, shifts, xs, s, stats),
+    }
+}
+
+/// Diagonal/spherical statistics (per-feature centred squares) with the dimension known at
+/// compile time, in one pass over the lanes.
+#[inline(always)]
+fn squares_fixed<A: Arith, const D: usize>(
+    k: usize,
+    shifts: &[f64],
+    xs: &[f64],
+    s: &mut Scratch,
+    stats: &mut SuffStats,
+) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
+    let scale: &[f64; CHUNK] = (&s.scale[..]).try_into().unwrap();
+    debug_assert_eq!(k, s.active.len());
+    for (row, &c) in s.active.iter().enumerate() {
+        let e = lanes(&s.lp, row);
+        let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
+        let mut acc_r = [0.0; LANES];
+        let mut acc_x = [[0.0; LANES]; D];
+        let mut acc_xx = [[0.0; LANES]; D];
+        for g in 0..CHUNK / LANES {
+            for l in 0..LANES {
+                let i = g * LANES + l;
+                let r = e[i] * scale[i];
+                acc_r[l] += r;
+                for a in 0..D {
+                    let dxa = cols[a][i] - mu[a];
+                    let rdx = r * dxa;
+                    acc_x[a][l] += rdx;
+                    acc_xx[a][l] = A::mul_add(rdx, dxa, acc_xx[a][l]);
+                }
+            }
+        }
+        stats.sr[c] += sum_lanes(&acc_r);
+        for a in 0..D {
+            stats.sx[c * D + a] += sum_lanes(&acc_x[a]);
+            stats.scatter[c * D + a] += sum_lanes(&acc_xx[a]);
+        }
     }
 }
 
