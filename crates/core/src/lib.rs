@@ -47,6 +47,7 @@ mod linalg;
 mod model;
 mod mstep;
 mod parallel;
+pub mod stream;
 mod validate;
 
 pub use covariance::CovarianceType;
