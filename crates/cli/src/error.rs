@@ -203,14 +203,6 @@ pub enum ReadError {
         /// Weights in the file.
         found: usize,
     },
-    /// A model whose covariance cannot be factored (e.g. edited by hand), so it cannot be sampled.
-    #[error(
-        "the covariance of component {component} is not positive definite, so the model cannot be sampled"
-    )]
-    NotPositiveDefinite {
-        /// The component (0 for tied).
-        component: usize,
-    },
     /// A model file that is not an einmix model.
     #[error("not a valid einmix model: {0}")]
     Model(#[source] einmix::Error),

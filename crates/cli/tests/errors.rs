@@ -185,7 +185,8 @@ fn a_hand_edited_model_that_cannot_be_sampled() {
     );
     fails_with(
         dir.einmix(&["sample", "edited.json", "-n", "3", "-o", "s.csv"]).assert(),
-        "edited.json: the covariance of component 0 is not positive definite, so the model cannot be sampled",
+        "edited.json: not a valid einmix model: Could not read the mixture model: \
+         'covariances' of component 0 is not symmetric positive definite",
     );
     assert!(!dir.path("s.csv").exists());
 }
