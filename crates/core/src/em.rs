@@ -150,7 +150,7 @@ pub(crate) fn fit(
     }
     let k = start.map_or(spec.n_components, |(m, _)| m.n_components());
     // Culling pays where components are local in space: low dimensions, several components.
-    let cull = d <= 3 && k >= 4;
+    let cull = spec.culling && d <= 3 && k >= 4;
     let par = Parallel::new(spec.n_threads)?;
     let data =
         if cull { Chunked::new_spatial(x, sample_weight, &par) } else { Chunked::new(x, sample_weight) };
