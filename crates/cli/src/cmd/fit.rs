@@ -10,6 +10,9 @@ use crate::progress::Reporter;
 
 pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
     let output = Output::new(&a.output, Kind::Model, a.out.force)?;
+    if a.stream {
+        return super::fit_stream::run(a, output);
+    }
     let (file, table) = io::read_data(&a.data, &a.columns.columns, a.weight_column.as_deref())?;
     let weights = match &a.weights {
         Some(path) => Some(io::read_weights(path, table.x.nrows())?),

@@ -2,6 +2,7 @@
 
 mod demo;
 mod fit;
+mod fit_stream;
 mod info;
 mod predict;
 mod sample;

@@ -6,6 +6,7 @@
 
 pub mod columns;
 pub mod npy;
+pub mod npy_stream;
 pub mod text;
 pub mod write;
 

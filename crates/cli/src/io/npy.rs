@@ -36,6 +36,13 @@ pub fn shape_text(shape: &[usize]) -> String {
 
 /// Parses a whole `.npy` file.
 pub fn parse(bytes: &[u8]) -> Result<NpyArray, ReadError> {
+    let (h, start) = header(bytes)?;
+    decode(&h, &bytes[start..])
+}
+
+/// Parses the header at the start of `bytes` (which must hold at least the whole header);
+/// returns it and the offset of the data.
+pub fn header(bytes: &[u8]) -> Result<(Header, usize), ReadError> {
     if !is_npy(bytes) {
         return Err(ReadError::NpyMagic);
     }
@@ -61,17 +68,15 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, ReadError> {
         // Latin-1: every byte is the code point of the same value.
         header.iter().map(|&b| b as char).collect()
     };
-    let h = Header::parse(&header)?;
-    let payload = &bytes[start + header_len..];
-    decode(&h, payload)
+    Ok((Header::parse(&header)?, start + header_len))
 }
 
 /// The three fields of a `.npy` header.
 #[derive(Debug, PartialEq)]
-struct Header {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
+pub struct Header {
+    pub descr: String,
+    pub fortran_order: bool,
+    pub shape: Vec<usize>,
 }
 
 /// The subset of Python literals a `.npy` header uses.

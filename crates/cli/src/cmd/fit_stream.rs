@@ -1,0 +1,69 @@
+//! `einmix fit --stream`: a `.npy` file larger than memory, passed over block by block every
+//! iteration (see `einmix::stream`), memory `O(--chunk-rows x D)`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::args::FitArgs;
+use crate::error::{CliError, ReadError, Source};
+use crate::io::npy_stream::{NpyFile, NpyRows, StreamError};
+use crate::io::Output;
+use crate::progress::Reporter;
+
+pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
+    let file = Source::input(&a.data);
+    let to_cli = |e: StreamError| match e {
+        StreamError::Read(path, kind) => CliError::read(&Source::input(&path), kind),
+        StreamError::Core(e) => CliError::Library { file: file.clone(), source: e },
+    };
+    if file == Source::Stdin {
+        return Err(CliError::read(
+            &file,
+            ReadError::WrongShape {
+                expected: ".npy file on disk (--stream cannot read standard input)",
+                found: "-".into(),
+            },
+        ));
+    }
+    let x = NpyFile::open(&a.data, false).map_err(to_cli)?;
+    let w = match &a.weights {
+        Some(path) => Some(NpyFile::open(path, true).map_err(to_cli)?),
+        None => None,
+    };
+    let mut rows = NpyRows::new(x, w, a.chunk_rows).map_err(to_cli)?;
+    let (n, d) = (rows.n_rows(), einmix::stream::RowSource::n_features(&rows));
+    let spec = super::spec(&a.em, a.n_components, a.covariance_type);
+    let reporter = Reporter::new(a.verbosity, a.em.max_iter as u64, "iterations");
+    let fit = einmix::stream::fit(&spec, &mut rows, None, &mut |p| {
+        reporter.step(p.iteration as u64, "fitting (streamed)");
+        reporter.iteration("", p);
+    })
+    .map_err(to_cli)?;
+    reporter.finish();
+    output.model(&fit.mixture)?;
+
+    let info = &fit.info;
+    let mut out = super::report_stream(&[Some(&output)]);
+    writeln!(
+        out,
+        "fitted {} components ({} covariance) to {n} samples x {d} features streamed from {file} ({} rows per block)",
+        a.n_components, a.covariance_type, a.chunk_rows
+    )?;
+    writeln!(
+        out,
+        "{} after {} iterations (best of {} initialisation{}); lower bound {:.6} per sample",
+        if info.converged { "converged" } else { "NOT converged" },
+        info.n_iter,
+        a.em.n_init,
+        if a.em.n_init == 1 { "" } else { "s" },
+        info.lower_bound
+    )?;
+    reporter.note(format_args!("wrote {}", output.file()));
+    if !info.converged {
+        reporter.warn(super::not_converged(info, &a.em));
+        if a.em.strict {
+            return Ok(ExitCode::from(super::NOT_CONVERGED));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
