@@ -385,7 +385,8 @@ fn check_total(layout: &Layout, summed: &[f64]) -> Result<()> {
     if n == 0 {
         return Err(Error::EmptyData { n_samples: 0, n_features: layout.d });
     }
-    if !(summed[layout.total_weight()] > 0.0) {
+    let total = summed[layout.total_weight()];
+    if total.is_nan() || total <= 0.0 {
         return Err(Error::ZeroWeights { n_samples: n });
     }
     Ok(())

@@ -40,6 +40,9 @@ use crate::model::{FitInfo, Mixture};
 /// Rows of the reservoir sample the initialisation runs on.
 pub const DEFAULT_SAMPLE_SIZE: usize = 200_000;
 
+/// What a [`RowSource`] calls on each block: the rows `(rows, D)` and their weights, if any.
+pub type OnBlock<'a> = dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()> + 'a;
+
 /// A source of rows that can be passed over any number of times, always in the same blocks
 /// and order (a file read chunk by chunk, a memory map, a list of arrays).
 pub trait RowSource {
@@ -49,10 +52,7 @@ pub trait RowSource {
     fn n_features(&self) -> usize;
     /// Calls `f` on consecutive blocks of rows (`(rows, D)`, with their weights if any) that
     /// together cover every row once.
-    fn for_each_block(
-        &mut self,
-        f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()>,
-    ) -> std::result::Result<(), Self::Error>;
+    fn for_each_block(&mut self, f: &mut OnBlock<'_>) -> std::result::Result<(), Self::Error>;
 }
 
 /// An in-memory array handed over `rows` at a time: for tests, and a model of a source.
@@ -74,10 +74,7 @@ impl RowSource for Blocks<'_> {
     fn n_features(&self) -> usize {
         self.x.ncols()
     }
-    fn for_each_block(
-        &mut self,
-        f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_block(&mut self, f: &mut OnBlock<'_>) -> Result<()> {
         let n = self.x.nrows();
         let mut start = 0;
         while start < n {

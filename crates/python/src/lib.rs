@@ -3,6 +3,7 @@
 //! Thin on purpose: array conversion, the GIL released around every heavy call, errors mapped
 //! in one place (`error.rs`). The scikit-learn-shaped class is plain Python (`python/einmix`).
 
+mod blockwise;
 mod convert;
 mod error;
 
@@ -223,5 +224,6 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seed_workload, m)?)?;
     m.add("EinmixError", m.py().get_type::<EinmixError>())?;
     m.add("instruction_set", einmix::instruction_set())?;
+    blockwise::register(m)?;
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use einmix::stream::RowSource;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use einmix::stream::{OnBlock, RowSource};
+use ndarray::{Array1, Array2};
 
 use super::npy;
 use crate::error::ReadError;
@@ -177,10 +177,7 @@ impl RowSource for NpyRows {
         self.x.d
     }
 
-    fn for_each_block(
-        &mut self,
-        f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> einmix::Result<()>,
-    ) -> Result<(), StreamError> {
+    fn for_each_block(&mut self, f: &mut OnBlock<'_>) -> Result<(), StreamError> {
         let (n, d) = (self.x.n, self.x.d);
         let mut bytes = Vec::new();
         let mut block = Array2::zeros((self.chunk_rows.min(n), d));
