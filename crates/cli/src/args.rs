@@ -55,6 +55,8 @@ pub enum Command {
     /// generated with a fixed seed) and report iterations, lower bound and time per iteration.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
+    /// Microscopy images and time-lapses: per-frame mixtures, component graphs, pictures.
+    Image(crate::cmd::image::ImageArgs),
 }
 
 /// How much is said on standard error.

@@ -288,6 +288,9 @@ pub enum CliError {
         /// The drawing library's message.
         message: String,
     },
+    /// The image pipeline failed (its message names the file or the frame).
+    #[error("{0}")]
+    Image(#[from] einmix_image::Error),
     /// Standard output was closed or failed (a closed pipe is not reported).
     #[error("cannot write to standard output: {0}")]
     Stdout(#[source] io::Error),

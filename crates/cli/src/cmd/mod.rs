@@ -3,6 +3,7 @@
 mod demo;
 mod fit;
 mod fit_stream;
+pub(crate) mod image;
 mod info;
 mod predict;
 mod sample;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Select(a) => select::run(&a),
         Command::Info(a) => info::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Image(a) => image::run(&a),
     }
 }
 

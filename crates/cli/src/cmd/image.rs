@@ -1,0 +1,485 @@
+//! `einmix image fit|track|demo`: microscopy images and time-lapses -> per-frame mixtures,
+//! component graphs and pictures (the pipeline is the `einmix-image` crate; this is the glue).
+//!
+//! Every command writes into an output directory: `<name>.npz` (means, covars, weights, precs,
+//! distances, the re-seed report, ...), `summary.csv` (one line per frame), `reseeds.csv`,
+//! `frame_NNNN.png` (chosen frames with each component's 2-sigma ellipse) and, for
+//! time-lapses, `graph.png` (per-frame graph statistics over time).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Once;
+
+use clap::{Args, Subcommand};
+use einmix_image::{
+    overlay_png, read_mask, read_stack, track, Background, FrameRange, Init, Mask, Metric, PeakOptions,
+    ReadOptions, RenderOptions, Stack, Track, TrackOptions, ZProject,
+};
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::args::Verbosity;
+use crate::error::{CliError, Source};
+use crate::io::write;
+use crate::progress::Reporter;
+
+/// `einmix image <COMMAND>`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Fit a mixture to one image (the first frame of the file, or --frame N).
+    Fit(FitImageArgs),
+    /// Track a time-lapse: fit the first frame, warm-start every later one from the previous
+    /// with K fixed, re-seed components that empty or collapse.
+    Track(TrackArgs),
+    /// Track the embedded demo time-lapse (a live yeast mitochondrial network, nellie's sample
+    /// data, CC BY 4.0) and write the pictures; needs no data.
+    Demo(DemoImageArgs),
+}
+
+/// The settings shared by every image command.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArgs {
+    /// A label image (.tif, .png or .npy, the image's size): nonzero pixels are inside.
+    #[arg(long, value_name = "MASK")]
+    pub mask: Option<PathBuf>,
+    /// Keep only the pixels of this label of the mask.
+    #[arg(long, value_name = "LABEL", requires = "mask", allow_negative_numbers = true)]
+    pub mask_label: Option<i64>,
+    /// Number of components: `auto` (one per local intensity maximum of the first frame) or K
+    /// (weighted k-means++).
+    #[arg(short = 'k', long, default_value = "auto", value_parser = parse_k)]
+    pub k: Option<usize>,
+    /// Background level subtracted from every pixel: a number, or pQ for the Q-th percentile of
+    /// each frame (inside the mask). Pixels at or below it are ignored.
+    #[arg(long, default_value = "0", value_parser = parse_background, allow_negative_numbers = true)]
+    pub background: Background,
+    /// Pixel size: coordinates are (row, col) times it.
+    #[arg(long, default_value_t = 1.0)]
+    pub pixel_size: f64,
+    /// Peaks: minimum distance between local maxima, in pixels.
+    #[arg(long, default_value_t = 5)]
+    pub min_distance: usize,
+    /// Peaks: absolute intensity threshold (default: the background level).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+    /// Peaks: standard deviation in pixels of the Gaussian smoothing first applied (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    pub smooth: f64,
+    /// Peaks: also accept maxima within --min-distance of the image border.
+    #[arg(long)]
+    pub include_border: bool,
+    /// Standard deviation, in pixels, of a new component's isotropic covariance.
+    #[arg(long, default_value_t = 2.0)]
+    pub init_size: f64,
+    /// Seed of the k-means++ initialisation (with a numeric -k).
+    #[arg(long, default_value_t = 0)]
+    pub random_state: u64,
+    /// EM convergence threshold on the per-pixel lower bound.
+    #[arg(long, default_value_t = 1e-3)]
+    pub tol: f64,
+    /// EM iterations per frame at most.
+    #[arg(long, default_value_t = 100)]
+    pub max_iter: usize,
+    /// Added to every covariance's diagonal (default: pixel_size^2 / 12, a pixel's own variance).
+    #[arg(long)]
+    pub reg_covar: Option<f64>,
+    /// Distance between components for the per-frame graphs.
+    #[arg(long, default_value = "hellinger", value_parser = parse_metric)]
+    pub metric: Metric,
+    /// Report emptied or collapsed components without re-seeding them.
+    #[arg(long)]
+    pub no_reseed: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (created if missing).
+    #[arg(short, long, value_name = "OUTDIR")]
+    pub output: PathBuf,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Args)]
+pub struct FitImageArgs {
+    /// The image: .tif/.tiff (also OME-TIFF), .png or .npy.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    /// Which frame of a multi-frame file.
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Maximum-intensity projection of Z slices (none refuses 3-D data).
+    #[arg(long, default_value = "none", value_parser = parse_z)]
+    pub z_project: ZProject,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// The time-lapse: multi-page .tif/.tiff (also OME-TIFF), or .npy of shape (F, H, W) or
+    /// (T, Z, H, W).
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Frames to track, START:STOP:STEP (each part optional).
+    #[arg(long, default_value = "::", value_parser = parse_frames)]
+    pub frames: FrameRange,
+    /// Maximum-intensity projection of Z slices (none refuses 3-D data).
+    #[arg(long, default_value = "none", value_parser = parse_z)]
+    pub z_project: ZProject,
+    /// Z slices per time point of a multi-page TIFF without OME metadata (Z fastest).
+    #[arg(long)]
+    pub z_slices: Option<usize>,
+    /// Frames (positions in the tracked sequence) to draw (default: first, middle, last).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub pictures: Vec<usize>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoImageArgs {
+    /// Output directory (created if missing).
+    #[arg(short, long, value_name = "OUTDIR", default_value = "einmix-image-demo")]
+    pub output: PathBuf,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+fn parse_k(s: &str) -> Result<Option<usize>, String> {
+    match s {
+        "auto" => Ok(None),
+        _ => match s.parse::<usize>() {
+            Ok(k) if k >= 1 => Ok(Some(k)),
+            _ => Err("K is `auto` or a whole number >= 1".into()),
+        },
+    }
+}
+fn parse_background(s: &str) -> Result<Background, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_z(s: &str) -> Result<ZProject, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_frames(s: &str) -> Result<FrameRange, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+
+pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
+    match &args.command {
+        ImageCommand::Fit(a) => {
+            let options = ReadOptions {
+                z_project: a.z_project,
+                z_slices: None,
+                frames: FrameRange { start: a.frame, stop: Some(a.frame + 1), step: 1 },
+            };
+            run_pipeline(&a.image, &options, &a.pipeline, "fit", &[0])
+        }
+        ImageCommand::Track(a) => {
+            let options = ReadOptions { z_project: a.z_project, z_slices: a.z_slices, frames: a.frames };
+            run_pipeline(&a.stack, &options, &a.pipeline, "track", &a.pictures)
+        }
+        ImageCommand::Demo(a) => demo(a),
+    }
+}
+
+fn track_options(p: &PipelineArgs) -> TrackOptions {
+    let init = match p.k {
+        Some(k) => Init::KMeansPlusPlus { k, seed: p.random_state },
+        None => Init::Peaks(PeakOptions {
+            min_distance: p.min_distance,
+            threshold_abs: p.threshold,
+            smooth_sigma: p.smooth,
+            exclude_border: !p.include_border,
+            num_peaks: None,
+        }),
+    };
+    TrackOptions {
+        background: p.background,
+        pixel_size: p.pixel_size,
+        init,
+        init_size: p.init_size,
+        tol: p.tol,
+        max_iter: p.max_iter,
+        reg_covar: p.reg_covar,
+        n_threads: p.threads,
+        reseed: !p.no_reseed,
+        metric: p.metric,
+        ..TrackOptions::default()
+    }
+}
+
+fn run_pipeline(
+    input: &Path,
+    read: &ReadOptions,
+    p: &PipelineArgs,
+    name: &str,
+    pictures: &[usize],
+) -> Result<ExitCode, CliError> {
+    let options = track_options(p);
+    // Fail on a bad option before reading anything.
+    einmix_image::Tracker::new(options.clone(), None)?;
+    let stack = read_stack(input, read)?;
+    let mask = match &p.mask {
+        Some(m) => {
+            let mask = read_mask(m, p.mask_label)?;
+            mask.check_shape(stack.shape())?;
+            Some(mask)
+        }
+        None => None,
+    };
+    let outputs = Outputs::prepare(&p.output, name, stack.n_frames(), pictures, p.force)?;
+    execute(&stack, mask.as_ref(), &options, &outputs, p.verbosity, input)
+}
+
+fn demo(a: &DemoImageArgs) -> Result<ExitCode, CliError> {
+    let stack = einmix_image::demo_stack()?;
+    let options = TrackOptions {
+        // The camera's offset and noise span about 97..122 counts (median 108); the network is
+        // the brightest 3 % of the field.
+        background: Background::Percentile(98.0),
+        init: Init::Peaks(PeakOptions { min_distance: 6, smooth_sigma: 1.5, ..PeakOptions::default() }),
+        init_size: 2.0,
+        n_threads: a.threads,
+        ..TrackOptions::default()
+    };
+    let picks = [0, 10, 20, stack.n_frames() - 1];
+    let outputs = Outputs::prepare(&a.output, "track", stack.n_frames(), &picks, a.force)?;
+    let reporter = Reporter::new(a.verbosity, 0, "frames");
+    reporter.note(format!(
+        "demo: live yeast mitochondria, {} frames of {}x{} (max projection over 17 Z slices; nellie \
+         1.0.4 sample data, (c) 2024 A. E. Y. T. Lefebvre, CC BY 4.0)",
+        stack.n_frames(),
+        stack.shape().0,
+        stack.shape().1
+    ));
+    drop(reporter);
+    execute(&stack, None, &options, &outputs, a.verbosity, Path::new("<demo>"))
+}
+
+/// The files a run writes, checked before any work.
+struct Outputs {
+    dir: PathBuf,
+    name: String,
+    pictures: Vec<usize>,
+    force: bool,
+}
+
+impl Outputs {
+    fn prepare(
+        dir: &Path,
+        name: &str,
+        n_frames: usize,
+        pictures: &[usize],
+        force: bool,
+    ) -> Result<Outputs, CliError> {
+        let source = Source::Path(dir.to_path_buf());
+        std::fs::create_dir_all(dir).map_err(|e| CliError::write(&source, e))?;
+        let mut picks: Vec<usize> = if pictures.is_empty() {
+            vec![0, n_frames / 2, n_frames.saturating_sub(1)]
+        } else {
+            pictures.iter().copied().filter(|&f| f < n_frames).collect()
+        };
+        picks.sort_unstable();
+        picks.dedup();
+        let out = Outputs { dir: dir.to_path_buf(), name: name.to_string(), pictures: picks, force };
+        for file in out.files(n_frames) {
+            write::check(&file, force).map_err(|e| CliError::write(&Source::Path(file.clone()), e))?;
+        }
+        Ok(out)
+    }
+    fn files(&self, n_frames: usize) -> Vec<PathBuf> {
+        let mut v = vec![
+            self.path(&format!("{}.npz", self.name)),
+            self.path("summary.csv"),
+            self.path("reseeds.csv"),
+        ];
+        v.extend(self.pictures.iter().map(|&f| self.picture(f)));
+        if n_frames > 1 {
+            v.push(self.path("graph.png"));
+        }
+        v
+    }
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+    fn picture(&self, position: usize) -> PathBuf {
+        self.path(&format!("frame_{position:04}.png"))
+    }
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+        write::atomic(path, bytes, self.force)
+            .map_err(|e| CliError::write(&Source::Path(path.to_path_buf()), e))
+    }
+}
+
+fn execute(
+    stack: &Stack,
+    mask: Option<&Mask>,
+    options: &TrackOptions,
+    outputs: &Outputs,
+    verbosity: Verbosity,
+    input: &Path,
+) -> Result<ExitCode, CliError> {
+    let n = stack.n_frames();
+    let reporter = Reporter::new(verbosity, n as u64, "frames");
+    let mut done = 0u64;
+    let result = track(stack, mask, options, &mut |f| {
+        done += 1;
+        reporter.step(done, "track");
+        reporter.status(format!(
+            "frame {}: K={} from {} pixels, {} EM iterations, {:.1} ms{}",
+            f.frame,
+            f.mixture.n_components(),
+            f.n_points,
+            f.n_iter,
+            f.elapsed.as_secs_f64() * 1e3,
+            if f.reseeds.is_empty() { String::new() } else { format!(", {} re-seeded", f.reseeds.len()) }
+        ));
+    })?;
+    reporter.finish();
+    for r in result.reseeds() {
+        reporter.note(format!(
+            "frame {}: component {} {}; re-seeded at (row {:.1}, col {:.1})",
+            r.frame, r.component, r.reason, r.position[0], r.position[1]
+        ));
+    }
+    if !result.frames.iter().all(|f| f.converged) {
+        let count = result.frames.iter().filter(|f| !f.converged).count();
+        reporter.warn(format!("EM did not converge within --max-iter on {count} frame(s) (see summary.csv)"));
+    }
+    outputs.write(&outputs.path(&format!("{}.npz", outputs.name)), &result.to_npz()?)?;
+    outputs.write(&outputs.path("summary.csv"), result.summary_csv().as_bytes())?;
+    outputs.write(&outputs.path("reseeds.csv"), result.reseeds_csv().as_bytes())?;
+    let render = RenderOptions { pixel_size: options.pixel_size, ..RenderOptions::default() };
+    for &position in &outputs.pictures {
+        let f = &result.frames[position];
+        let marked: Vec<usize> = f.reseeds.iter().map(|r| r.component).collect();
+        let png = overlay_png(stack.frame(position), &f.mixture, &marked, &render)?;
+        outputs.write(&outputs.picture(position), &png)?;
+    }
+    if n > 1 {
+        let path = outputs.path("graph.png");
+        let png = graph_plot(&result, input)
+            .map_err(|message| CliError::Plot { file: Source::Path(path.clone()), message })?;
+        outputs.write(&path, &png)?;
+    }
+    let k = result.n_components();
+    let total_ms: f64 = result.frames.iter().map(|f| f.elapsed.as_secs_f64() * 1e3).sum();
+    reporter.note(format!(
+        "{} frame(s), K = {k}, {:.1} ms per frame, {} re-seeded; wrote {}",
+        n,
+        total_ms / n as f64,
+        result.reseeds().count(),
+        outputs.dir.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 540;
+const FONT: &str = "sans-serif";
+
+fn register_font() -> Result<(), String> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+            .map_err(|_| "the embedded font could not be loaded".to_string());
+    });
+    result
+}
+
+/// Per-frame graph statistics over time: mean distance, mean nearest-neighbour distance,
+/// algebraic connectivity; re-seedings marked.
+fn graph_plot(result: &Track, input: &Path) -> Result<Vec<u8>, String> {
+    register_font()?;
+    let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    draw_graph(&mut rgb, result, input).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+fn draw_graph(rgb: &mut [u8], result: &Track, input: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let frames: Vec<f64> = result.frames.iter().map(|f| f.frame as f64).collect();
+    let series: Vec<(&str, Vec<f64>, RGBColor)> = vec![
+        ("mean distance", result.frames.iter().map(|f| f.mean_distance()).collect(), RGBColor(0, 114, 178)),
+        (
+            "mean nearest-neighbour distance",
+            result.frames.iter().map(|f| f.mean_nearest_distance()).collect(),
+            RGBColor(213, 94, 0),
+        ),
+        (
+            "algebraic connectivity (Laplacian lambda_2)",
+            result.frames.iter().map(|f| f.algebraic_connectivity()).collect(),
+            RGBColor(0, 158, 115),
+        ),
+    ];
+    let y_hi =
+        series.iter().flat_map(|s| s.1.iter()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max) * 1.1;
+    let (x_lo, x_hi) = (frames[0], frames[frames.len() - 1].max(frames[0] + 1.0));
+    let title = format!(
+        "{}: K = {} components, {} distance",
+        input.file_name().map_or("stack".into(), |s| s.to_string_lossy().into_owned()),
+        result.n_components(),
+        result.metric
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x_lo..x_hi, 0.0..y_hi.max(1e-6))?;
+    chart.configure_mesh().x_desc("frame").y_desc("value").label_style((FONT, 15)).draw()?;
+    for (label, values, colour) in &series {
+        let points: Vec<(f64, f64)> =
+            frames.iter().copied().zip(values.iter().copied()).filter(|(_, v)| v.is_finite()).collect();
+        let c = *colour;
+        chart
+            .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))?
+            .label(*label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+    }
+    let reseeded: Vec<(f64, f64)> =
+        result.frames.iter().filter(|f| !f.reseeds.is_empty()).map(|f| (f.frame as f64, 0.0)).collect();
+    let red = RGBColor(204, 0, 0);
+    chart
+        .draw_series(reseeded.iter().map(|&p| TriangleMarker::new(p, 7, red.filled())))?
+        .label("frame with a re-seeded component")
+        .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The image I/O layer: TIFF (single and multi-page, OME-TIFF), PNG and `.npy` in; `.npy`,
+//! `.npz` and PNG out. Readers take a path and say, naming it, exactly what is wrong with a
+//! file; writers return bytes, so that the caller decides how to write them (atomically, say).
+
+pub mod npy;
+pub mod npz;
+pub(crate) mod png;
+pub(crate) mod tiff;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::stack::{Mask, Raw, ReadOptions, Stack};
+
+/// The file formats read, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Tiff,
+    Png,
+    Npy,
+}
+
+fn format(path: &Path) -> Result<Format> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("tif" | "tiff") => Ok(Format::Tiff),
+        Some("png") => Ok(Format::Png),
+        Some("npy") => Ok(Format::Npy),
+        _ => Err(Error::UnknownFormat { path: path.to_path_buf() }),
+    }
+}
+
+/// Reads an image or a stack: `.tif`/`.tiff` (one page or many, 8/16/32-bit integer or
+/// float, OME metadata honoured), `.png` (grey, 8 or 16 bit) or `.npy` of shape `(H, W)`,
+/// `(F, H, W)` or `(T, Z, H, W)`.
+pub fn read_stack(path: &Path, options: &ReadOptions) -> Result<Stack> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    read_stack_bytes(path, &bytes, options)
+}
+
+/// [`read_stack`] from bytes already in memory; `path` names the file in errors and gives
+/// the format by its extension.
+pub fn read_stack_bytes(path: &Path, bytes: &[u8], options: &ReadOptions) -> Result<Stack> {
+    let raw = read_raw(path, bytes, options.z_slices)?;
+    raw.into_stack(options)
+}
+
+fn read_raw(path: &Path, bytes: &[u8], z_slices: Option<usize>) -> Result<Raw> {
+    let mut raw = match format(path)? {
+        Format::Tiff => tiff::read(path, bytes)?,
+        Format::Png => png::read(path, bytes)?,
+        Format::Npy => npy::read_raw(path, bytes)?,
+    };
+    if let Some(z) = z_slices {
+        if z == 0 {
+            return Err(Error::InvalidParameter {
+                name: "z_slices",
+                value: "0".into(),
+                expected: "z_slices must be at least 1",
+            });
+        }
+        if raw.z != 1 && raw.z != z {
+            // The file says how many slices it has; a different number is a mistake.
+            return Err(Error::ZSlicesMismatch { pages: raw.t * raw.z, z });
+        }
+        let pages = raw.t * raw.z;
+        if pages % z != 0 {
+            return Err(Error::ZSlicesMismatch { pages, z });
+        }
+        raw.t = pages / z;
+        raw.z = z;
+    }
+    Ok(raw)
+}
+
+/// Reads a mask: a label image of any format [`read_stack`] reads (its first frame); `label =
+/// None` keeps every nonzero pixel, `Some(l)` the pixels of label `l`.
+pub fn read_mask(path: &Path, label: Option<i64>) -> Result<Mask> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let raw = read_raw(path, &bytes, None)?;
+    let plane = raw.h * raw.w;
+    let labels = ndarray::Array2::from_shape_vec((raw.h, raw.w), raw.data[..plane].to_vec())
+        .expect("a plane has h * w pixels");
+    Mask::from_labels(labels.view(), label)
+}

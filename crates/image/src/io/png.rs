@@ -1,0 +1,69 @@
+//! PNG in (grey, 1 to 16 bits; grey + alpha keeps the grey) and out (8-bit RGB).
+
+use std::io::Cursor;
+use std::path::Path;
+
+use png::{BitDepth, ColorType, Transformations};
+
+use crate::error::{Error, Result};
+use crate::stack::Raw;
+
+pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
+    let corrupt = |e: png::DecodingError| Error::Corrupt {
+        path: path.to_path_buf(),
+        format: "PNG",
+        problem: match e {
+            png::DecodingError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "the file ends early (truncated?)".to_string()
+            }
+            other => other.to_string(),
+        },
+    };
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    // Expand grey of 1, 2 or 4 bits to 8; keep 16 bits as they are.
+    decoder.set_transformations(Transformations::EXPAND);
+    let mut reader = decoder.read_info().map_err(corrupt)?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).map_err(corrupt)?;
+    let (h, w) = (info.height as usize, info.width as usize);
+    let channels = match info.color_type {
+        ColorType::Grayscale => 1,
+        ColorType::GrayscaleAlpha => 2,
+        other => {
+            return Err(Error::UnsupportedSampleFormat {
+                path: path.to_path_buf(),
+                format: "PNG",
+                what: format!("{other:?} colour; only grey PNGs are read (convert to greyscale)"),
+            })
+        }
+    };
+    let line = info.line_size;
+    let mut data = Vec::with_capacity(h * w);
+    for r in 0..h {
+        let row = &buf[r * line..(r + 1) * line];
+        for c in 0..w {
+            let v = match info.bit_depth {
+                BitDepth::Sixteen => {
+                    let i = 2 * channels * c;
+                    f32::from(u16::from_be_bytes([row[i], row[i + 1]]))
+                }
+                _ => f32::from(row[channels * c]),
+            };
+            data.push(v);
+        }
+    }
+    Ok(Raw { t: 1, z: 1, h, w, data })
+}
+
+/// Encodes an 8-bit RGB buffer (`3 * width * height` bytes, row-major) as PNG.
+pub fn encode_rgb(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
+        encoder.set_color(ColorType::Rgb);
+        encoder.set_depth(BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| Error::Encode { message: e.to_string() })?;
+        writer.write_image_data(rgb).map_err(|e| Error::Encode { message: e.to_string() })?;
+    }
+    Ok(out)
+}

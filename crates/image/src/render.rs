@@ -1,0 +1,155 @@
+//! Pictures: a frame in grey with each component's 2-sigma ellipse drawn over it, in a colour
+//! that belongs to the component (so the same across frames).
+//!
+//! ```text
+//! ellipse_k = { mu_k + 2 (sqrt(l1) e1 cos t + sqrt(l2) e2 sin t) : t in [0, 2 pi) }
+//! ```
+//! with `(l, e)` the eigenpairs of `Sigma_k`. Drawn by hand into an RGB buffer (no plotting
+//! library in the image crate) and encoded with `png`.
+
+use einmix::Mixture;
+use ndarray::ArrayView2;
+
+use crate::error::Result;
+use crate::io::png::encode_rgb;
+use crate::points::percentile;
+
+/// How a picture is drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderOptions {
+    /// Integer upscaling of the image (default: the smallest making the long side >= 800 pixels).
+    pub scale: Option<usize>,
+    /// Grey levels span these percentiles of the frame (default 0.5 and 99.8).
+    pub contrast: (f64, f64),
+    /// Ellipse radius in standard deviations (default 2).
+    pub n_sigma: f64,
+    /// The coordinates' pixel size (default 1).
+    pub pixel_size: f64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { scale: None, contrast: (0.5, 99.8), n_sigma: 2.0, pixel_size: 1.0 }
+    }
+}
+
+/// The colour of component `k`: hues spaced by the golden ratio, so neighbours in index differ.
+pub fn colour(k: usize) -> [u8; 3] {
+    let h = (k as f64 * 0.618_033_988_749_895).fract() * 6.0;
+    let (s, v) = (0.85, 1.0);
+    let i = h.floor() as usize % 6;
+    let f = h - h.floor();
+    let (p, q, t) = (v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f)));
+    let (r, g, b) = match i {
+        0 => (v, t, p),
+        1 => (q, v, p),
+        2 => (p, v, t),
+        3 => (p, q, v),
+        4 => (t, p, v),
+        _ => (v, p, q),
+    };
+    [(r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8]
+}
+
+/// An RGB picture being drawn.
+struct Canvas {
+    w: usize,
+    h: usize,
+    rgb: Vec<u8>,
+}
+
+impl Canvas {
+    fn dot(&mut self, x: f64, y: f64, c: [u8; 3], radius: isize) {
+        let (xi, yi) = (x.round() as isize, y.round() as isize);
+        for dy in -radius..=radius {
+            for dx in -radius..=radius {
+                if dx * dx + dy * dy > radius * radius {
+                    continue;
+                }
+                let (px, py) = (xi + dx, yi + dy);
+                if px >= 0 && py >= 0 && (px as usize) < self.w && (py as usize) < self.h {
+                    let i = 3 * (py as usize * self.w + px as usize);
+                    self.rgb[i..i + 3].copy_from_slice(&c);
+                }
+            }
+        }
+    }
+    fn line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: [u8; 3], radius: isize) {
+        let steps = ((x1 - x0).abs().max((y1 - y0).abs()).ceil() as usize).max(1);
+        for s in 0..=steps {
+            let t = s as f64 / steps as f64;
+            self.dot(x0 + t * (x1 - x0), y0 + t * (y1 - y0), c, radius);
+        }
+    }
+}
+
+/// The frame in grey with the mixture's ellipses, as an RGB buffer `(rgb, width, height)`.
+/// Components listed in `marked` (re-seeded ones, say) get a white ring at their mean.
+pub fn overlay_rgb(
+    frame: ArrayView2<f32>,
+    mixture: &Mixture,
+    marked: &[usize],
+    options: &RenderOptions,
+) -> (Vec<u8>, usize, usize) {
+    let (h, w) = frame.dim();
+    let scale = options.scale.unwrap_or_else(|| 800usize.div_ceil(h.max(w).max(1))).max(1);
+    let mut values: Vec<f32> = frame.iter().copied().collect();
+    let lo = percentile(&mut values, options.contrast.0);
+    let hi = percentile(&mut values, options.contrast.1).max(lo + 1e-12);
+    let (cw, ch) = (w * scale, h * scale);
+    let mut canvas = Canvas { w: cw, h: ch, rgb: vec![0; cw * ch * 3] };
+    for y in 0..ch {
+        for x in 0..cw {
+            let v = ((frame[[y / scale, x / scale]] as f64 - lo) / (hi - lo)).clamp(0.0, 1.0);
+            let g = (255.0 * v.sqrt()) as u8; // a gamma of 1/2 lifts the dim network
+            let i = 3 * (y * cw + x);
+            canvas.rgb[i..i + 3].copy_from_slice(&[g, g, g]);
+        }
+    }
+    let s = scale as f64;
+    let to_canvas =
+        |row: f64, col: f64| ((col / options.pixel_size + 0.5) * s, (row / options.pixel_size + 0.5) * s);
+    let means = mixture.means();
+    let covs = mixture.covariances();
+    let thick = if scale >= 3 { 1 } else { 0 };
+    for k in 0..mixture.n_components() {
+        let c = colour(k);
+        let (a, b, d) = (covs[[k, 0, 0]], covs[[k, 0, 1]], covs[[k, 1, 1]]);
+        // Eigen-decomposition of [[a, b], [b, d]] (row, col axes).
+        let mean = 0.5 * (a + d);
+        let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
+        let (l1, l2) = (mean + r, (mean - r).max(0.0));
+        let theta = 0.5 * (2.0 * b).atan2(a - d); // angle of e1 from the row axis
+        let (e1, e2) = ((theta.cos(), theta.sin()), (-theta.sin(), theta.cos()));
+        let (s1, s2) = (options.n_sigma * l1.sqrt(), options.n_sigma * l2.sqrt());
+        let (mr, mc) = (means[[k, 0]], means[[k, 1]]);
+        let n = 96;
+        let point = |t: f64| {
+            let (ct, st) = (t.cos(), t.sin());
+            to_canvas(mr + s1 * ct * e1.0 + s2 * st * e2.0, mc + s1 * ct * e1.1 + s2 * st * e2.1)
+        };
+        let mut prev = point(0.0);
+        for i in 1..=n {
+            let next = point(i as f64 / n as f64 * std::f64::consts::TAU);
+            canvas.line(prev, next, c, thick);
+            prev = next;
+        }
+        let (x, y) = to_canvas(mr, mc);
+        if marked.contains(&k) {
+            canvas.dot(x, y, [255, 255, 255], 3 + thick);
+        }
+        canvas.dot(x, y, c, 1 + thick);
+    }
+    (canvas.rgb, cw, ch)
+}
+
+/// [`overlay_rgb`] encoded as PNG.
+pub fn overlay_png(
+    frame: ArrayView2<f32>,
+    mixture: &Mixture,
+    marked: &[usize],
+    options: &RenderOptions,
+) -> Result<Vec<u8>> {
+    let (rgb, w, h) = overlay_rgb(frame, mixture, marked, options);
+    encode_rgb(&rgb, w, h)
+}

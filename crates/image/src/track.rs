@@ -1,0 +1,583 @@
+//! Time-lapse tracking: one mixture per frame, `K` fixed, each frame warm-started from the
+//! previous one so that component `k` stays the same region over time.
+//!
+//! ```text
+//! frame 0:  start = peaks (K = #peaks, means at the peaks, pi ~ I(peak) - b, Sigma = s^2 I)
+//!                   or k-means++ with a given K;          EM to convergence
+//! frame t:  start = mixture of frame t-1;                 EM to convergence
+//! then:     a component with pi_k < floor, an eigenvalue of Sigma_k < floor, or no data
+//!           pixel within its 2-sigma ellipse is re-seeded at the pixel the model explains
+//!           worst, argmax_i (w_i / W - p(x_i) a) with a the pixel area, and EM runs again.
+//! ```
+//! `reg_covar` defaults to `pixel_size^2 / 12`: a pixel stands for a unit square of positions,
+//! whose variance is 1/12 per axis (Sheppard's correction), so no component can shrink below
+//! one pixel's spread, and none becomes a zero-variance spike.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use einmix::{CovarianceType, GaussianMixture, InitParams, Mixture};
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, IxDyn};
+
+use crate::distance::{component_distances, laplacian_spectrum, Metric};
+use crate::error::{Error, Result};
+use crate::peaks::{gaussian_smooth, peak_local_max, PeakOptions};
+use crate::points::{weighted_points, Background, Points};
+use crate::stack::{Mask, Stack};
+
+/// How the first frame's components are chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Init {
+    /// One component per local intensity maximum (`K` = number of peaks).
+    Peaks(PeakOptions),
+    /// A fixed `K`, started by weighted k-means++ (seeded).
+    KMeansPlusPlus {
+        /// Number of components.
+        k: usize,
+        /// Seed of the random choices.
+        seed: u64,
+    },
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init::Peaks(PeakOptions::default())
+    }
+}
+
+/// Everything that shapes a tracking run (defaults in brackets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackOptions {
+    /// Background level subtracted from every pixel [absolute 0].
+    pub background: Background,
+    /// Length of a pixel side; coordinates are (row, col) times it [1].
+    pub pixel_size: f64,
+    /// The first frame's components [peaks].
+    pub init: Init,
+    /// Standard deviation, in pixels, of the isotropic covariance of a new component [2].
+    pub init_size: f64,
+    /// EM convergence threshold on the per-sample lower bound [1e-3].
+    pub tol: f64,
+    /// EM iterations per frame at most [100].
+    pub max_iter: usize,
+    /// Added to every covariance's diagonal, in coordinate units squared [pixel_size^2 / 12].
+    pub reg_covar: Option<f64>,
+    /// Worker threads [all cores]; results do not depend on it.
+    pub n_threads: Option<usize>,
+    /// A component whose weight falls below this is re-seeded [0.01 / K].
+    pub weight_floor: Option<f64>,
+    /// A component with a covariance eigenvalue below this many pixels squared is re-seeded [0.1].
+    pub eigen_floor: f64,
+    /// Re-seed emptied or collapsed components [true]; when false they are only reported.
+    pub reseed: bool,
+    /// The per-frame component distances [hellinger].
+    pub metric: Metric,
+    /// Compute the normalised Laplacian's eigenvalues per frame [true].
+    pub laplacian: bool,
+}
+
+impl Default for TrackOptions {
+    fn default() -> Self {
+        TrackOptions {
+            background: Background::default(),
+            pixel_size: 1.0,
+            init: Init::default(),
+            init_size: 2.0,
+            tol: 1e-3,
+            max_iter: 100,
+            reg_covar: None,
+            n_threads: None,
+            weight_floor: None,
+            eigen_floor: 0.1,
+            reseed: true,
+            metric: Metric::Hellinger,
+            laplacian: true,
+        }
+    }
+}
+
+/// Why a component was re-seeded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reason {
+    /// Its weight fell below the floor.
+    Emptied {
+        /// The weight.
+        weight: f64,
+    },
+    /// Its covariance's smallest eigenvalue fell below the floor (in coordinate units squared).
+    Collapsed {
+        /// The eigenvalue.
+        eigenvalue: f64,
+    },
+    /// No data pixel lies within its 2-sigma ellipse (its mean left the data).
+    LeftData,
+}
+
+impl Reason {
+    /// `emptied`, `collapsed` or `left_data`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reason::Emptied { .. } => "emptied",
+            Reason::Collapsed { .. } => "collapsed",
+            Reason::LeftData => "left_data",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Emptied { weight } => write!(f, "emptied (weight {weight:.2e})"),
+            Reason::Collapsed { eigenvalue } => write!(f, "collapsed (eigenvalue {eigenvalue:.2e})"),
+            Reason::LeftData => f.write_str("left the data"),
+        }
+    }
+}
+
+/// One re-seeded component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reseed {
+    /// The frame (index in the input file).
+    pub frame: usize,
+    /// The component.
+    pub component: usize,
+    /// Why.
+    pub reason: Reason,
+    /// Where it was re-seeded, (row, col) in coordinate units.
+    pub position: [f64; 2],
+}
+
+/// The fit of one frame.
+#[derive(Debug, Clone)]
+pub struct FrameFit {
+    /// The frame (index in the input file).
+    pub frame: usize,
+    /// The mixture (full covariances, `K` components, coordinates (row, col)).
+    pub mixture: Mixture,
+    /// Final lower bound (mean weighted log-likelihood per pixel).
+    pub lower_bound: f64,
+    /// EM iterations (all rounds, re-seeding included).
+    pub n_iter: usize,
+    /// Whether the last EM round converged.
+    pub converged: bool,
+    /// Pixels above background (points fitted).
+    pub n_points: usize,
+    /// Background level used.
+    pub background: f64,
+    /// Components re-seeded in this frame.
+    pub reseeds: Vec<Reseed>,
+    /// `K x K` distances of the components.
+    pub distances: Array2<f64>,
+    /// Normalised Laplacian eigenvalues, ascending (empty when not asked for).
+    pub laplacian: Array1<f64>,
+    /// Wall time of the frame: points, EM, checks and distances.
+    pub elapsed: Duration,
+}
+
+impl FrameFit {
+    /// Mean off-diagonal distance.
+    pub fn mean_distance(&self) -> f64 {
+        let k = self.distances.nrows();
+        if k < 2 {
+            return 0.0;
+        }
+        self.distances.sum() / (k * (k - 1)) as f64
+    }
+    /// Mean over components of the distance to the nearest other component.
+    pub fn mean_nearest_distance(&self) -> f64 {
+        let k = self.distances.nrows();
+        if k < 2 {
+            return 0.0;
+        }
+        let total: f64 = (0..k)
+            .map(|i| (0..k).filter(|&j| j != i).map(|j| self.distances[[i, j]]).fold(f64::INFINITY, f64::min))
+            .sum();
+        total / k as f64
+    }
+    /// Second-smallest Laplacian eigenvalue (NaN when not computed).
+    pub fn algebraic_connectivity(&self) -> f64 {
+        self.laplacian.get(1).copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// Tracks frame after frame, holding the previous frame's mixture.
+///
+/// ```
+/// use einmix_image::{Tracker, TrackOptions};
+/// use ndarray::Array2;
+/// // One bright blob on a dark frame.
+/// let frame = Array2::from_shape_fn((32, 32), |(r, c)| {
+///     let d2 = (r as f64 - 15.0).powi(2) + (c as f64 - 12.0).powi(2);
+///     (100.0 * (-d2 / 8.0).exp()) as f32
+/// });
+/// let mut tracker = Tracker::new(TrackOptions { background: "1".parse()?, ..Default::default() }, None)?;
+/// let fit = tracker.step(0, frame.view())?;
+/// assert_eq!(fit.mixture.n_components(), 1);
+/// assert!((fit.mixture.means()[[0, 0]] - 15.0).abs() < 0.1);
+/// # Ok::<(), einmix_image::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    options: TrackOptions,
+    mask: Option<Mask>,
+    previous: Option<(Mixture, f64)>,
+}
+
+impl Tracker {
+    /// A tracker; `mask` restricts every frame to its inside pixels.
+    pub fn new(options: TrackOptions, mask: Option<Mask>) -> Result<Tracker> {
+        let check = |ok: bool, name: &'static str, value: f64, expected: &'static str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::InvalidParameter { name, value: value.to_string(), expected })
+            }
+        };
+        let o = &options;
+        check(
+            o.pixel_size > 0.0 && o.pixel_size.is_finite(),
+            "pixel_size",
+            o.pixel_size,
+            "pixel_size must be positive",
+        )?;
+        check(
+            o.init_size > 0.0 && o.init_size.is_finite(),
+            "init_size",
+            o.init_size,
+            "init_size must be positive",
+        )?;
+        check(o.eigen_floor >= 0.0, "eigen_floor", o.eigen_floor, "eigen_floor must be non-negative")?;
+        if let Some(w) = o.weight_floor {
+            check((0.0..1.0).contains(&w), "weight_floor", w, "weight_floor must be in [0, 1)")?;
+        }
+        if let Some(r) = o.reg_covar {
+            check(r >= 0.0 && r.is_finite(), "reg_covar", r, "reg_covar must be non-negative")?;
+        }
+        if let Init::KMeansPlusPlus { k, .. } = o.init {
+            check(k >= 1, "k", k as f64, "K must be at least 1")?;
+        }
+        Ok(Tracker { options, mask, previous: None })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &TrackOptions {
+        &self.options
+    }
+
+    fn reg_covar(&self) -> f64 {
+        self.options.reg_covar.unwrap_or(self.options.pixel_size * self.options.pixel_size / 12.0)
+    }
+
+    fn spec(&self, k: usize) -> GaussianMixture {
+        let mut spec = GaussianMixture::new(k)
+            .covariance_type(CovarianceType::Full)
+            .tol(self.options.tol)
+            .max_iter(self.options.max_iter)
+            .reg_covar(self.reg_covar());
+        if let Some(t) = self.options.n_threads {
+            spec = spec.n_threads(t);
+        }
+        spec
+    }
+
+    /// The first frame's starting mixture (peaks), or `None` for k-means++.
+    fn initial(
+        &self,
+        frame_index: usize,
+        frame: ArrayView2<f32>,
+        points: &Points,
+    ) -> Result<Option<Mixture>> {
+        let Init::Peaks(peak_options) = &self.options.init else { return Ok(None) };
+        let smoothed = gaussian_smooth(frame, peak_options.smooth_sigma);
+        let threshold = peak_options.threshold_abs.unwrap_or(points.background);
+        let mut peaks = peak_local_max(smoothed.view(), self.mask.as_ref(), threshold, peak_options);
+        // A component must start on data: a pixel above background.
+        peaks.retain(|&(r, c)| points.occupied[[r, c]]);
+        if peaks.is_empty() {
+            return Err(Error::NoPeaks {
+                frame: frame_index,
+                threshold,
+                min_distance: peak_options.min_distance,
+            });
+        }
+        let px = self.options.pixel_size;
+        let k = peaks.len();
+        let means =
+            Array2::from_shape_fn((k, 2), |(i, j)| px * if j == 0 { peaks[i].0 } else { peaks[i].1 } as f64);
+        let heights: Vec<f64> = peaks
+            .iter()
+            .map(|&(r, c)| (frame[[r, c]] as f64 - points.background).max(f64::MIN_POSITIVE))
+            .collect();
+        let total: f64 = heights.iter().sum();
+        let weights = Array1::from_iter(heights.iter().map(|h| h / total));
+        Ok(Some(self.mixture_from(weights, means)?))
+    }
+
+    /// A full-covariance mixture with isotropic covariances of `init_size` pixels.
+    fn mixture_from(&self, weights: Array1<f64>, means: Array2<f64>) -> Result<Mixture> {
+        let k = means.nrows();
+        let s2 = (self.options.init_size * self.options.pixel_size).powi(2);
+        let covs = ndarray::ArrayD::from_shape_fn(IxDyn(&[k, 2, 2]), |i| if i[1] == i[2] { s2 } else { 0.0 });
+        Mixture::from_parameters(CovarianceType::Full, weights.view(), means.view(), covs.view())
+            .map_err(|source| Error::Fit { frame: 0, source })
+    }
+
+    /// Fits one frame: frame 0 from its peaks (or k-means++), every later one warm-started.
+    /// `frame_index` names the frame in errors and reports.
+    pub fn step(&mut self, frame_index: usize, frame: ArrayView2<f32>) -> Result<FrameFit> {
+        let t0 = Instant::now();
+        let px = self.options.pixel_size;
+        let points = weighted_points(frame, self.mask.as_ref(), self.options.background, px)?;
+        if points.weights.is_empty() {
+            return Err(Error::EmptyFrame { frame: frame_index, background: points.background });
+        }
+        let fit_err = |source| Error::Fit { frame: frame_index, source };
+        let (x, w) = (points.coords.view(), points.weights.view());
+        let mut fit = match &self.previous {
+            Some((m, lb)) => self.spec(m.n_components()).fit_from(x, Some(w), m, *lb).map_err(fit_err)?,
+            None => match self.initial(frame_index, frame, &points)? {
+                Some(start) => self
+                    .spec(start.n_components())
+                    .fit_from(x, Some(w), &start, f64::NEG_INFINITY)
+                    .map_err(fit_err)?,
+                None => {
+                    let Init::KMeansPlusPlus { k, seed } = self.options.init else { unreachable!() };
+                    self.spec(k)
+                        .init_params(InitParams::KMeansPlusPlus)
+                        .random_state(seed)
+                        .fit(x, Some(w))
+                        .map_err(fit_err)?
+                }
+            },
+        };
+        let mut n_iter = fit.info.n_iter;
+        let mut reseeds = Vec::new();
+        // Two rounds at most: a component re-seeded and collapsed again is reported twice and kept.
+        for _round in 0..2 {
+            let bad = self.degenerate(&fit.mixture, &points);
+            if bad.is_empty() {
+                break;
+            }
+            if !self.options.reseed {
+                reseeds.extend(bad.into_iter().map(|(component, reason)| Reseed {
+                    frame: frame_index,
+                    component,
+                    reason,
+                    position: [f64::NAN; 2],
+                }));
+                break;
+            }
+            let (start, new) = self.reseeded(&fit.mixture, &points, &bad, frame_index)?;
+            reseeds.extend(new);
+            fit = self
+                .spec(start.n_components())
+                .fit_from(x, Some(w), &start, f64::NEG_INFINITY)
+                .map_err(fit_err)?;
+            n_iter += fit.info.n_iter;
+        }
+        let mixture = fit.mixture;
+        let covs = mixture.covariances().into_dimensionality::<ndarray::Ix3>().expect("full covariances");
+        let distances = component_distances(mixture.means(), covs, self.options.metric)?;
+        let laplacian =
+            if self.options.laplacian { laplacian_spectrum(distances.view()) } else { Array1::zeros(0) };
+        self.previous = Some((mixture.clone(), fit.info.lower_bound));
+        Ok(FrameFit {
+            frame: frame_index,
+            mixture,
+            lower_bound: fit.info.lower_bound,
+            n_iter,
+            converged: fit.info.converged,
+            n_points: points.weights.len(),
+            background: points.background,
+            reseeds,
+            distances,
+            laplacian,
+            elapsed: t0.elapsed(),
+        })
+    }
+
+    /// The components that emptied, collapsed or left the data.
+    fn degenerate(&self, m: &Mixture, points: &Points) -> Vec<(usize, Reason)> {
+        let k = m.n_components();
+        let px = self.options.pixel_size;
+        let weight_floor = self.options.weight_floor.unwrap_or(0.01 / k as f64);
+        let eigen_floor = self.options.eigen_floor * px * px;
+        let covs = m.covariances();
+        let (h, w) = points.occupied.dim();
+        let mut bad = Vec::new();
+        for i in 0..k {
+            let weight = m.weights()[i];
+            let (a, b, d) = (covs[[i, 0, 0]], covs[[i, 0, 1]], covs[[i, 1, 1]]);
+            let (l_small, l_big) = eig2(a, b, d);
+            if weight < weight_floor {
+                bad.push((i, Reason::Emptied { weight }));
+            } else if l_small < eigen_floor {
+                bad.push((i, Reason::Collapsed { eigenvalue: l_small }));
+            } else {
+                // Scan the 2-sigma ellipse's bounding box for a data pixel.
+                let (mr, mc) = (m.means()[[i, 0]] / px, m.means()[[i, 1]] / px);
+                let reach = 2.0 * l_big.sqrt() / px;
+                let r0 = (mr - reach).floor().max(0.0) as usize;
+                let r1 = ((mr + reach).ceil().min(h as f64 - 1.0)).max(-1.0) as isize;
+                let c0 = (mc - reach).floor().max(0.0) as usize;
+                let c1 = ((mc + reach).ceil().min(w as f64 - 1.0)).max(-1.0) as isize;
+                let det = a * d - b * b;
+                let found = (r0 as isize..=r1).any(|r| {
+                    (c0 as isize..=c1).any(|c| {
+                        let (r, c) = (r as usize, c as usize);
+                        if !points.occupied[[r, c]] {
+                            return false;
+                        }
+                        let (dr, dc) = (r as f64 * px - mr * px, c as f64 * px - mc * px);
+                        // Mahalanobis distance squared with the 2x2 inverse.
+                        (d * dr * dr - 2.0 * b * dr * dc + a * dc * dc) / det <= 4.0
+                    })
+                });
+                if !found {
+                    bad.push((i, Reason::LeftData));
+                }
+            }
+        }
+        bad
+    }
+
+    /// `m` with the `bad` components moved to where the model explains the image worst.
+    fn reseeded(
+        &self,
+        m: &Mixture,
+        points: &Points,
+        bad: &[(usize, Reason)],
+        frame_index: usize,
+    ) -> Result<(Mixture, Vec<Reseed>)> {
+        let px = self.options.pixel_size;
+        let log_p = m
+            .score_samples(points.coords.view())
+            .map_err(|source| Error::Fit { frame: frame_index, source })?;
+        let total: f64 = points.weights.sum();
+        let area = px * px;
+        // Residual share of each pixel: observed share minus the model's.
+        let mut residual: Vec<f64> =
+            points.weights.iter().zip(log_p.iter()).map(|(w, lp)| w / total - lp.exp() * area).collect();
+        let mut means = m.means().to_owned();
+        let mut weights = m.weights().to_owned();
+        let k = m.n_components();
+        let covs_full = m.covariances().into_dimensionality::<ndarray::Ix3>().expect("full").to_owned();
+        let mut covs: Array3<f64> = covs_full;
+        let s2 = (self.options.init_size * px).powi(2);
+        let exclusion = (2.0 * self.options.init_size * px).powi(2);
+        let mut out = Vec::new();
+        for &(component, reason) in bad {
+            let (best, _) = residual.iter().enumerate().fold((0, f64::NEG_INFINITY), |acc, (i, &r)| {
+                if r > acc.1 {
+                    (i, r)
+                } else {
+                    acc
+                }
+            });
+            let position = [points.coords[[best, 0]], points.coords[[best, 1]]];
+            // No second seed next to this one.
+            for (i, r) in residual.iter_mut().enumerate() {
+                let (dr, dc) = (points.coords[[i, 0]] - position[0], points.coords[[i, 1]] - position[1]);
+                if dr * dr + dc * dc <= exclusion {
+                    *r = f64::NEG_INFINITY;
+                }
+            }
+            means[[component, 0]] = position[0];
+            means[[component, 1]] = position[1];
+            covs.index_axis_mut(Axis(0), component).assign(&Array2::from_diag_elem(2, s2));
+            weights[component] = 1.0 / k as f64;
+            out.push(Reseed { frame: frame_index, component, reason, position });
+        }
+        let total_w = weights.sum();
+        weights.mapv_inplace(|v| v / total_w);
+        let start = Mixture::from_parameters(
+            CovarianceType::Full,
+            weights.view(),
+            means.view(),
+            covs.into_dyn().view(),
+        )
+        .map_err(|source| Error::Fit { frame: frame_index, source })?;
+        Ok((start, out))
+    }
+}
+
+/// Eigenvalues (smaller, larger) of the symmetric 2x2 matrix `[[a, b], [b, d]]`.
+fn eig2(a: f64, b: f64, d: f64) -> (f64, f64) {
+    let mean = 0.5 * (a + d);
+    let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
+    (mean - r, mean + r)
+}
+
+/// A tracked time-lapse: one [`FrameFit`] per frame.
+#[derive(Debug, Clone)]
+pub struct Track {
+    /// The frames, in order.
+    pub frames: Vec<FrameFit>,
+    /// The metric of every `distances` matrix.
+    pub metric: Metric,
+    /// The pixel size of the coordinates.
+    pub pixel_size: f64,
+}
+
+/// Tracks every frame of `stack`; `observer` sees each frame's fit as it is made.
+pub fn track(
+    stack: &Stack,
+    mask: Option<&Mask>,
+    options: &TrackOptions,
+    observer: &mut dyn FnMut(&FrameFit),
+) -> Result<Track> {
+    if let Some(m) = mask {
+        m.check_shape(stack.shape())?;
+    }
+    let mut tracker = Tracker::new(options.clone(), mask.cloned())?;
+    let mut frames = Vec::with_capacity(stack.n_frames());
+    for f in 0..stack.n_frames() {
+        let fit = tracker.step(stack.source_frames[f], stack.frame(f))?;
+        observer(&fit);
+        frames.push(fit);
+    }
+    Ok(Track { frames, metric: options.metric, pixel_size: options.pixel_size })
+}
+
+impl Track {
+    /// `K`.
+    pub fn n_components(&self) -> usize {
+        self.frames.first().map_or(0, |f| f.mixture.n_components())
+    }
+    fn stacked(&self, per: impl Fn(&FrameFit) -> Vec<f64>, shape: &[usize]) -> ndarray::ArrayD<f64> {
+        let mut full = vec![self.frames.len()];
+        full.extend_from_slice(shape);
+        let data: Vec<f64> = self.frames.iter().flat_map(per).collect();
+        ndarray::ArrayD::from_shape_vec(IxDyn(&full), data).expect("every frame has K components")
+    }
+    /// Means, `(F, K, 2)`.
+    pub fn means(&self) -> ndarray::ArrayD<f64> {
+        self.stacked(|f| f.mixture.means().iter().copied().collect(), &[self.n_components(), 2])
+    }
+    /// Covariances, `(F, K, 2, 2)`.
+    pub fn covariances(&self) -> ndarray::ArrayD<f64> {
+        self.stacked(|f| f.mixture.covariances().iter().copied().collect(), &[self.n_components(), 2, 2])
+    }
+    /// Precisions (inverse covariances), `(F, K, 2, 2)`.
+    pub fn precisions(&self) -> ndarray::ArrayD<f64> {
+        self.stacked(|f| f.mixture.precisions().iter().copied().collect(), &[self.n_components(), 2, 2])
+    }
+    /// Mixing weights, `(F, K)`.
+    pub fn weights(&self) -> ndarray::ArrayD<f64> {
+        self.stacked(|f| f.mixture.weights().to_vec(), &[self.n_components()])
+    }
+    /// Distances, `(F, K, K)`.
+    pub fn distances(&self) -> ndarray::ArrayD<f64> {
+        let k = self.n_components();
+        self.stacked(|f| f.distances.iter().copied().collect(), &[k, k])
+    }
+    /// Laplacian eigenvalues, `(F, K)` (`(F, 0)` when not computed).
+    pub fn laplacian(&self) -> ndarray::ArrayD<f64> {
+        let n = self.frames.first().map_or(0, |f| f.laplacian.len());
+        self.stacked(|f| f.laplacian.to_vec(), &[n])
+    }
+    /// Every re-seeding, in frame order.
+    pub fn reseeds(&self) -> impl Iterator<Item = &Reseed> {
+        self.frames.iter().flat_map(|f| f.reseeds.iter())
+    }
+}
