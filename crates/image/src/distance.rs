@@ -231,22 +231,23 @@ pub fn component_distances(
     Ok(out)
 }
 
-/// The affinity of a distance matrix: the heat kernel `A_ij = exp(-D_ij^2 / (2 s^2))` with `s`
-/// the median off-diagonal distance, symmetrised, no self-loops.
+/// The affinity of a distance matrix: the heat kernel `A_ij = exp(-D_ij^2 / (2 s^2))`,
+/// symmetrised, no self-loops, with `s` the median over components of the distance to the
+/// nearest other component (so groups of nearby components are linked, distant groups not).
 pub fn affinity(distances: ArrayView2<f64>) -> Array2<f64> {
     let k = distances.nrows();
-    let mut off: Vec<f64> = (0..k)
-        .flat_map(|i| (0..k).filter(move |&j| j != i).map(move |j| (i, j)))
-        .map(|(i, j)| distances[[i, j]])
+    let sym = |i: usize, j: usize| 0.5 * (distances[[i, j]] + distances[[j, i]]);
+    let mut nearest: Vec<f64> = (0..k)
+        .map(|i| (0..k).filter(|&j| j != i).map(|j| sym(i, j)).fold(f64::INFINITY, f64::min))
         .filter(|v| v.is_finite())
         .collect();
-    off.sort_by(f64::total_cmp);
-    let s = off.get(off.len() / 2).copied().filter(|&s| s > 0.0).unwrap_or(1.0);
+    nearest.sort_by(f64::total_cmp);
+    let s = nearest.get(nearest.len() / 2).copied().filter(|&s| s > 0.0).unwrap_or(1.0);
     Array2::from_shape_fn((k, k), |(i, j)| {
         if i == j {
             0.0
         } else {
-            let d = 0.5 * (distances[[i, j]] + distances[[j, i]]);
+            let d = sym(i, j);
             (-d * d / (2.0 * s * s)).exp()
         }
     })
