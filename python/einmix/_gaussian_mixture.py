@@ -82,6 +82,11 @@ def _seed_from(random_state):
     raise ValueError(f"{random_state!r} cannot be used to seed a numpy.random.RandomState instance")
 
 
+def _is_dask(X):
+    """A Dask array (told by its type's module, so dask is never imported for numpy input)."""
+    return type(X).__module__.startswith("dask.") and hasattr(X, "map_blocks")
+
+
 def _as_2d_float(X, name="X", min_samples=1):
     """scikit-learn's ``check_array`` for what einmix accepts: dense, 2-D, finite, numeric."""
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
@@ -294,8 +299,22 @@ class GaussianMixture(*_BASES):
         -------
         self : GaussianMixture
         """
+        if _is_dask(X):
+            self._fit_dask(X, sample_weight)
+            return self
         self._fit(X, sample_weight)
         return self
+
+    def _fit_dask(self, X, sample_weight):
+        """A Dask array: the distributed path of :mod:`einmix.dask` (k-means|| initialisation)."""
+        from . import dask as _dask
+
+        params = self._check_parameters()
+        params.pop("n_threads")
+        return _dask.fit(
+            X, sample_weight, **params, weights_init=self.weights_init, means_init=self.means_init,
+            precisions_init=self.precisions_init, random_state=self.random_state, estimator=self,
+        )
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component of each sample after a final E-step.
@@ -373,6 +392,10 @@ class GaussianMixture(*_BASES):
         -------
         log_prob : ndarray of shape (n_samples,)
         """
+        if _is_dask(X):
+            from . import dask as _dask
+
+            return _dask.score_samples(self, X)
         X = self._check_X_predict(X)
         return _einmix.score_samples(X, *self._params_tuple(), n_threads=self.n_threads)
 
@@ -383,6 +406,8 @@ class GaussianMixture(*_BASES):
         -------
         log_likelihood : float
         """
+        if _is_dask(X):
+            return float(self.score_samples(X).mean().compute())
         return float(self.score_samples(X).mean())
 
     def predict(self, X):
@@ -392,6 +417,10 @@ class GaussianMixture(*_BASES):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if _is_dask(X):
+            from . import dask as _dask
+
+            return _dask.predict(self, X)
         X = self._check_X_predict(X)
         return _einmix.predict(X, *self._params_tuple(), n_threads=self.n_threads)
 
@@ -402,6 +431,10 @@ class GaussianMixture(*_BASES):
         -------
         resp : ndarray of shape (n_samples, n_components)
         """
+        if _is_dask(X):
+            from . import dask as _dask
+
+            return _dask.predict_proba(self, X)
         X = self._check_X_predict(X)
         return _einmix.predict_proba(X, *self._params_tuple(), n_threads=self.n_threads)
 
