@@ -224,17 +224,18 @@ fn check_block<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, d: usiz
 }
 
 /// The block in the kernels' chunked layout, weights raw (not rescaled). `n >= 1`.
-fn chunked<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>) -> Chunked {
+fn chunked<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, order: Option<&[usize]>) -> Chunked {
     let (n, d) = x.dim();
     let n_chunks = n.div_ceil(CHUNK);
     let mut coords = vec![0.0; n_chunks * d * CHUNK];
     let mut weights = vec![0.0; n_chunks * CHUNK];
-    for (row, r) in x.outer_iter().enumerate() {
-        let (c, lane) = (row / CHUNK, row % CHUNK);
-        for (j, &v) in r.iter().enumerate() {
-            coords[(c * d + j) * CHUNK + lane] = v.into();
+    for position in 0..n {
+        let row = order.map_or(position, |o| o[position]);
+        let (c, lane) = (position / CHUNK, position % CHUNK);
+        for j in 0..d {
+            coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
         }
-        weights[row] = w.map_or(1.0, |w| w[row]);
+        weights[position] = w.map_or(1.0, |w| w[row]);
     }
     // Padding repeats the last real point at weight 0 (see `Chunked`).
     let c = n_chunks - 1;
@@ -270,6 +271,7 @@ pub struct BlockStatistics {
     par: Parallel,
     scratch: Vec<Mutex<Scratch>>,
     mixture: Mixture,
+    sort_rows: bool,
 }
 
 impl BlockStatistics {
@@ -283,7 +285,14 @@ impl BlockStatistics {
         prepared.cull = culls(k, d);
         prepared.update(m);
         let scratch = (0..par.n_threads()).map(|_| Mutex::new(Scratch::new(k, d))).collect();
-        Ok(BlockStatistics { layout: Layout::of(m), prepared, par, scratch, mixture: m.clone() })
+        Ok(BlockStatistics {
+            layout: Layout::of(m),
+            prepared,
+            par,
+            scratch,
+            mixture: m.clone(),
+            sort_rows: false,
+        })
     }
 
     /// The layout of the vectors this engine fills.
@@ -300,6 +309,13 @@ impl BlockStatistics {
                 self.prepared.update(&self.mixture);
             }
         }
+    }
+
+    /// Whether each block's rows are put in [`spatial_order`] before the pass (while culling
+    /// is on): for blocks that arrive in no particular order, such as a file's. Costs a sort
+    /// per block and pass; pays when `K` is large. Off by default.
+    pub fn set_sort_rows(&mut self, on: bool) {
+        self.sort_rows = on;
     }
 
     /// Whether culling is on.
@@ -329,7 +345,8 @@ impl BlockStatistics {
         if x.nrows() == 0 {
             return Ok(());
         }
-        let data = chunked(x, w);
+        let order = (self.sort_rows && self.prepared.cull).then(|| spatial_order(x));
+        let data = chunked(x, w, order.as_deref());
         let Layout { kind, k, d } = self.layout;
         let mut blocks = vec![SuffStats::new(kind, k, d); data.n_blocks()];
         let (prepared, scratch, par) = (&self.prepared, &self.scratch, &self.par);

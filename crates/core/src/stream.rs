@@ -226,6 +226,8 @@ pub fn fit_with_sample_size<S: RowSource>(
         init_time += t0.elapsed();
         let t1 = Instant::now();
         let mut engine = BlockStatistics::new(&model, spec.n_threads)?;
+        // Blocks come in file order: sorted, their chunks are compact and culling pays.
+        engine.set_sort_rows(true);
         let layout = engine.layout();
         let mut lower_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
         let (mut bounds, mut converged, mut n_iter) = (Vec::new(), false, 0);
