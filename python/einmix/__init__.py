@@ -9,10 +9,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._einmix import EinmixError
 from ._gaussian_mixture import ConvergenceWarning, GaussianMixture, NotFittedError
+from . import image
+from .image import component_distances
 
 try:
     __version__ = version("einmix")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["GaussianMixture", "EinmixError", "ConvergenceWarning", "NotFittedError", "__version__"]
+__all__ = ["GaussianMixture", "EinmixError", "ConvergenceWarning", "NotFittedError", "component_distances", "image", "__version__"]

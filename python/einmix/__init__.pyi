@@ -3,7 +3,9 @@ from typing import Any, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
+from . import image as image
 from ._einmix import EinmixError as EinmixError
+from .image import component_distances as component_distances
 
 __version__: str
 

@@ -51,3 +51,38 @@ def mixture_from_hard_statistics(summed: npt.NDArray[np.float64], covariance_typ
 def predict_block(x: Block, covariance_type: str, params: Params) -> npt.NDArray[np.int64]: ...
 def predict_proba_block(x: Block, covariance_type: str, params: Params) -> npt.NDArray[np.float64]: ...
 def score_samples_block(x: Block, covariance_type: str, params: Params) -> npt.NDArray[np.float64]: ...
+
+# The image pipeline (einmix.image wraps these).
+def image_track(
+    stack: npt.NDArray[np.float32],
+    mask: Optional[npt.NDArray[np.bool_]] = ...,
+    *,
+    k: Optional[int] = ...,
+    background: str = ...,
+    pixel_size: float = ...,
+    min_distance: int = ...,
+    threshold: Optional[float] = ...,
+    smooth: float = ...,
+    exclude_border: bool = ...,
+    num_peaks: Optional[int] = ...,
+    init_size: float = ...,
+    random_state: int = ...,
+    tol: float = ...,
+    max_iter: int = ...,
+    reg_covar: Optional[float] = ...,
+    weight_floor: Optional[float] = ...,
+    eigen_floor: float = ...,
+    metric: str = ...,
+    reseed: bool = ...,
+    laplacian: bool = ...,
+    n_threads: Optional[int] = ...,
+    frames: Optional[list[int]] = ...,
+) -> dict[str, Any]: ...
+def image_component_distances(
+    means: npt.NDArray[np.float64], covariances: npt.NDArray[np.float64], metric: str = ...
+) -> npt.NDArray[np.float64]: ...
+def image_read(
+    path: str, z_project: str = ..., z_slices: Optional[int] = ..., frames: str = ...
+) -> tuple[npt.NDArray[np.float32], list[int]]: ...
+def image_read_mask(path: str, label: Optional[int] = ...) -> npt.NDArray[np.bool_]: ...
+def image_demo_stack() -> npt.NDArray[np.float32]: ...

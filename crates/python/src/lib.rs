@@ -6,6 +6,7 @@
 mod blockwise;
 mod convert;
 mod error;
+mod image;
 
 use einmix::{GaussianMixture, InitParams, Mixture, Progress};
 use ndarray::Array1;
@@ -225,5 +226,6 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EinmixError", m.py().get_type::<EinmixError>())?;
     m.add("instruction_set", einmix::instruction_set())?;
     blockwise::register(m)?;
+    image::register(m)?;
     Ok(())
 }

@@ -54,7 +54,7 @@ pub struct PipelineArgs {
     /// Number of components: `auto` (one per local intensity maximum of the first frame) or K
     /// (weighted k-means++).
     #[arg(short = 'k', long, default_value = "auto", value_parser = parse_k)]
-    pub k: Option<usize>,
+    pub k: Components,
     /// Background level subtracted from every pixel: a number, or pQ for the Q-th percentile of
     /// each frame (inside the mask). Pixels at or below it are ignored.
     #[arg(long, default_value = "0", value_parser = parse_background, allow_negative_numbers = true)]
@@ -160,11 +160,20 @@ pub struct DemoImageArgs {
     pub verbosity: Verbosity,
 }
 
-fn parse_k(s: &str) -> Result<Option<usize>, String> {
+/// `-k auto` or `-k K`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Components {
+    /// One per local maximum of the first frame.
+    Auto,
+    /// A fixed number, started by k-means++.
+    Fixed(usize),
+}
+
+fn parse_k(s: &str) -> Result<Components, String> {
     match s {
-        "auto" => Ok(None),
+        "auto" => Ok(Components::Auto),
         _ => match s.parse::<usize>() {
-            Ok(k) if k >= 1 => Ok(Some(k)),
+            Ok(k) if k >= 1 => Ok(Components::Fixed(k)),
             _ => Err("K is `auto` or a whole number >= 1".into()),
         },
     }
@@ -202,8 +211,8 @@ pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
 
 fn track_options(p: &PipelineArgs) -> TrackOptions {
     let init = match p.k {
-        Some(k) => Init::KMeansPlusPlus { k, seed: p.random_state },
-        None => Init::Peaks(PeakOptions {
+        Components::Fixed(k) => Init::KMeansPlusPlus { k, seed: p.random_state },
+        Components::Auto => Init::Peaks(PeakOptions {
             min_distance: p.min_distance,
             threshold_abs: p.threshold,
             smooth_sigma: p.smooth,

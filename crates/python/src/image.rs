@@ -1,0 +1,186 @@
+//! `einmix._einmix.image_*`: the image pipeline (`einmix-image`) for `einmix.image`.
+//!
+//! Arrays in (float32 stacks, bool masks, float64 parameters), dicts of numpy arrays out, the
+//! GIL released around every fit. The pipeline's errors map here: a file the system cannot
+//! read is an `OSError`, everything else an `EinmixError` (a `ValueError`).
+
+use std::path::PathBuf;
+
+use einmix_image::{
+    component_distances, track, Background, FrameRange, Init, Mask, Metric, PeakOptions, ReadOptions, Stack,
+    Track, TrackOptions, ZProject,
+};
+use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3};
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error::EinmixError;
+
+fn to_py(e: einmix_image::Error) -> PyErr {
+    match e {
+        einmix_image::Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        other => EinmixError::new_err(other.to_string()),
+    }
+}
+
+fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T> {
+    s.parse().map_err(to_py)
+}
+
+/// Tracks a `(F, H, W)` float32 stack; returns a dict of numpy arrays (OrNet's npz fields and more).
+#[pyfunction]
+#[pyo3(signature = (
+    stack, mask=None, *, k=None, background="0", pixel_size=1.0, min_distance=5, threshold=None,
+    smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
+    max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
+    reseed=true, laplacian=true, n_threads=None, frames=None
+))]
+#[allow(clippy::too_many_arguments)]
+fn image_track<'py>(
+    py: Python<'py>,
+    stack: PyReadonlyArray3<'py, f32>,
+    mask: Option<PyReadonlyArray2<'py, bool>>,
+    k: Option<usize>,
+    background: &str,
+    pixel_size: f64,
+    min_distance: usize,
+    threshold: Option<f64>,
+    smooth: f64,
+    exclude_border: bool,
+    num_peaks: Option<usize>,
+    init_size: f64,
+    random_state: u64,
+    tol: f64,
+    max_iter: usize,
+    reg_covar: Option<f64>,
+    weight_floor: Option<f64>,
+    eigen_floor: f64,
+    metric: &str,
+    reseed: bool,
+    laplacian: bool,
+    n_threads: Option<usize>,
+    frames: Option<Vec<usize>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let init = match k {
+        Some(k) => Init::KMeansPlusPlus { k, seed: random_state },
+        None => Init::Peaks(PeakOptions {
+            min_distance,
+            threshold_abs: threshold,
+            smooth_sigma: smooth,
+            exclude_border,
+            num_peaks,
+        }),
+    };
+    let options = TrackOptions {
+        background: parse::<Background>(background)?,
+        pixel_size,
+        init,
+        init_size,
+        tol,
+        max_iter,
+        reg_covar,
+        n_threads,
+        weight_floor,
+        eigen_floor,
+        reseed,
+        metric: parse::<Metric>(metric)?,
+        laplacian,
+    };
+    let mut stack = Stack::new(stack.as_array().to_owned());
+    if let Some(f) = frames {
+        if f.len() == stack.n_frames() {
+            stack.source_frames = f;
+        }
+    }
+    let mask = mask.map(|m| Mask::from_bools(m.as_array().to_owned()));
+    let result = py.detach(|| track(&stack, mask.as_ref(), &options, &mut |_| {})).map_err(to_py)?;
+    track_dict(py, &result)
+}
+
+fn track_dict<'py>(py: Python<'py>, t: &Track) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let arr = |a: ndarray::ArrayD<f64>| -> Bound<'py, PyArrayDyn<f64>> { a.into_pyarray(py) };
+    d.set_item("means", arr(t.means()))?;
+    d.set_item("covars", arr(t.covariances()))?;
+    d.set_item("weights", arr(t.weights()))?;
+    d.set_item("precs", arr(t.precisions()))?;
+    d.set_item("distances", arr(t.distances()))?;
+    d.set_item("laplacian", arr(t.laplacian()))?;
+    d.set_item("metric", t.metric.to_string())?;
+    let per = |g: &dyn Fn(&einmix_image::FrameFit) -> f64| -> Vec<f64> { t.frames.iter().map(g).collect() };
+    d.set_item("frames", t.frames.iter().map(|f| f.frame as i64).collect::<Vec<_>>())?;
+    d.set_item("lower_bound", per(&|f| f.lower_bound))?;
+    d.set_item("n_iter", t.frames.iter().map(|f| f.n_iter as i64).collect::<Vec<_>>())?;
+    d.set_item("converged", t.frames.iter().map(|f| f.converged).collect::<Vec<_>>())?;
+    d.set_item("n_points", t.frames.iter().map(|f| f.n_points as i64).collect::<Vec<_>>())?;
+    d.set_item("background", per(&|f| f.background))?;
+    d.set_item("time_ms", per(&|f| f.elapsed.as_secs_f64() * 1e3))?;
+    let reseeds: Vec<_> = t.reseeds().collect();
+    d.set_item("reseed_frame", reseeds.iter().map(|r| r.frame as i64).collect::<Vec<_>>())?;
+    d.set_item("reseed_component", reseeds.iter().map(|r| r.component as i64).collect::<Vec<_>>())?;
+    d.set_item("reseed_reason", reseeds.iter().map(|r| r.reason.name()).collect::<Vec<_>>())?;
+    d.set_item("reseed_position", reseeds.iter().map(|r| r.position.to_vec()).collect::<Vec<_>>())?;
+    Ok(d)
+}
+
+/// `K x K` distances between Gaussian components `(means (K, D), covariances (K, D, D))`.
+#[pyfunction]
+#[pyo3(signature = (means, covariances, metric="hellinger"))]
+fn image_component_distances<'py>(
+    py: Python<'py>,
+    means: PyReadonlyArray2<'py, f64>,
+    covariances: PyReadonlyArray3<'py, f64>,
+    metric: &str,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let metric = parse::<Metric>(metric)?;
+    let d = component_distances(means.as_array(), covariances.as_array(), metric).map_err(to_py)?;
+    Ok(d.into_pyarray(py))
+}
+
+/// Reads an image or stack file as `(F, H, W)` float32, and the file's frame indices.
+#[pyfunction]
+#[pyo3(signature = (path, z_project="none", z_slices=None, frames="::"))]
+fn image_read<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    z_project: &str,
+    z_slices: Option<usize>,
+    frames: &str,
+) -> PyResult<(Bound<'py, PyArray3<f32>>, Vec<usize>)> {
+    let options = ReadOptions {
+        z_project: parse::<ZProject>(z_project)?,
+        z_slices,
+        frames: parse::<FrameRange>(frames)?,
+    };
+    let stack = py.detach(|| einmix_image::read_stack(&path, &options)).map_err(to_py)?;
+    Ok((stack.pixels.into_pyarray(py), stack.source_frames))
+}
+
+/// Reads a mask (label image): nonzero pixels, or those of `label`.
+#[pyfunction]
+#[pyo3(signature = (path, label=None))]
+fn image_read_mask<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    label: Option<i64>,
+) -> PyResult<Bound<'py, PyArray2<bool>>> {
+    let mask = einmix_image::read_mask(&path, label).map_err(to_py)?;
+    Ok(mask.view().to_owned().into_pyarray(py))
+}
+
+/// The embedded demo time-lapse (nellie's yeast mitochondria, max projection), `(30, 192, 279)`.
+#[pyfunction]
+fn image_demo_stack<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f32>>> {
+    Ok(einmix_image::demo_stack().map_err(to_py)?.pixels.into_pyarray(py))
+}
+
+/// Adds the image functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(image_track, m)?)?;
+    m.add_function(wrap_pyfunction!(image_component_distances, m)?)?;
+    m.add_function(wrap_pyfunction!(image_read, m)?)?;
+    m.add_function(wrap_pyfunction!(image_read_mask, m)?)?;
+    m.add_function(wrap_pyfunction!(image_demo_stack, m)?)?;
+    Ok(())
+}

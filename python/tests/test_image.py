@@ -1,0 +1,154 @@
+"""einmix.image: the bioimaging pipeline from Python (tracking, distances, readers, errors)."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import einmix
+from einmix import image
+
+
+def blobs(h, w, specs):
+    rr, cc = np.mgrid[:h, :w]
+    out = np.zeros((h, w))
+    for (r0, c0), (sr, sc), a in specs:
+        out += a * np.exp(-0.5 * (((rr - r0) / sr) ** 2 + ((cc - c0) / sc) ** 2))
+    return out.round()
+
+
+def timelapse(n=12, vanish=8):
+    frames = []
+    for t in range(n):
+        specs = [((20, 20 + 1.5 * t), (2.5, 3.5), 120), ((55, 60), (3, 3), 100)]
+        if t < vanish:
+            specs.append(((25, 95), (3, 2), 110 * (1 - t / vanish) + 10))
+        frames.append(blobs(80, 120, specs))
+    return np.stack(frames)
+
+
+def test_track_returns_ornet_layout_and_keeps_identity():
+    stack = timelapse()
+    r = image.track(stack, background=0.5, n_threads=2)
+    f, k = stack.shape[0], r["weights"].shape[1]
+    assert k == 3
+    assert r["means"].shape == (f, k, 2)
+    assert r["covars"].shape == (f, k, 2, 2)
+    assert r["precs"].shape == (f, k, 2, 2)
+    assert r["distances"].shape == (f, k, k)
+    assert r["laplacian"].shape == (f, k)
+    np.testing.assert_allclose(np.einsum("fkij,fkjl->fkil", r["covars"], r["precs"]), np.broadcast_to(np.eye(2), (f, k, 2, 2)), atol=1e-9)
+    np.testing.assert_allclose(r["weights"].sum(axis=1), 1.0)
+    # The moving blob keeps its component: nearest component to the true centre never changes.
+    truth = np.array([[20, 20 + 1.5 * t] for t in range(f)])
+    nearest = np.argmin(((r["means"] - truth[:, None, :]) ** 2).sum(-1), axis=1)
+    assert (nearest == nearest[0]).all()
+    # (From frame 8 the re-seeded component shares a blob, so the means shift a little.)
+    np.testing.assert_allclose(r["means"][np.arange(8), nearest[:8]], truth[:8], atol=0.3)
+    # The fading blob is gone at frame 8: reported and re-seeded.
+    assert 8 in r["reseed_frame"]
+    i = list(r["reseed_frame"]).index(8)
+    assert r["reseed_reason"][i] in ("emptied", "left_data")
+    assert r["reseed_position"].shape == (len(r["reseed_frame"]), 2)
+    assert np.isfinite(r["means"]).all() and np.isfinite(r["distances"]).all()
+
+
+def test_fit_image_matches_repeated_coordinates_in_scikit_learn():
+    """The weighted fixed point on unique pixels is the fixed point on coordinates repeated by
+    integer intensity: scikit-learn started there on the repeated data does not move."""
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    frame = blobs(40, 50, [((12, 15), (2, 3), 30), ((26, 33), (3, 2), 25), ((20, 24), (4, 4), 8)])
+    r = image.fit_image(frame, background=0, tol=1e-12, max_iter=1000, min_distance=3)
+    rows, cols = np.nonzero(frame > 0)
+    reps = frame[rows, cols].astype(int)
+    x = np.repeat(np.column_stack([rows, cols]).astype(float), reps, axis=0)
+    assert len(x) > 5 * len(rows)
+    k = r["weights"].shape[0]
+    sk = SkGM(k, covariance_type="full", reg_covar=1 / 12, tol=1e-12, max_iter=5,
+              weights_init=r["weights"], means_init=r["means"], precisions_init=r["precs"]).fit(x)
+    np.testing.assert_allclose(sk.means_, r["means"], atol=1e-5)
+    np.testing.assert_allclose(sk.covariances_, r["covars"], atol=1e-5)
+    np.testing.assert_allclose(sk.weights_, r["weights"], atol=1e-7)
+
+
+def test_component_distances_against_numerical_integration():
+    rng = np.random.default_rng(0)
+    k = 3
+    means = rng.uniform(-2, 2, (k, 2))
+    a = rng.normal(size=(k, 2, 2))
+    covs = a @ a.transpose(0, 2, 1) + 0.3 * np.eye(2)
+    h = einmix.component_distances(means, covs)
+    g = np.linspace(-14, 14, 1401)
+    xx, yy = np.meshgrid(g, g, indexing="ij")
+    pts = np.stack([xx, yy], -1)
+    step = g[1] - g[0]
+
+    def pdf(m, c):
+        d = pts - m
+        q = np.einsum("...i,ij,...j->...", d, np.linalg.inv(c), d)  # the correct Mahalanobis form
+        return np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(np.linalg.det(c)))
+
+    for i in range(k):
+        for j in range(k):
+            bc = np.sqrt(pdf(means[i], covs[i]) * pdf(means[j], covs[j])).sum() * step * step
+            # Compare BC = 1 - H^2: the square root amplifies quadrature error near H = 0.
+            assert abs((1 - h[i, j] ** 2) - bc) < 1e-6
+    np.testing.assert_array_equal(h, h.T)
+    assert np.all(np.diag(h) == 0)
+    b = einmix.component_distances(means, covs, metric="bhattacharyya")
+    np.testing.assert_allclose(h, np.sqrt(1 - np.exp(-b)), atol=1e-12)
+    kl = einmix.component_distances(means, covs, metric="kl")
+    skl = einmix.component_distances(means, covs, metric="symmetric_kl")
+    np.testing.assert_allclose(skl, kl + kl.T, atol=1e-12)
+    with pytest.raises(einmix.EinmixError, match="metric"):
+        einmix.component_distances(means, covs, metric="euclid")
+
+
+def test_readers_and_errors(tmp_path):
+    stack = timelapse(3)
+    np.save(tmp_path / "s.npy", stack.astype(np.uint16))
+    back = image.read(tmp_path / "s.npy")
+    np.testing.assert_array_equal(back, stack.astype(np.float32))
+    assert image.read(tmp_path / "s.npy", frames="1:").shape == (2, 80, 120)
+    np.save(tmp_path / "m.npy", np.zeros((5, 5), np.uint8))
+    with pytest.raises(einmix.EinmixError, match="mask is"):
+        image.track(stack, np.ones((5, 5), bool), background=0.5)
+    with pytest.raises(OSError):
+        image.read(tmp_path / "missing.tif")
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00\x08\x00\x00\x00\x05")
+    with pytest.raises(einmix.EinmixError, match="not a valid TIFF"):
+        image.read(tmp_path / "bad.tif")
+    with pytest.raises(einmix.EinmixError, match="no pixel"):
+        image.track(np.zeros((2, 10, 10)))
+    labels = np.zeros((80, 120), np.int32)
+    labels[:, 60:] = 2
+    r = image.track(stack, labels, mask_label=2, background=0.5)
+    assert (r["means"][..., 1] >= 59).all()
+
+
+def test_demo_stack():
+    s = image.demo_stack()
+    assert s.shape == (30, 192, 279) and s.dtype == np.float32
+    r = image.track(s[:5], background="p98", min_distance=6, smooth=1.5)
+    assert r["means"].shape[0] == 5 and r["weights"].shape[1] >= 5
+
+
+CLI = pathlib.Path(__file__).resolve().parents[2] / "target" / "release" / "einmix"
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the CLI is not built (cargo build --release)")
+def test_cli_npz_is_what_numpy_reads(tmp_path):
+    stack = timelapse(4)
+    np.save(tmp_path / "s.npy", stack.astype(np.uint16))
+    subprocess.run([str(CLI), "image", "track", str(tmp_path / "s.npy"), "--background", "0.5", "-q",
+                    "-o", str(tmp_path / "out")], check=True)
+    z = np.load(tmp_path / "out" / "track.npz")
+    r = image.track(stack, background=0.5)
+    for name in ("means", "covars", "weights", "precs", "distances"):
+        np.testing.assert_allclose(z[name], r[name], rtol=1e-10, atol=1e-12)
+    assert str(z["metric"][0]) == "hellinger"
+    assert (tmp_path / "out" / "frame_0000.png").exists() and (tmp_path / "out" / "graph.png").exists()
