@@ -274,7 +274,5 @@ pub fn laplacian_spectrum(distances: ArrayView2<f64>) -> Array1<f64> {
             l[i * k + j] = if i == j { 1.0 } else { 0.0 } - norm;
         }
     }
-    let (mut values, _) = einmix::symmetric_eigen(&l, k);
-    values.sort_by(f64::total_cmp);
-    Array1::from(values)
+    Array1::from(crate::eigen::symmetric_eigenvalues(&l, k))
 }

@@ -40,6 +40,7 @@
 
 mod demo;
 mod distance;
+mod eigen;
 mod error;
 pub mod io;
 mod output;

@@ -422,17 +422,25 @@ impl Tracker {
                 let c0 = (mc - reach).floor().max(0.0) as usize;
                 let c1 = ((mc + reach).ceil().min(w as f64 - 1.0)).max(-1.0) as isize;
                 let det = a * d - b * b;
-                let found = (r0 as isize..=r1).any(|r| {
-                    (c0 as isize..=c1).any(|c| {
-                        let (r, c) = (r as usize, c as usize);
-                        if !points.occupied[[r, c]] {
-                            return false;
-                        }
-                        let (dr, dc) = (r as f64 * px - mr * px, c as f64 * px - mc * px);
-                        // Mahalanobis distance squared with the 2x2 inverse.
-                        (d * dr * dr - 2.0 * b * dr * dc + a * dc * dc) / det <= 4.0
-                    })
-                });
+                // Most components sit on data: look at the pixel under the mean first.
+                let (ri, ci) = (mr.round(), mc.round());
+                let under_mean = ri >= 0.0
+                    && ci >= 0.0
+                    && (ri as usize) < h
+                    && (ci as usize) < w
+                    && points.occupied[[ri as usize, ci as usize]];
+                let found = under_mean
+                    || (r0 as isize..=r1).any(|r| {
+                        (c0 as isize..=c1).any(|c| {
+                            let (r, c) = (r as usize, c as usize);
+                            if !points.occupied[[r, c]] {
+                                return false;
+                            }
+                            let (dr, dc) = (r as f64 * px - mr * px, c as f64 * px - mc * px);
+                            // Mahalanobis distance squared with the 2x2 inverse.
+                            (d * dr * dr - 2.0 * b * dr * dc + a * dc * dc) / det <= 4.0
+                        })
+                    });
                 if !found {
                     bad.push((i, Reason::LeftData));
                 }

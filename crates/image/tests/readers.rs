@@ -56,7 +56,7 @@ fn ome_tiff_with_z_needs_and_gets_a_max_projection() {
     let path = d.path().join("cells.ome.tif");
     // 2 time points x 3 Z slices, Z fastest (XYCZT); page value grows with the page index,
     // so the projection of time point t is its last slice (page 3 t + 2).
-    let ome = r#"<?xml version="1.0"?><OME><Image><Pixels DimensionOrder="XYCZT" SizeC="1" SizeT="2" SizeZ="3" SizeX="4" SizeY="3" Type="uint16"/></Image></OME>"#;
+    let ome = r#"<?xml version="1.0"?><OME><Image><Pixels DimensionOrder="XYCZT" PhysicalSizeX="0.0655" PhysicalSizeZ="0.25" SizeC="1" SizeT="2" SizeZ="3" SizeX="4" SizeY="3" Type="uint16"/></Image></OME>"#;
     tiff_u16(&path, 6, 3, 4, Some(ome));
     let err = read_stack(&path, &ReadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("3 Z slices") && err.to_string().contains("z-project"), "{err}");

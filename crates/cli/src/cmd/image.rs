@@ -487,7 +487,7 @@ fn draw_graph(rgb: &mut [u8], result: &Track, input: &Path) -> Result<(), Box<dy
         .label_font((FONT, 15))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::MiddleRight)
         .draw()?;
     root.present()?;
     Ok(())

@@ -32,7 +32,8 @@ fn ome_dimensions(description: &str) -> Option<(usize, usize, usize, bool)> {
         return None;
     }
     let attribute = |name: &str| -> Option<String> {
-        let key = format!("{name}=\"");
+        // The leading space keeps `SizeZ` from matching inside `PhysicalSizeZ`.
+        let key = format!(" {name}=\"");
         let start = description.find(&key)? + key.len();
         let end = description[start..].find('"')? + start;
         Some(description[start..end].to_string())

@@ -1,0 +1,82 @@
+//! Story: `einmix image` runs end to end in a temp dir (demo, track, fit), writes every output
+//! it announces, refuses to overwrite without --force, and reports bad input as a message with
+//! exit code 2.
+
+mod common;
+
+use predicates::str::contains;
+
+/// A (3, 40, 60) uint16 stack with two blobs drifting right, as .npy.
+fn stack_npy() -> Vec<u8> {
+    let mut payload = Vec::new();
+    for t in 0..3 {
+        for r in 0..40 {
+            for c in 0..60 {
+                let blob = |r0: f64, c0: f64| {
+                    let d2 = (r as f64 - r0).powi(2) + (c as f64 - c0 - 2.0 * t as f64).powi(2);
+                    80.0 * (-d2 / 6.0).exp()
+                };
+                let v = (blob(12.0, 15.0) + blob(28.0, 35.0)).round() as u16;
+                payload.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+    common::npy("<u2", false, "(3, 40, 60)", &payload)
+}
+
+#[test]
+fn demo_writes_the_pictures_and_the_npz() {
+    let dir = common::Dir::new();
+    dir.einmix(&["image", "demo", "-q", "-o", "out"]).assert().success();
+    let names = ["track.npz", "summary.csv", "reseeds.csv", "graph.png", "frame_0000.png", "frame_0029.png"];
+    for name in names {
+        let bytes = dir.read(&format!("out/{name}"));
+        assert!(!bytes.is_empty(), "{name} is empty");
+    }
+    assert!(dir.read("out/frame_0000.png").starts_with(b"\x89PNG"));
+    assert!(dir.read("out/track.npz").starts_with(b"PK"));
+    assert_eq!(dir.text("out/summary.csv").lines().count(), 31);
+    // A second run refuses to replace the outputs, unless --force.
+    dir.einmix(&["image", "demo", "-q", "-o", "out"]).assert().code(2).stderr(contains("already exists"));
+    dir.einmix(&["image", "demo", "-q", "-o", "out", "--force"]).assert().success();
+}
+
+#[test]
+fn track_and_fit_a_stack() {
+    let dir = common::Dir::new();
+    dir.write("s.npy", stack_npy());
+    dir.einmix(&["image", "track", "s.npy", "--background", "0.5", "-q", "-o", "t"]).assert().success();
+    let summary = dir.text("t/summary.csv");
+    assert_eq!(summary.lines().count(), 4);
+    assert!(dir.read("t/frame_0001.png").starts_with(b"\x89PNG"));
+    dir.einmix(&["image", "fit", "s.npy", "--frame", "2", "-k", "2", "--background", "0.5", "-q", "-o", "f"])
+        .assert()
+        .success();
+    assert_eq!(dir.text("f/summary.csv").lines().nth(1).unwrap().split(',').next(), Some("2"));
+    assert!(dir.read("f/fit.npz").starts_with(b"PK"));
+}
+
+#[test]
+fn bad_inputs_are_messages_with_exit_code_2() {
+    let dir = common::Dir::new();
+    dir.write("s.npy", stack_npy());
+    dir.write("mask.npy", common::npy("<u1", false, "(4, 4)", &[1; 16]));
+    dir.einmix(&["image", "track", "s.npy", "--mask", "mask.npy", "-o", "o"])
+        .assert()
+        .code(2)
+        .stderr(contains("einmix: error: the mask is (4, 4) pixels but the image is (40, 60)"));
+    dir.write("cut.tif", b"II*\x00\x08\x00\x00\x00\x05");
+    dir.einmix(&["image", "fit", "cut.tif", "-o", "o"])
+        .assert()
+        .code(2)
+        .stderr(contains("cut.tif: not a valid TIFF file"));
+    dir.einmix(&["image", "track", "s.npy", "-k", "0", "-o", "o"]).assert().code(2).stderr(contains("K is"));
+    dir.einmix(&["image", "track", "s.npy", "--background", "p120", "-o", "o"])
+        .assert()
+        .code(2)
+        .stderr(contains("percentile"));
+    dir.einmix(&["image", "track", "s.npy", "--frames", "9:", "-o", "o"])
+        .assert()
+        .code(2)
+        .stderr(contains("select nothing"));
+}
