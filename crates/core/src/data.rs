@@ -35,6 +35,17 @@ pub(crate) struct Chunked {
     pub chunk_weight: Vec<f64>,
 }
 
+/// Spreads the low 32 bits of `v` to the even bit positions (Morton interleaving for 2-D,
+/// by the usual mask-and-shift steps).
+fn spread_bits(v: u64) -> u64 {
+    let mut v = v & 0xffff_ffff;
+    v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+    v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+    v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+    (v | (v << 1)) & 0x5555_5555_5555_5555
+}
+
 impl Chunked {
     /// Copies `x` (validated: finite, non-empty) into chunked layout.
     pub(crate) fn new(x: ArrayView2<f64>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
@@ -64,6 +75,17 @@ impl Chunked {
             .unzip();
         let cells = ((1u64 << bits) - 1) as f64;
         let key = |row: usize| -> u64 {
+            if dims == 2 {
+                let q = |j: usize| {
+                    let span = hi[j] - lo[j];
+                    if span > 0.0 {
+                        ((x[[row, j]] - lo[j]) / span * cells) as u64
+                    } else {
+                        0
+                    }
+                };
+                return spread_bits(q(0)) | (spread_bits(q(1)) << 1);
+            }
             let mut code = 0u64;
             for j in 0..dims {
                 let span = hi[j] - lo[j];

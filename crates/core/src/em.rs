@@ -206,7 +206,8 @@ pub(crate) fn fit(
     }
     let (mixture, lower_bound, n_iter, converged, lower_bounds, best_run) = best.expect("n_init >= 1");
     let t2 = Instant::now();
-    let labels = labels(&mixture, &data, &par, cull).into();
+    let labels =
+        if spec.final_labels { labels(&mixture, &data, &par, cull).into() } else { Default::default() };
     em_time += t2.elapsed();
     Ok(Fit {
         mixture,

@@ -105,6 +105,7 @@ pub struct GaussianMixture {
     pub(crate) random_state: Option<u64>,
     pub(crate) n_threads: Option<usize>,
     pub(crate) culling: bool,
+    pub(crate) final_labels: bool,
 }
 
 impl Default for GaussianMixture {
@@ -130,6 +131,7 @@ impl GaussianMixture {
             random_state: None,
             n_threads: None,
             culling: true,
+            final_labels: true,
         }
     }
 
@@ -194,6 +196,13 @@ impl GaussianMixture {
     /// makes fits slower, which is what the benchmark uses it for.
     pub fn culling(mut self, on: bool) -> Self {
         self.culling = on;
+        self
+    }
+    /// Whether the fit ends with scikit-learn's final E-step, filling [`Fit::labels`] (default
+    /// true). Turn it off to save that pass when only the model is wanted (e.g. warm-started
+    /// frames of a time-lapse); `labels` is then empty.
+    pub fn final_labels(mut self, on: bool) -> Self {
+        self.final_labels = on;
         self
     }
     /// Worker threads (default: all cores). Results do not depend on it.

@@ -382,7 +382,8 @@ pub struct Fit {
     pub mixture: Mixture,
     /// How the fit went.
     pub info: FitInfo,
-    /// `argmax_k` of the responsibilities after a final E-step (what `fit_predict` returns).
+    /// `argmax_k` of the responsibilities after a final E-step (what `fit_predict` returns);
+    /// empty when the fit was asked not to compute them (`GaussianMixture::final_labels`).
     pub labels: Array1<usize>,
 }
 

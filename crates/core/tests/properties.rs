@@ -460,3 +460,15 @@ fn scores_and_information_criteria_follow_their_formulas() {
         assert!(bic > aic, "ln(600) > 2, so BIC penalises more");
     }
 }
+
+#[test]
+fn skipping_the_final_labels_changes_nothing_else() {
+    let (_, x) = einmix::datasets::seed_workload(5_000, 8, 4);
+    let spec = GaussianMixture::new(8).init_params(InitParams::KMeansPlusPlus).random_state(2);
+    let with = spec.clone().fit(x.view(), None).unwrap();
+    let without = spec.final_labels(false).fit(x.view(), None).unwrap();
+    assert_eq!(with.labels.len(), 5_000);
+    assert!(without.labels.is_empty());
+    assert_eq!(with.mixture, without.mixture);
+    assert_eq!(with.info.lower_bounds, without.info.lower_bounds);
+}

@@ -273,7 +273,9 @@ impl Tracker {
             .covariance_type(CovarianceType::Full)
             .tol(self.options.tol)
             .max_iter(self.options.max_iter)
-            .reg_covar(self.reg_covar());
+            .reg_covar(self.reg_covar())
+            // Tracking needs the models, not per-pixel labels: skip the final E-step.
+            .final_labels(false);
         if let Some(t) = self.options.n_threads {
             spec = spec.n_threads(t);
         }
