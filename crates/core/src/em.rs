@@ -6,7 +6,7 @@
 //! in scikit-learn; a run converges when it changes by less than `tol`.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
@@ -123,6 +123,76 @@ pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel, cull: bool
     labels
 }
 
+/// What one EM run (one initialisation) ends with.
+pub(crate) struct Run {
+    pub mixture: Mixture,
+    pub lower_bound: f64,
+    pub lower_bounds: Vec<f64>,
+    pub n_iter: usize,
+    pub converged: bool,
+}
+
+/// scikit-learn's iteration loop: from `model`, call `iterate` (one E-step + M-step in place,
+/// returning the lower bound of the parameters that entered it) until the lower bound changes
+/// by less than `tol`, or `max_iter` times. Shared by the in-memory and streaming drivers.
+pub(crate) fn run_em<E>(
+    spec: &GaussianMixture,
+    (run, n_runs): (usize, usize),
+    mut model: Mixture,
+    start_bound: f64,
+    iterate: &mut dyn FnMut(&mut Mixture) -> std::result::Result<f64, E>,
+    observer: &mut dyn FnMut(&Progress),
+) -> std::result::Result<Run, E> {
+    let mut lower_bound = start_bound;
+    let (mut lower_bounds, mut converged, mut n_iter) = (Vec::new(), false, 0);
+    for iteration in 1..=spec.max_iter {
+        let previous = lower_bound;
+        lower_bound = iterate(&mut model)?;
+        lower_bounds.push(lower_bound);
+        n_iter = iteration;
+        let change = lower_bound - previous;
+        observer(&Progress { run, n_runs, iteration, max_iter: spec.max_iter, lower_bound, change });
+        if change.abs() < spec.tol {
+            converged = true;
+            break;
+        }
+    }
+    if spec.max_iter == 0 {
+        lower_bound = f64::NEG_INFINITY;
+    }
+    Ok(Run { mixture: model, lower_bound, lower_bounds, n_iter, converged })
+}
+
+/// The best of several runs, kept as scikit-learn keeps them.
+#[derive(Default)]
+pub(crate) struct BestRun {
+    best: Option<(Run, usize)>,
+    run_lower_bounds: Vec<f64>,
+    total_iter: usize,
+}
+
+impl BestRun {
+    pub(crate) fn offer(&mut self, index: usize, run: Run) {
+        self.run_lower_bounds.push(run.lower_bound);
+        self.total_iter += run.n_iter;
+        // A run is kept when it beats the best so far, or while the best is -inf (so with
+        // max_iter = 0 the last run's initialisation is returned).
+        let keep = match &self.best {
+            None => true,
+            Some((best, _)) => run.lower_bound > best.lower_bound || best.lower_bound == f64::NEG_INFINITY,
+        };
+        if keep {
+            self.best = Some((run, index));
+        }
+    }
+
+    /// (best run, its index, every run's final lower bound, iterations over all runs).
+    pub(crate) fn finish(self) -> (Run, usize, Vec<f64>, usize) {
+        let (best, index) = self.best.expect("at least one run");
+        (best, index, self.run_lower_bounds, self.total_iter)
+    }
+}
+
 /// Validates everything, then runs EM (`start`: warm start from a model and its lower bound).
 pub(crate) fn fit(
     spec: &GaussianMixture,
@@ -159,52 +229,26 @@ pub(crate) fn fit(
         None => ChaCha8Rng::from_os_rng(),
     };
     let n_runs = if start.is_some() { 1 } else { spec.n_init };
-    let mut best: Option<(Mixture, f64, usize, bool, Vec<f64>, usize)> = None;
-    let mut run_lower_bounds = Vec::with_capacity(n_runs);
-    let (mut init_time, mut em_time, mut total_iter) = (Default::default(), Default::default(), 0);
+    let mut runs = BestRun::default();
+    let (mut init_time, mut em_time) = (Duration::ZERO, Duration::ZERO);
     let mut workspace: Option<Workspace> = None;
     for run in 0..n_runs {
         let t0 = Instant::now();
-        let mut model = match start {
+        let model = match start {
             Some((m, _)) => m.clone(),
             None => init::initial_mixture(spec, &data, &mut rng, &par)?,
         };
         init_time += t0.elapsed();
         let t1 = Instant::now();
         let ws = workspace.get_or_insert_with(|| Workspace::new(&model, &data, &par, cull));
-        let mut lower_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
-        let mut bounds = Vec::new();
-        let mut converged = false;
-        let mut n_iter = 0;
-        for iteration in 1..=spec.max_iter {
-            let previous = lower_bound;
-            lower_bound = ws.iterate(&data, &mut model, spec.reg_covar, &par)?;
-            bounds.push(lower_bound);
-            n_iter = iteration;
-            let change = lower_bound - previous;
-            observer(&Progress { run, n_runs, iteration, max_iter: spec.max_iter, lower_bound, change });
-            if change.abs() < spec.tol {
-                converged = true;
-                break;
-            }
-        }
+        let start_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
+        let mut iterate = |m: &mut Mixture| ws.iterate(&data, m, spec.reg_covar, &par);
+        let outcome = run_em(spec, (run, n_runs), model, start_bound, &mut iterate, observer)?;
         em_time += t1.elapsed();
-        total_iter += n_iter;
-        if spec.max_iter == 0 {
-            lower_bound = f64::NEG_INFINITY;
-        }
-        run_lower_bounds.push(lower_bound);
-        // scikit-learn keeps a run when it beats the best so far, or while the best is -inf
-        // (so with max_iter = 0 the last run's initialisation is returned).
-        let keep = match &best {
-            None => true,
-            Some((_, best_lb, ..)) => lower_bound > *best_lb || *best_lb == f64::NEG_INFINITY,
-        };
-        if keep {
-            best = Some((model, lower_bound, n_iter, converged, bounds, run));
-        }
+        runs.offer(run, outcome);
     }
-    let (mixture, lower_bound, n_iter, converged, lower_bounds, best_run) = best.expect("n_init >= 1");
+    let (best, best_run, run_lower_bounds, total_iter) = runs.finish();
+    let Run { mixture, lower_bound, lower_bounds, n_iter, converged } = best;
     let t2 = Instant::now();
     let labels =
         if spec.final_labels { labels(&mixture, &data, &par, cull).into() } else { Default::default() };

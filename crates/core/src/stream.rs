@@ -33,6 +33,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::blockwise::{m_step_from_statistics, BlockStatistics};
+use crate::em::{run_em, BestRun, Run};
 use crate::error::{Error, Result};
 use crate::estimator::{GaussianMixture, Progress};
 use crate::model::{FitInfo, Mixture};
@@ -206,12 +207,10 @@ pub fn fit_with_sample_size<S: RowSource>(
     };
     let mut init_time = t0.elapsed();
     let mut em_time = Duration::ZERO;
-    let mut best: Option<(Mixture, f64, usize, bool, Vec<f64>, usize)> = None;
-    let mut run_lower_bounds = Vec::with_capacity(n_runs);
-    let mut total_iter = 0;
+    let mut runs = BestRun::default();
     for run in 0..n_runs {
         let t0 = Instant::now();
-        let mut model = match (start, &sample) {
+        let model = match (start, &sample) {
             (Some((m, _)), _) => m.clone(),
             (None, Some(r)) => {
                 let x = Array2::from_shape_vec((r.rows.len() / d, d), r.rows.clone()).expect("shape");
@@ -229,11 +228,9 @@ pub fn fit_with_sample_size<S: RowSource>(
         // Blocks come in file order: sorted, their chunks are compact and culling pays.
         engine.set_sort_rows(true);
         let layout = engine.layout();
-        let mut lower_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
-        let (mut bounds, mut converged, mut n_iter) = (Vec::new(), false, 0);
-        for iteration in 1..=spec.max_iter {
-            let previous = lower_bound;
-            engine.set_mixture(&model)?;
+        let start_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
+        let mut iterate = |model: &mut Mixture| -> std::result::Result<f64, S::Error> {
+            engine.set_mixture(model)?;
             let mut total = vec![0.0; layout.len()];
             source.for_each_block(&mut |x, w| engine.add_block(x, w, &mut total))?;
             if engine.cull() && !layout.culling_was_exact(&total) {
@@ -244,33 +241,16 @@ pub fn fit_with_sample_size<S: RowSource>(
                 source.for_each_block(&mut |x, w| engine.add_block(x, w, &mut total))?;
                 engine.set_cull(true);
             }
-            let (next, bound) = m_step_from_statistics(&model, &total, spec.reg_covar)?;
-            model = next;
-            lower_bound = bound;
-            bounds.push(lower_bound);
-            n_iter = iteration;
-            let change = lower_bound - previous;
-            observer(&Progress { run, n_runs, iteration, max_iter: spec.max_iter, lower_bound, change });
-            if change.abs() < spec.tol {
-                converged = true;
-                break;
-            }
-        }
-        em_time += t1.elapsed();
-        total_iter += n_iter;
-        if spec.max_iter == 0 {
-            lower_bound = f64::NEG_INFINITY;
-        }
-        run_lower_bounds.push(lower_bound);
-        let keep = match &best {
-            None => true,
-            Some((_, best_lb, ..)) => lower_bound > *best_lb || *best_lb == f64::NEG_INFINITY,
+            let (next, bound) = m_step_from_statistics(model, &total, spec.reg_covar)?;
+            *model = next;
+            Ok(bound)
         };
-        if keep {
-            best = Some((model, lower_bound, n_iter, converged, bounds, run));
-        }
+        let outcome = run_em(spec, (run, n_runs), model, start_bound, &mut iterate, observer)?;
+        em_time += t1.elapsed();
+        runs.offer(run, outcome);
     }
-    let (mixture, lower_bound, n_iter, converged, lower_bounds, best_run) = best.expect("n_init >= 1");
+    let (best, best_run, run_lower_bounds, total_iter) = runs.finish();
+    let Run { mixture, lower_bound, lower_bounds, n_iter, converged } = best;
     Ok(StreamFit {
         mixture,
         info: FitInfo {
