@@ -104,7 +104,10 @@ def _as_2d_float(X, name="X", min_samples=1):
             "Reshape your data either using array.reshape(-1, 1) if your data has a single feature "
             "or array.reshape(1, -1) if it contains a single sample."
         )
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    # float64 and float32 arrays of any layout (strided, Fortran-ordered, read-only) reach the
+    # Rust core as they are, without a copy; anything else is converted to float64 once.
+    if arr.dtype not in (np.float64, np.float32) or not arr.dtype.isnative:
+        arr = np.asarray(arr, dtype=np.float64)
     n, d = arr.shape
     if n < min_samples:
         raise ValueError(
@@ -115,7 +118,7 @@ def _as_2d_float(X, name="X", min_samples=1):
     if not np.isfinite(arr).all():
         if np.isnan(arr).any():
             raise ValueError(f"Input {name} contains NaN.")
-        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64').")
+        raise ValueError(f"Input {name} contains infinity or a value too large for {arr.dtype!r}.")
     return arr
 
 

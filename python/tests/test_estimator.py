@@ -163,3 +163,35 @@ def test_docstring_examples_run():
     for module in (einmix, _gaussian_mixture):
         failed, attempted = doctest.testmod(module, raise_on_error=False)
         assert attempted > 0 and failed == 0
+
+
+def test_float32_and_strided_inputs_are_used_without_a_copy():
+    import tracemalloc
+
+    rng = np.random.RandomState(3)
+    X64 = np.r_[rng.normal(size=(3000, 2)), rng.normal(size=(3000, 2)) + 5]
+    X32 = X64.astype(np.float32)
+    gm32 = GaussianMixture(2, random_state=0).fit(X32)
+    # Widening f32 -> f64 is exact, so the fit equals the one on the widened array, bit for bit.
+    gm64 = GaussianMixture(2, random_state=0).fit(X32.astype(np.float64))
+    np.testing.assert_array_equal(gm32.means_, gm64.means_)
+    assert gm32.lower_bound_ == gm64.lower_bound_
+    np.testing.assert_array_equal(gm32.score_samples(X32), gm64.score_samples(X32.astype(np.float64)))
+    # Fortran order and strided views are read in place and give the contiguous result.
+    wide = np.zeros((6000, 5))
+    wide[:, 1] = X64[:, 0]
+    wide[:, 3] = X64[:, 1]
+    strided = wide[:, 1::2][:, :2]
+    for layout in (np.asfortranarray(X64), strided):
+        other = GaussianMixture(2, random_state=0).fit(layout)
+        np.testing.assert_array_equal(other.means_, GaussianMixture(2, random_state=0).fit(X64).means_)
+    # No copy of a large float32 array is made on the Python side: a float64 copy alone would
+    # take 2x the array's bytes of traced numpy memory.
+    big = rng.normal(size=(2_000_000, 2)).astype(np.float32)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GaussianMixture(3, random_state=0, max_iter=2, tol=0).fit(big)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < big.nbytes, (peak, big.nbytes)

@@ -61,10 +61,7 @@ use crate::mstep::{m_step, MStepScratch, WeightNorm};
 use crate::parallel::Parallel;
 use crate::{kmeans, validate};
 
-/// A data element the kernels read without a copy of the caller's array: `f64` or `f32`.
-pub trait Element: Copy + Send + Sync + Into<f64> {}
-impl Element for f64 {}
-impl Element for f32 {}
+pub use crate::data::Element;
 
 /// Where each statistic sits in the flat vector of a mixture of `K` components in `D`
 /// dimensions: `[sr (K) | sx (K D) | scatter (S) | log_lik | total_weight | n_samples | skipped (K)]`,

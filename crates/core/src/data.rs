@@ -18,6 +18,12 @@ pub(crate) const CHUNK: usize = 256;
 /// Chunks per block (the unit handed to a thread).
 pub(crate) const BLOCK_CHUNKS: usize = 16;
 
+/// A data element einmix reads without a copy of the caller's array: `f64`, or `f32`
+/// (widened to `f64` as it is laid out in chunks; all arithmetic is in `f64`).
+pub trait Element: Copy + Send + Sync + Into<f64> {}
+impl Element for f64 {}
+impl Element for f32 {}
+
 /// A data set in chunked structure-of-arrays layout, with its sample weights.
 pub(crate) struct Chunked {
     pub n: usize,
@@ -48,7 +54,7 @@ fn spread_bits(v: u64) -> u64 {
 
 impl Chunked {
     /// Copies `x` (validated: finite, non-empty) into chunked layout.
-    pub(crate) fn new(x: ArrayView2<f64>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
+    pub(crate) fn new<T: Element>(x: ArrayView2<T>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
         Chunked::with_order(x, sample_weight, None)
     }
 
@@ -56,8 +62,8 @@ impl Chunked {
     /// coordinates, so that each chunk covers a small region and its bounding box is tight
     /// (what lets the E-step skip far components). Ties keep their original order, so repeated
     /// rows stay adjacent.
-    pub(crate) fn new_spatial(
-        x: ArrayView2<f64>,
+    pub(crate) fn new_spatial<T: Element>(
+        x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         par: &Parallel,
     ) -> Chunked {
@@ -70,7 +76,8 @@ impl Chunked {
         let (lo, hi): (Vec<f64>, Vec<f64>) = (0..dims)
             .map(|j| {
                 let col = x.column(j);
-                (col.fold(f64::INFINITY, |a, &b| a.min(b)), col.fold(f64::NEG_INFINITY, |a, &b| a.max(b)))
+                let (lo, hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                (col.fold(lo, |a, &b| a.min(b.into())), col.fold(hi, |a, &b| a.max(b.into())))
             })
             .unzip();
         let cells = ((1u64 << bits) - 1) as f64;
@@ -79,7 +86,7 @@ impl Chunked {
                 let q = |j: usize| {
                     let span = hi[j] - lo[j];
                     if span > 0.0 {
-                        ((x[[row, j]] - lo[j]) / span * cells) as u64
+                        ((x[[row, j]].into() - lo[j]) / span * cells) as u64
                     } else {
                         0
                     }
@@ -89,7 +96,7 @@ impl Chunked {
             let mut code = 0u64;
             for j in 0..dims {
                 let span = hi[j] - lo[j];
-                let q = if span > 0.0 { ((x[[row, j]] - lo[j]) / span * cells) as u64 } else { 0 };
+                let q = if span > 0.0 { ((x[[row, j]].into() - lo[j]) / span * cells) as u64 } else { 0 };
                 for b in 0..bits {
                     code |= ((q >> b) & 1) << (b * dims + j);
                 }
@@ -109,8 +116,8 @@ impl Chunked {
         Chunked::with_order(x, sample_weight, Some(order))
     }
 
-    fn with_order(
-        x: ArrayView2<f64>,
+    fn with_order<T: Element>(
+        x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         order: Option<Vec<usize>>,
     ) -> Chunked {
@@ -124,7 +131,7 @@ impl Chunked {
                 let position = (start + lane).min(n - 1);
                 let row = order.as_ref().map_or(position, |o| o[position]);
                 for j in 0..d {
-                    coords[(c * d + j) * CHUNK + lane] = x[[row, j]];
+                    coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
                 }
                 if start + lane < n {
                     weights[c * CHUNK + lane] = sample_weight.map_or(1.0, |w| w[row]);

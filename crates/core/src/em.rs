@@ -12,7 +12,7 @@ use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::Chunked;
+use crate::data::{Chunked, Element};
 use crate::error::{Error, Result};
 use crate::estep::{EmBlock, Prepared, ScoreOutput, Scratch, SuffStats};
 use crate::estimator::{GaussianMixture, Progress};
@@ -194,9 +194,9 @@ impl BestRun {
 }
 
 /// Validates everything, then runs EM (`start`: warm start from a model and its lower bound).
-pub(crate) fn fit(
+pub(crate) fn fit<T: Element>(
     spec: &GaussianMixture,
-    x: ArrayView2<f64>,
+    x: ArrayView2<T>,
     sample_weight: Option<ArrayView1<f64>>,
     start: Option<(&Mixture, f64)>,
     observer: &mut dyn FnMut(&Progress),

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2};
 
 use crate::covariance::CovarianceType;
+use crate::data::Element;
 use crate::error::{Error, Input, Result};
 use crate::model::{Fit, Mixture};
 use crate::validate::{self, parameter, shape_text};
@@ -222,14 +223,14 @@ impl GaussianMixture {
 
     /// Fits by EM from the chosen initialisation. `sample_weight`, if given, holds one
     /// non-negative weight per row (an integer weight acts as that many copies of the row).
-    pub fn fit(&self, x: ArrayView2<f64>, sample_weight: Option<ArrayView1<f64>>) -> Result<Fit> {
+    pub fn fit<T: Element>(&self, x: ArrayView2<T>, sample_weight: Option<ArrayView1<f64>>) -> Result<Fit> {
         crate::em::fit(self, x, sample_weight, None, &mut |_| {})
     }
 
     /// [`GaussianMixture::fit`], calling `observer` after every EM iteration.
-    pub fn fit_with_progress(
+    pub fn fit_with_progress<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         observer: &mut dyn FnMut(&Progress),
     ) -> Result<Fit> {
@@ -240,9 +241,9 @@ impl GaussianMixture {
     /// initialisation settings are ignored), as scikit-learn's `warm_start=True` does.
     /// `previous_lower_bound` is the lower bound the start reached (`f64::NEG_INFINITY` if unknown);
     /// the first iteration's change is measured from it.
-    pub fn fit_from(
+    pub fn fit_from<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         start: &Mixture,
         previous_lower_bound: f64,
@@ -251,9 +252,9 @@ impl GaussianMixture {
     }
 
     /// [`GaussianMixture::fit_from`], calling `observer` after every EM iteration.
-    pub fn fit_from_with_progress(
+    pub fn fit_from_with_progress<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         start: &Mixture,
         previous_lower_bound: f64,
@@ -263,9 +264,9 @@ impl GaussianMixture {
     }
 
     /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
-    pub fn fit_warm(
+    pub fn fit_warm<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         previous: &Fit,
     ) -> Result<Fit> {

@@ -51,6 +51,7 @@ pub mod stream;
 mod validate;
 
 pub use covariance::CovarianceType;
+pub use data::Element;
 pub use error::{Error, Input, Result};
 pub use estimator::{GaussianMixture, InitParams, Progress};
 pub use kernels::instruction_set;

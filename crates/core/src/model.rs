@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
-use crate::data::{Chunked, CHUNK};
+use crate::data::{Chunked, Element, CHUNK};
 use crate::error::{Error, Input, Result};
 use crate::estep::{Prepared, ScoreBlock, ScoreOutput, Scratch};
 use crate::kernels::dispatch;
@@ -208,7 +208,7 @@ impl Mixture {
         self.covariance_type.n_parameters(k, d) + k * d + k - 1
     }
 
-    fn check_data(&self, x: ArrayView2<f64>) -> Result<()> {
+    fn check_data<T: Element>(&self, x: ArrayView2<T>) -> Result<()> {
         validate::data(x)?;
         if x.ncols() != self.n_features {
             return Err(Error::DimensionMismatch { expected: self.n_features, found: x.ncols() });
@@ -217,7 +217,7 @@ impl Mixture {
     }
 
     /// Runs a scoring pass over `x` in parallel (rayon's global pool) and returns the flat output.
-    fn score_pass(&self, x: ArrayView2<f64>, what: ScoreOutput) -> Result<Vec<f64>> {
+    fn score_pass<T: Element>(&self, x: ArrayView2<T>, what: ScoreOutput) -> Result<Vec<f64>> {
         self.check_data(x)?;
         let data = Chunked::new(x, None);
         let prepared = Prepared::from_mixture(self);
@@ -241,36 +241,36 @@ impl Mixture {
     }
 
     /// Log of the mixture density at each row of `x`: `log p(x_i)`.
-    pub fn score_samples(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+    pub fn score_samples<T: Element>(&self, x: ArrayView2<T>) -> Result<Array1<f64>> {
         Ok(Array1::from(self.score_pass(x, ScoreOutput::LogLikelihood)?))
     }
 
     /// Mean log-likelihood of the rows of `x`.
-    pub fn score(&self, x: ArrayView2<f64>) -> Result<f64> {
+    pub fn score<T: Element>(&self, x: ArrayView2<T>) -> Result<f64> {
         let s = self.score_samples(x)?;
         Ok(s.sum() / s.len() as f64)
     }
 
     /// Posterior probability of each component for each row, shape `(N, K)`; rows sum to 1.
-    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+    pub fn predict_proba<T: Element>(&self, x: ArrayView2<T>) -> Result<Array2<f64>> {
         let flat = self.score_pass(x, ScoreOutput::Responsibilities)?;
         Ok(Array2::from_shape_vec((x.nrows(), self.n_components), flat).expect("shape"))
     }
 
     /// The most probable component of each row.
-    pub fn predict(&self, x: ArrayView2<f64>) -> Result<Array1<usize>> {
+    pub fn predict<T: Element>(&self, x: ArrayView2<T>) -> Result<Array1<usize>> {
         let flat = self.score_pass(x, ScoreOutput::Label)?;
         Ok(flat.into_iter().map(|v| v as usize).collect())
     }
 
     /// Bayesian information criterion on `x` (lower is better).
-    pub fn bic(&self, x: ArrayView2<f64>) -> Result<f64> {
+    pub fn bic<T: Element>(&self, x: ArrayView2<T>) -> Result<f64> {
         let n = x.nrows() as f64;
         Ok(-2.0 * self.score(x)? * n + self.n_parameters() as f64 * n.ln())
     }
 
     /// Akaike information criterion on `x` (lower is better).
-    pub fn aic(&self, x: ArrayView2<f64>) -> Result<f64> {
+    pub fn aic<T: Element>(&self, x: ArrayView2<T>) -> Result<f64> {
         let n = x.nrows() as f64;
         Ok(-2.0 * self.score(x)? * n + 2.0 * self.n_parameters() as f64)
     }

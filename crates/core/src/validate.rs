@@ -2,6 +2,7 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 
+use crate::data::Element;
 use crate::error::{Error, Input, Result};
 
 /// `(2, 3)`-style text for a shape.
@@ -21,9 +22,10 @@ fn non_finite(v: f64) -> &'static str {
 }
 
 /// Every value finite; the first offending one is reported with its position.
-pub(crate) fn finite_2d(x: ArrayView2<f64>, input: Input) -> Result<()> {
+pub(crate) fn finite_2d<T: Element>(x: ArrayView2<T>, input: Input) -> Result<()> {
     for (row, r) in x.outer_iter().enumerate() {
         for (column, &v) in r.iter().enumerate() {
+            let v: f64 = v.into();
             if !v.is_finite() {
                 return Err(Error::NonFinite { input, what: non_finite(v), row, column });
             }
@@ -33,7 +35,7 @@ pub(crate) fn finite_2d(x: ArrayView2<f64>, input: Input) -> Result<()> {
 }
 
 /// The data matrix: at least one row and one column, all finite.
-pub(crate) fn data(x: ArrayView2<f64>) -> Result<()> {
+pub(crate) fn data<T: Element>(x: ArrayView2<T>) -> Result<()> {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
         return Err(Error::EmptyData { n_samples: n, n_features: d });

@@ -8,8 +8,8 @@ mod convert;
 mod error;
 mod image;
 
-use einmix::{GaussianMixture, InitParams, Mixture, Progress};
-use ndarray::Array1;
+use einmix::{Element, Fit, GaussianMixture, InitParams, Mixture, Progress};
+use ndarray::{Array1, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -47,6 +47,37 @@ fn run_detached<T: Send>(
     }
 }
 
+/// The data as numpy hands it over: float64 or float32, any strides, read-only is fine. Either
+/// reaches the core without a copy (the core widens f32 as it lays the data out in chunks).
+#[derive(FromPyObject)]
+enum Data<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+/// The fit itself, without the GIL; `progress` is called (with the GIL) after each iteration.
+fn fit_detached<T: Element>(
+    spec: &GaussianMixture,
+    x: ArrayView2<T>,
+    w: Option<ArrayView1<f64>>,
+    start: &Option<(Mixture, f64)>,
+    progress: &Option<Py<PyAny>>,
+) -> einmix::Result<Fit> {
+    let mut observer = |p: &Progress| {
+        if let Some(cb) = progress {
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (p.run, p.iteration, p.lower_bound, p.change)) {
+                    e.print(py);
+                }
+            });
+        }
+    };
+    match start {
+        Some((m, lb)) => spec.fit_from_with_progress(x, w, m, *lb, &mut observer),
+        None => spec.fit_with_progress(x, w, &mut observer),
+    }
+}
+
 /// Fits a mixture; returns a dict of the fitted arrays and the fit report.
 #[pyfunction]
 #[pyo3(signature = (
@@ -57,7 +88,7 @@ fn run_detached<T: Send>(
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
+    x: Data<'py>,
     sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     n_components: usize,
     covariance_type: &str,
@@ -100,23 +131,17 @@ fn fit<'py>(
         Some((w, m, c, u, lb)) => Some((mixture(covariance_type, w, m, c, u)?, lb)),
         None => None,
     };
-    let x = x.as_array();
     let w = sample_weight.as_ref().map(|w| w.as_array());
-    let result = py.detach(|| {
-        let mut observer = |p: &Progress| {
-            if let Some(cb) = &progress {
-                Python::attach(|py| {
-                    if let Err(e) = cb.call1(py, (p.run, p.iteration, p.lower_bound, p.change)) {
-                        e.print(py);
-                    }
-                });
-            }
-        };
-        match &start {
-            Some((m, lb)) => spec.fit_from_with_progress(x, w, m, *lb, &mut observer),
-            None => spec.fit_with_progress(x, w, &mut observer),
+    let result = match &x {
+        Data::F64(a) => {
+            let x = a.as_array();
+            py.detach(|| fit_detached(&spec, x, w, &start, &progress))
         }
-    });
+        Data::F32(a) => {
+            let x = a.as_array();
+            py.detach(|| fit_detached(&spec, x, w, &start, &progress))
+        }
+    };
     let fit = result.map_err(to_py)?;
     let out = mixture_dict(py, &fit.mixture)?;
     out.set_item("converged", fit.info.converged)?;
@@ -134,7 +159,7 @@ fn fit<'py>(
 #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
 fn score_samples<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
+    x: Data<'py>,
     covariance_type: &str,
     weights: PyReadonlyArray1<'py, f64>,
     means: PyReadonlyArray2<'py, f64>,
@@ -143,8 +168,17 @@ fn score_samples<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let x = x.as_array();
-    let out = run_detached(py, n_threads, || m.score_samples(x))?.map_err(to_py)?;
+    let out = match &x {
+        Data::F64(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || m.score_samples(x))
+        }
+        Data::F32(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || m.score_samples(x))
+        }
+    }?
+    .map_err(to_py)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -153,7 +187,7 @@ fn score_samples<'py>(
 #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
 fn predict_proba<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
+    x: Data<'py>,
     covariance_type: &str,
     weights: PyReadonlyArray1<'py, f64>,
     means: PyReadonlyArray2<'py, f64>,
@@ -162,8 +196,17 @@ fn predict_proba<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let x = x.as_array();
-    let out = run_detached(py, n_threads, || m.predict_proba(x))?.map_err(to_py)?;
+    let out = match &x {
+        Data::F64(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || m.predict_proba(x))
+        }
+        Data::F32(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || m.predict_proba(x))
+        }
+    }?
+    .map_err(to_py)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -172,7 +215,7 @@ fn predict_proba<'py>(
 #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
 fn predict<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
+    x: Data<'py>,
     covariance_type: &str,
     weights: PyReadonlyArray1<'py, f64>,
     means: PyReadonlyArray2<'py, f64>,
@@ -181,8 +224,17 @@ fn predict<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let x = x.as_array();
-    let out = run_detached(py, n_threads, || m.predict(x))?.map_err(to_py)?;
+    let out = match &x {
+        Data::F64(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || m.predict(x))
+        }
+        Data::F32(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || m.predict(x))
+        }
+    }?
+    .map_err(to_py)?;
     Ok(out.mapv(|l| l as i64).into_pyarray(py))
 }
 
