@@ -267,7 +267,7 @@ fn data_of_the_wrong_dimension_is_rejected_by_every_scoring_method() {
         m.score_samples(x.view()).unwrap_err(),
         Error::NonFinite { input: Input::X, row: 4, column: 1, .. }
     ));
-    assert!(matches!(m.predict(Array2::zeros((0, 3)).view()).unwrap_err(), Error::EmptyData { .. }));
+    assert!(matches!(m.predict(Array2::<f64>::zeros((0, 3)).view()).unwrap_err(), Error::EmptyData { .. }));
 }
 
 /// Without regularisation, a component whose points all share a coordinate has a zero
