@@ -200,13 +200,13 @@ pub(crate) struct Scratch {
     pub lp: Vec<f64>,
     /// `D x CHUNK`: centred coordinates (or `X U` for tied).
     pub dx: Vec<f64>,
-    /// `D x CHUNK`: responsibility-weighted centred coordinates.
+    /// `D x CHUNK`: responsibility-weighted centred coordinates (and `U^T DX` on the
+    /// matrix-multiply path).
     pub rdx: Vec<f64>,
     /// Per-lane work arrays.
     pub max: Vec<f64>,
     pub sum: Vec<f64>,
     pub acc: Vec<f64>,
-    pub y: Vec<f64>,
     /// `w_i / sum_k exp(log p_ik - m_i)`: turns an exponential into a weighted responsibility.
     pub scale: Vec<f64>,
     /// `log p(x_i)`.
@@ -227,7 +227,6 @@ impl Scratch {
             max: vec![0.0; CHUNK],
             sum: vec![0.0; CHUNK],
             acc: vec![0.0; CHUNK],
-            y: vec![0.0; CHUNK],
             scale: vec![0.0; CHUNK],
             log_lik: vec![0.0; CHUNK],
             active: (0..k).collect(),
@@ -395,7 +394,7 @@ fn full_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
                 }
             }
         } else {
-            quadratic_form_upper::<A>(&s.dx, u, d, &mut s.y, acc);
+            quadratic_form_upper::<A>(&s.dx, u, d, acc);
         }
         let (c, out) = (p.log_const[k], lanes_mut(&mut s.lp, row));
         for i in 0..CHUNK {
@@ -407,8 +406,7 @@ fn full_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
 /// `acc_i += |dx_i^T U|^2` for upper-triangular `U`, four output columns at a time so each
 /// load of `dx_j` feeds four multiply-adds.
 #[inline(always)]
-fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, y: &mut [f64], acc: &mut [f64; CHUNK]) {
-    let _ = y;
+fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, acc: &mut [f64; CHUNK]) {
     let mut l = 0;
     while l + 4 <= d {
         let mut y0 = [0.0; CHUNK];
