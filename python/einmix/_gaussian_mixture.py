@@ -245,7 +245,8 @@ class GaussianMixture(*_BASES):
                 f"The 'init_params' parameter of GaussianMixture must be a str among {set(_INIT_PARAMS)}. Got {self.init_params!r} instead."
             )
         n_threads = None if self.n_threads is None else integer("n_threads", 1)
-        integer("verbose", 0)
+        if not isinstance(self.verbose, bool):  # scikit-learn accepts verbose=True
+            integer("verbose", 0)
         integer("verbose_interval", 1)
         return dict(
             n_components=integer("n_components", 1),
@@ -369,11 +370,14 @@ class GaussianMixture(*_BASES):
         if progress is not None:
             progress.finish(result["converged"])
 
-        self.weights_ = result["weights"]
-        self.means_ = result["means"]
-        self.covariances_ = result["covariances"]
-        self.precisions_cholesky_ = result["precisions_cholesky"]
-        self.precisions_ = result["precisions"]
+        # As scikit-learn does, the fitted arrays take the input's float dtype (einmix computes in
+        # float64 throughout and rounds the results once).
+        dtype = X.dtype if X.dtype == np.float32 else np.float64
+        self.weights_ = result["weights"].astype(dtype, copy=False)
+        self.means_ = result["means"].astype(dtype, copy=False)
+        self.covariances_ = result["covariances"].astype(dtype, copy=False)
+        self.precisions_cholesky_ = result["precisions_cholesky"].astype(dtype, copy=False)
+        self.precisions_ = result["precisions"].astype(dtype, copy=False)
         self.converged_ = bool(result["converged"])
         self.n_iter_ = int(result["n_iter"])
         self.lower_bound_ = float(result["lower_bound"])
@@ -400,7 +404,8 @@ class GaussianMixture(*_BASES):
 
             return _dask.score_samples(self, X)
         X = self._check_X_predict(X)
-        return _einmix.score_samples(X, *self._params_tuple(), n_threads=self.n_threads)
+        out = _einmix.score_samples(X, *self._params_tuple(), n_threads=self.n_threads)
+        return out.astype(np.float32) if X.dtype == np.float32 else out
 
     def score(self, X, y=None):
         """Mean per-sample log-likelihood of ``X``.
@@ -439,7 +444,8 @@ class GaussianMixture(*_BASES):
 
             return _dask.predict_proba(self, X)
         X = self._check_X_predict(X)
-        return _einmix.predict_proba(X, *self._params_tuple(), n_threads=self.n_threads)
+        out = _einmix.predict_proba(X, *self._params_tuple(), n_threads=self.n_threads)
+        return out.astype(np.float32) if X.dtype == np.float32 else out
 
     def sample(self, n_samples=1):
         """Generate random samples from the fitted model.

@@ -174,9 +174,12 @@ def test_float32_and_strided_inputs_are_used_without_a_copy():
     gm32 = GaussianMixture(2, random_state=0).fit(X32)
     # Widening f32 -> f64 is exact, so the fit equals the one on the widened array, bit for bit.
     gm64 = GaussianMixture(2, random_state=0).fit(X32.astype(np.float64))
-    np.testing.assert_array_equal(gm32.means_, gm64.means_)
+    # The fitted arrays take the input's dtype, as in scikit-learn: the float64 results rounded once.
+    assert gm32.means_.dtype == np.float32 and gm32.covariances_.dtype == np.float32
+    np.testing.assert_array_equal(gm32.means_, gm64.means_.astype(np.float32))
     assert gm32.lower_bound_ == gm64.lower_bound_
-    np.testing.assert_array_equal(gm32.score_samples(X32), gm64.score_samples(X32.astype(np.float64)))
+    assert gm32.score_samples(X32).dtype == np.float32
+    assert gm64.score_samples(X32.astype(np.float64)).dtype == np.float64
     # Fortran order and strided views are read in place and give the contiguous result.
     wide = np.zeros((6000, 5))
     wide[:, 1] = X64[:, 0]
@@ -195,3 +198,8 @@ def test_float32_and_strided_inputs_are_used_without_a_copy():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < big.nbytes, (peak, big.nbytes)
+
+
+def test_verbose_true_is_accepted(capsys):
+    GaussianMixture(2, random_state=0, verbose=True, verbose_interval=1).fit(data())
+    assert "Iteration 1" in capsys.readouterr().out

@@ -138,13 +138,18 @@ impl Chunked {
                 }
             }
         }
-        // Summed in chunk order with a fixed association, like every other reduction.
-        let raw_total: f64 = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
         // Sample weights are rescaled to average 1 per row, so that scikit-learn's absolute
         // 10 eps guard on each N_k means the same thing whatever the weights' scale (multiplying
-        // all weights by a constant then changes nothing). Unit weights are left exactly as they are.
-        if sample_weight.is_some() && raw_total != n as f64 {
-            let factor = n as f64 / raw_total;
+        // all weights by a constant then changes nothing). Dividing by the largest weight first
+        // keeps the sum finite and normal for weights near the ends of the f64 range (1e308,
+        // subnormals). Unit weights are left exactly as they are. Sums run in chunk order with a
+        // fixed association, like every other reduction.
+        let largest = weights.iter().fold(0.0f64, |m, &w| m.max(w));
+        let raw_total: f64 = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+        if sample_weight.is_some() && largest > 0.0 && raw_total != n as f64 {
+            weights.iter_mut().for_each(|w| *w /= largest);
+            let total: f64 = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+            let factor = n as f64 / total;
             weights.iter_mut().for_each(|w| *w *= factor);
         }
         let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();

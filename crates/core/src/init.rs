@@ -113,11 +113,13 @@ fn statistics(
     match resp {
         Responsibilities::Labels(labels) => {
             let pairs = (0..data.n).map(|pos| (pos, labels[pos] as usize));
-            return hard_statistics(kind, k, data, pairs, shifts);
+            return hard_statistics(kind, k, data, pairs, shifts, false);
         }
         Responsibilities::Rows(rows) => {
             let pairs = rows.iter().enumerate().map(|(comp, &pos)| (pos, comp));
-            return hard_statistics(kind, k, data, pairs, shifts);
+            // One point per component: each chosen row counts once, whatever its weight, as a row
+            // repeated w times would be chosen once (so the initial mixing weights are 1/K).
+            return hard_statistics(kind, k, data, pairs, shifts, true);
         }
         Responsibilities::Random(_) => {}
     }
@@ -150,6 +152,7 @@ fn hard_statistics(
     data: &Chunked,
     pairs: impl Iterator<Item = (usize, usize)>,
     shifts: &[f64],
+    count_rows_once: bool,
 ) -> SuffStats {
     let d = data.d;
     let mut stats = SuffStats::new(kind, k, d);
@@ -159,6 +162,7 @@ fn hard_statistics(
         if comp >= k || w == 0.0 {
             continue;
         }
+        let w = if count_rows_once { 1.0 } else { w };
         stats.sr[comp] += w;
         for j in 0..d {
             dx[j] = data.value(pos, j) - shifts[comp * d + j];

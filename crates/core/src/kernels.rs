@@ -157,7 +157,8 @@ pub(crate) fn exp_nonpositive<A: Arith>(x: f64) -> f64 {
         1.0 / 39916800.0,
         1.0 / 479001600.0,
     ];
-    let clamped = x.max(-708.0);
+    // Written as a comparison (not `max`) so that a NaN argument stays NaN.
+    let clamped = if x < -708.0 { -708.0 } else { x };
     let shifted = A::mul_add(clamped, LOG2E, SHIFTER);
     let k = shifted - SHIFTER;
     let r = A::mul_add(-k, LN2_HI, clamped);
@@ -231,5 +232,11 @@ mod tests {
         for x in [-708.5, -745.0, -1e5, f64::NEG_INFINITY] {
             assert_eq!(exp_nonpositive::<Unfused>(x), 0.0);
         }
+    }
+
+    #[test]
+    fn exp_of_nan_is_nan() {
+        assert!(exp_nonpositive::<Unfused>(f64::NAN).is_nan());
+        assert!(exp_nonpositive::<Fused>(f64::NAN).is_nan());
     }
 }

@@ -104,10 +104,10 @@ pub(crate) fn mul_transpose(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
     out
 }
 
-/// True when `a` equals its transpose to a relative tolerance.
+/// True when `a` equals its transpose with numpy's `allclose` tolerances
+/// (`|a_ij - a_ji| <= 1e-8 + 1e-5 |a_ji|`), as scikit-learn checks user precisions.
 pub(crate) fn is_symmetric(a: &[f64], d: usize) -> bool {
-    let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    (0..d).all(|i| (0..i).all(|j| (a[i * d + j] - a[j * d + i]).abs() <= 1e-10 * scale))
+    (0..d).all(|i| (0..i).all(|j| (a[i * d + j] - a[j * d + i]).abs() <= 1e-8 + 1e-5 * a[j * d + i].abs()))
 }
 
 /// Eigenvalues of a symmetric matrix (ascending), by cyclic Jacobi rotations. Used only for

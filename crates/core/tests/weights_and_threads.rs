@@ -217,3 +217,38 @@ fn scaling_all_weights_by_a_tiny_constant_changes_nothing() {
         assert!((sum - 1.0).abs() <= 1e-12, "{kind}: initial weights sum to {sum}");
     }
 }
+
+#[test]
+fn weights_at_the_ends_of_the_f64_range_change_nothing() {
+    let (_, x) = einmix::datasets::seed_workload(3_000, 6, 9);
+    let spec = GaussianMixture::new(6).random_state(3);
+    let plain = spec.fit(x.view(), None).unwrap();
+    for scale in [1e308, 1e-320, 1e-300, 1e300] {
+        let w = ndarray::Array1::from_elem(x.nrows(), scale);
+        let weighted = spec.fit(x.view(), Some(w.view())).unwrap();
+        let rel = (weighted.info.lower_bound - plain.info.lower_bound).abs() / plain.info.lower_bound.abs();
+        assert!(rel < 1e-12, "scale {scale}: {rel}");
+        for (a, b) in weighted.mixture.means().iter().zip(plain.mixture.means().iter()) {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "scale {scale}");
+        }
+    }
+}
+
+#[test]
+fn one_point_initialisations_count_each_chosen_row_once() {
+    // A row of weight w stands for w copies, of which k-means++ / random_from_data choose one:
+    // the initial mixing weights are 1/K whatever the chosen rows' weights.
+    let (_, x) = einmix::datasets::seed_workload(400, 4, 2);
+    let w = ndarray::Array1::from_shape_fn(x.nrows(), |i| (1 + i % 4) as f64);
+    for init in [einmix::InitParams::KMeansPlusPlus, einmix::InitParams::RandomFromData] {
+        let fit = GaussianMixture::new(4)
+            .init_params(init)
+            .max_iter(0)
+            .random_state(1)
+            .fit(x.view(), Some(w.view()))
+            .unwrap();
+        for &p in fit.mixture.weights() {
+            assert!((p - 0.25).abs() < 1e-12, "{init}: {p}");
+        }
+    }
+}

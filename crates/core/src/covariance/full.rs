@@ -64,6 +64,9 @@ pub(crate) fn upper_factor(prec: &[f64], d: usize) -> Option<(Vec<f64>, Vec<f64>
     if !crate::linalg::is_symmetric(prec, d) {
         return None;
     }
+    // Within tolerance of symmetric: factor the symmetric part.
+    let sym: Vec<f64> = (0..d * d).map(|at| 0.5 * (prec[at] + prec[(at % d) * d + at / d])).collect();
+    let prec = &sym[..];
     let flip = |m: &[f64]| {
         let mut f = vec![0.0; d * d];
         for i in 0..d {
