@@ -203,3 +203,18 @@ def test_float32_and_strided_inputs_are_used_without_a_copy():
 def test_verbose_true_is_accepted(capsys):
     GaussianMixture(2, random_state=0, verbose=True, verbose_interval=1).fit(data())
     assert "Iteration 1" in capsys.readouterr().out
+
+
+def test_precisions_init_symmetry_tolerance_matches_sklearn():
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    X = data(7)
+    nearly = np.array([[2.0, 0.5], [0.5 + 1e-8, 1.0]])[None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GaussianMixture(1, precisions_init=nearly, max_iter=1).fit(X)
+        ref = SkGM(1, precisions_init=nearly, max_iter=1).fit(X)
+    np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-10)
+    clearly = np.array([[2.0, 0.5], [0.6, 1.0]])[None]
+    with pytest.raises(ValueError, match="should be symmetric, positive-definite"):
+        GaussianMixture(1, precisions_init=clearly).fit(X)
