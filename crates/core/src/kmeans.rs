@@ -224,8 +224,9 @@ struct AssignStats {
     sums: Vec<f64>,
     counts: Vec<f64>,
     changed: usize,
-    /// (distance to own center, row) of the block's farthest positive-weight point.
-    farthest: (f64, usize),
+    /// (distance to own center, row) of the block's `k` farthest positive-weight points, the
+    /// candidates for empty clusters (at most `k` clusters can be empty).
+    farthest: Farthest,
 }
 
 struct AssignBlock<'a> {
@@ -246,7 +247,7 @@ impl Kernel for AssignBlock<'_> {
         st.sums.fill(0.0);
         st.counts.fill(0.0);
         st.changed = 0;
-        st.farthest = (-1.0, 0);
+        st.farthest.clear();
         let first = self.range.start;
         let mut dist = [0.0; CHUNK];
         let mut best = [f64::INFINITY; CHUNK];
@@ -281,10 +282,41 @@ impl Kernel for AssignBlock<'_> {
                 for j in 0..d {
                     st.sums[l * d + j] += w[i] * xs[j * CHUNK + i];
                 }
-                if w[i] > 0.0 && best[i] > st.farthest.0 {
-                    st.farthest = (best[i], c * CHUNK + i);
+                if w[i] > 0.0 {
+                    st.farthest.offer(self.k, (best[i], c * CHUNK + i));
                 }
             }
+        }
+    }
+}
+
+/// The `k` farthest points seen (unordered), with the smallest distance among them cached so
+/// that most points are turned away in one comparison.
+#[derive(Clone, Default)]
+struct Farthest {
+    items: Vec<(f64, usize)>,
+    smallest: f64,
+}
+
+impl Farthest {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.smallest = f64::NEG_INFINITY;
+    }
+
+    #[inline(always)]
+    fn offer(&mut self, k: usize, candidate: (f64, usize)) {
+        if self.items.len() == k && candidate.0 <= self.smallest {
+            return;
+        }
+        if self.items.len() < k {
+            self.items.push(candidate);
+        } else {
+            let at = self.items.iter().position(|e| e.0 == self.smallest).expect("the cached smallest");
+            self.items[at] = candidate;
+        }
+        if self.items.len() == k {
+            self.smallest = self.items.iter().fold(f64::INFINITY, |m, e| m.min(e.0));
         }
     }
 }
@@ -294,11 +326,15 @@ pub(crate) fn lloyd(data: &Chunked, mut centers: Vec<f64>, k: usize, par: &Paral
     let d = data.d;
     let tol = TOL * mean_variance(data);
     let mut labels = vec![u32::MAX; data.n_chunks * CHUNK];
-    let mut stats =
-        vec![
-            AssignStats { sums: vec![0.0; k * d], counts: vec![0.0; k], changed: 0, farthest: (0.0, 0) };
-            data.n_blocks()
-        ];
+    let mut stats = vec![
+        AssignStats {
+            sums: vec![0.0; k * d],
+            counts: vec![0.0; k],
+            changed: 0,
+            farthest: Farthest::default()
+        };
+        data.n_blocks()
+    ];
     let block_len = BLOCK_CHUNKS * CHUNK;
     let assign = |centers: &[f64], labels: &mut Vec<u32>, stats: &mut Vec<AssignStats>| {
         let mut pairs: Vec<(&mut [u32], &mut AssignStats)> =
@@ -316,17 +352,29 @@ pub(crate) fn lloyd(data: &Chunked, mut centers: Vec<f64>, k: usize, par: &Paral
             sums.iter_mut().zip(&st.sums).for_each(|(a, b)| *a += b);
             counts.iter_mut().zip(&st.counts).for_each(|(a, b)| *a += b);
         }
-        // Empty clusters move to the points farthest from their centers (as scikit-learn does).
-        let mut far: Vec<(f64, usize)> = stats.iter().map(|s| s.farthest).filter(|f| f.0 >= 0.0).collect();
-        far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut far = far.into_iter();
+        // Empty clusters move to the points farthest from their centers, each taken out of the
+        // cluster it was in (scikit-learn's `_relocate_empty_clusters`).
+        let empty: Vec<usize> = (0..k).filter(|&c| counts[c] <= 0.0).collect();
+        if !empty.is_empty() {
+            let mut far: Vec<(f64, usize)> =
+                stats.iter().flat_map(|s| s.farthest.items.iter().copied()).collect();
+            far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for (&c, &(_, row)) in empty.iter().zip(&far) {
+                let (old, w) = (labels[row] as usize, data.weight(row));
+                for j in 0..d {
+                    let x = data.value(row, j);
+                    sums[old * d + j] -= w * x;
+                    sums[c * d + j] = w * x;
+                }
+                counts[old] -= w;
+                counts[c] = w;
+            }
+        }
         for c in 0..k {
             if counts[c] > 0.0 {
                 for j in 0..d {
                     new_centers[c * d + j] = sums[c * d + j] / counts[c];
                 }
-            } else if let Some((_, row)) = far.next() {
-                new_centers[c * d..(c + 1) * d].copy_from_slice(&point(data, row));
             } else {
                 new_centers[c * d..(c + 1) * d].copy_from_slice(&centers[c * d..(c + 1) * d]);
             }
@@ -374,4 +422,30 @@ pub(crate) fn kmeans(data: &Chunked, k: usize, rng: &mut ChaCha8Rng, par: &Paral
     let rows = kmeans_plusplus(data, k, rng, par);
     let centers: Vec<f64> = rows.iter().flat_map(|&r| point(data, r)).collect();
     lloyd(data, centers, k, par)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Three tight clusters and five starting centers, two of them far from every point: both
+    /// empty clusters are relocated (to the farthest points, taken out of their clusters), and
+    /// every cluster ends non-empty.
+    #[test]
+    fn several_empty_clusters_are_all_relocated() {
+        let x = Array2::from_shape_fn((600, 2), |(i, j)| {
+            let centre = [0.0, 10.0, 20.0][i % 3];
+            centre + ((i * 7 + j * 13) % 17) as f64 / 17.0
+        });
+        let data = Chunked::new(x.view(), None);
+        let par = Parallel::new(Some(1)).unwrap();
+        let centers = vec![0.5, 0.5, 10.5, 10.5, 20.5, 20.5, 1e6, 1e6, -1e6, -1e6];
+        let labels = lloyd(&data, centers, 5, &par);
+        let mut used = [0usize; 5];
+        for &l in &labels[..data.n] {
+            used[l as usize] += 1;
+        }
+        assert!(used.iter().all(|&n| n > 0), "{used:?}");
+    }
 }
