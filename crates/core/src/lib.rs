@@ -55,7 +55,7 @@ pub use data::Element;
 pub use error::{Error, Input, Result};
 pub use estimator::{GaussianMixture, InitParams, Progress};
 pub use kernels::instruction_set;
-pub use linalg::symmetric_eigen;
+pub use linalg::{cholesky_lower, symmetric_eigen};
 pub use model::{Fit, FitInfo, Mixture};
 
 /// The README's Rust examples, compiled and run as doc-tests.

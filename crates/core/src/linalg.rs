@@ -9,11 +9,17 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-/// Lower Cholesky factor `L` (row-major, zeros above the diagonal) with `a = L L^T`.
+/// Lower Cholesky factor `L` (row-major `d x d`, zeros above the diagonal) with `a = L L^T`.
 ///
 /// Returns `None` when `a` is not (numerically) positive definite: a pivot that is not
 /// strictly positive and finite.
-pub(crate) fn cholesky_lower(a: &[f64], d: usize) -> Option<Vec<f64>> {
+///
+/// ```
+/// let l = einmix::cholesky_lower(&[4.0, 2.0, 2.0, 5.0], 2).unwrap();
+/// assert_eq!(l, vec![2.0, 0.0, 1.0, 2.0]);
+/// assert!(einmix::cholesky_lower(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
+/// ```
+pub fn cholesky_lower(a: &[f64], d: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; d * d];
     cholesky_lower_into(a, d, &mut l).then_some(l)
 }

@@ -24,6 +24,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use einmix::cholesky_lower;
 use ndarray::{Array1, Array2, ArrayView2, ArrayView3};
 
 use crate::error::{Error, Result};
@@ -83,30 +84,6 @@ struct Factored {
     logdet: f64,
 }
 
-/// Lower Cholesky factor of a `d x d` row-major matrix; `None` unless positive definite.
-fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; d * d];
-    for j in 0..d {
-        let mut diag = a[j * d + j];
-        for p in 0..j {
-            diag -= l[j * d + p] * l[j * d + p];
-        }
-        if !(diag > 0.0 && diag.is_finite()) {
-            return None;
-        }
-        let ljj = diag.sqrt();
-        l[j * d + j] = ljj;
-        for i in (j + 1)..d {
-            let mut s = a[i * d + j];
-            for p in 0..j {
-                s -= l[i * d + p] * l[j * d + p];
-            }
-            l[i * d + j] = s / ljj;
-        }
-    }
-    Some(l)
-}
-
 fn logdet(l: &[f64], d: usize) -> f64 {
     (0..d).map(|i| 2.0 * l[i * d + i].ln()).sum()
 }
@@ -151,7 +128,7 @@ fn trace_solve(l: &[f64], d: usize, b: &[f64]) -> f64 {
 }
 
 fn factor(mean: &[f64], cov: &[f64], d: usize, k: usize) -> Result<Factored> {
-    let chol = cholesky(cov, d).ok_or(Error::InvalidParameter {
+    let chol = cholesky_lower(cov, d).ok_or(Error::InvalidParameter {
         name: "covariances",
         value: format!("component {k}"),
         expected: "every covariance must be symmetric positive definite",
@@ -162,7 +139,7 @@ fn factor(mean: &[f64], cov: &[f64], d: usize, k: usize) -> Result<Factored> {
 /// Bhattacharyya distance `D_B` between two factored Gaussians.
 fn bhattacharyya(a: &Factored, b: &Factored, d: usize) -> f64 {
     let s: Vec<f64> = a.cov.iter().zip(&b.cov).map(|(x, y)| 0.5 * (x + y)).collect();
-    let l = cholesky(&s, d).expect("the mean of two SPD matrices is SPD");
+    let l = cholesky_lower(&s, d).expect("the mean of two SPD matrices is SPD");
     let diff: Vec<f64> = a.mean.iter().zip(&b.mean).map(|(x, y)| x - y).collect();
     let v = 0.125 * quad(&l, d, &diff) + 0.5 * (logdet(&l, d) - 0.5 * (a.logdet + b.logdet));
     v.max(0.0)

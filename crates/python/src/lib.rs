@@ -154,6 +154,59 @@ fn fit<'py>(
     Ok(out)
 }
 
+/// One of a mixture's per-row outputs, computed for either element type of [`Data`].
+trait Scorer {
+    type Out: Send;
+    fn run<T: Element>(&self, m: &Mixture, x: ArrayView2<T>) -> einmix::Result<Self::Out>;
+}
+
+/// `log p(x_i)`.
+struct LogDensity;
+/// Responsibilities.
+struct Proba;
+/// Most probable components.
+struct Labels;
+
+impl Scorer for LogDensity {
+    type Out = Array1<f64>;
+    fn run<T: Element>(&self, m: &Mixture, x: ArrayView2<T>) -> einmix::Result<Self::Out> {
+        m.score_samples(x)
+    }
+}
+impl Scorer for Proba {
+    type Out = ndarray::Array2<f64>;
+    fn run<T: Element>(&self, m: &Mixture, x: ArrayView2<T>) -> einmix::Result<Self::Out> {
+        m.predict_proba(x)
+    }
+}
+impl Scorer for Labels {
+    type Out = Array1<usize>;
+    fn run<T: Element>(&self, m: &Mixture, x: ArrayView2<T>) -> einmix::Result<Self::Out> {
+        m.predict(x)
+    }
+}
+
+/// Runs `scorer` over `x` without the GIL, on `n_threads` (or rayon's global pool).
+fn score<S: Scorer + Sync>(
+    py: Python<'_>,
+    x: &Data<'_>,
+    m: &Mixture,
+    n_threads: Option<usize>,
+    scorer: S,
+) -> PyResult<S::Out> {
+    let out = match x {
+        Data::F64(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || scorer.run(m, x))
+        }
+        Data::F32(a) => {
+            let x = a.as_array();
+            run_detached(py, n_threads, || scorer.run(m, x))
+        }
+    }?;
+    out.map_err(to_py)
+}
+
 /// Log-density of the mixture at each row of `x`.
 #[pyfunction]
 #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
@@ -168,17 +221,7 @@ fn score_samples<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let out = match &x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || m.score_samples(x))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || m.score_samples(x))
-        }
-    }?
-    .map_err(to_py)?;
+    let out = score(py, &x, &m, n_threads, LogDensity)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -196,17 +239,7 @@ fn predict_proba<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let out = match &x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || m.predict_proba(x))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || m.predict_proba(x))
-        }
-    }?
-    .map_err(to_py)?;
+    let out = score(py, &x, &m, n_threads, Proba)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -224,17 +257,7 @@ fn predict<'py>(
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let out = match &x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || m.predict(x))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || m.predict(x))
-        }
-    }?
-    .map_err(to_py)?;
+    let out = score(py, &x, &m, n_threads, Labels)?;
     Ok(out.mapv(|l| l as i64).into_pyarray(py))
 }
 

@@ -40,15 +40,7 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
         x.nrows(),
         x.ncols()
     )?;
-    writeln!(
-        out,
-        "{} after {} iterations (best of {} initialisation{}); lower bound {:.6} per sample",
-        if info.converged { "converged" } else { "NOT converged" },
-        info.n_iter,
-        a.em.n_init,
-        if a.em.n_init == 1 { "" } else { "s" },
-        info.lower_bound
-    )?;
+    writeln!(out, "{}", super::outcome(info, a.em.n_init))?;
     if weights.is_none() {
         let m = &fit.mixture;
         writeln!(

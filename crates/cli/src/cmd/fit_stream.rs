@@ -49,15 +49,7 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         "fitted {} components ({} covariance) to {n} samples x {d} features streamed from {file} ({} rows per block)",
         a.n_components, a.covariance_type, a.chunk_rows
     )?;
-    writeln!(
-        out,
-        "{} after {} iterations (best of {} initialisation{}); lower bound {:.6} per sample",
-        if info.converged { "converged" } else { "NOT converged" },
-        info.n_iter,
-        a.em.n_init,
-        if a.em.n_init == 1 { "" } else { "s" },
-        info.lower_bound
-    )?;
+    writeln!(out, "{}", super::outcome(info, a.em.n_init))?;
     reporter.note(format_args!("wrote {}", output.file()));
     if !info.converged {
         reporter.warn(super::not_converged(info, &a.em));

@@ -54,6 +54,17 @@ fn spec(em: &EmArgs, k: usize, kind: CovarianceType) -> GaussianMixture {
 }
 
 /// Why a fit is reported as not converged, for the warning.
+/// The one-line outcome of a fit, as `fit` (in memory or streamed) reports it.
+fn outcome(info: &FitInfo, n_init: usize) -> String {
+    format!(
+        "{} after {} iterations (best of {n_init} initialisation{}); lower bound {:.6} per sample",
+        if info.converged { "converged" } else { "NOT converged" },
+        info.n_iter,
+        if n_init == 1 { "" } else { "s" },
+        info.lower_bound
+    )
+}
+
 fn not_converged(info: &FitInfo, em: &EmArgs) -> String {
     let change = match info.lower_bounds[..] {
         [.., a, b] => format!(
