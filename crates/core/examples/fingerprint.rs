@@ -12,8 +12,8 @@
 //! ```
 
 use einmix::blockwise::{add, m_step_from_statistics, BlockStatistics, Layout};
-use einmix::stream::{self, Blocks};
-use einmix::{datasets, CovarianceType, Fit, GaussianMixture, InitParams, Mixture};
+use einmix::stream::Blocks;
+use einmix::{datasets, CovarianceType, Fit, FitOptions, GaussianMixture, InitParams, Mixture};
 use ndarray::{s, Array1, Array2};
 
 /// FNV-1a over the bits of every value: equal fingerprints mean bitwise-equal values.
@@ -72,10 +72,10 @@ fn main() {
                     report(&format!("d={d} {kind} {init} weighted={weighted}"), &fit, &x);
                     if init == InitParams::KMeans {
                         let warm = spec.clone().max_iter(5).tol(0.0);
-                        let again = warm.fit_warm(x.view(), weights, &fit).expect("warm");
+                        let again = warm.fit_with(x.view(), weights, FitOptions::new().warm_start_from(&fit)).expect("warm");
                         report(&format!("d={d} {kind} warm weighted={weighted}"), &again, &x);
                         let streamed =
-                            stream::fit(&spec, &mut Blocks::new(x.view(), weights, 700), None, &mut |_| {})
+                            spec.fit_stream(&mut Blocks::new(x.view(), weights, 700), FitOptions::new())
                                 .expect("stream");
                         println!(
                             "d={d} {kind} stream weighted={weighted}: model {:016x} lb {:016x} n_iter {}",
@@ -92,7 +92,7 @@ fn main() {
                                 let mut part = vec![0.0; total.len()];
                                 let wb = weights.map(|w| w.slice_move(s![rows.clone()]));
                                 engine.add_block(x.slice(s![rows, ..]), wb, &mut part).expect("block");
-                                add(&mut total, &part);
+                                add(&mut total, &part).expect("same layout");
                             }
                             let (next, lb) = m_step_from_statistics(&m, &total, 1e-6).expect("m-step");
                             m = next;

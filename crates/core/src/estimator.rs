@@ -3,12 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayD};
 
 use crate::covariance::CovarianceType;
-use crate::data::Element;
 use crate::error::{Error, Input, Result};
-use crate::model::{Fit, Mixture};
 use crate::validate::{self, parameter, shape_text};
 
 /// How the initial responsibilities are made (scikit-learn's `init_params`).
@@ -193,7 +191,7 @@ impl GaussianMixture {
     }
     /// Whether, in 1 to 3 dimensions, the E-step skips components that provably cannot
     /// contribute to a chunk of nearby points (default true). The result is the unculled one to
-    /// 1e-12 relative or better (checked every iteration; see `estep::cull`); turning it off only
+    /// 1e-12 relative or better (checked every iteration; see `pass::cull`); turning it off only
     /// makes fits slower, which is what the benchmark uses it for.
     pub fn culling(mut self, on: bool) -> Self {
         self.culling = on;
@@ -219,58 +217,6 @@ impl GaussianMixture {
     /// The covariance kind asked for.
     pub fn get_covariance_type(&self) -> CovarianceType {
         self.covariance_type
-    }
-
-    /// Fits by EM from the chosen initialisation. `sample_weight`, if given, holds one
-    /// non-negative weight per row (an integer weight acts as that many copies of the row).
-    pub fn fit<T: Element>(&self, x: ArrayView2<T>, sample_weight: Option<ArrayView1<f64>>) -> Result<Fit> {
-        crate::em::fit(self, x, sample_weight, None, &mut |_| {})
-    }
-
-    /// [`GaussianMixture::fit`], calling `observer` after every EM iteration.
-    pub fn fit_with_progress<T: Element>(
-        &self,
-        x: ArrayView2<T>,
-        sample_weight: Option<ArrayView1<f64>>,
-        observer: &mut dyn FnMut(&Progress),
-    ) -> Result<Fit> {
-        crate::em::fit(self, x, sample_weight, None, observer)
-    }
-
-    /// Warm start: EM from the parameters of `start` (one run; `n_init` and the
-    /// initialisation settings are ignored), as scikit-learn's `warm_start=True` does.
-    /// `previous_lower_bound` is the lower bound the start reached (`f64::NEG_INFINITY` if unknown);
-    /// the first iteration's change is measured from it.
-    pub fn fit_from<T: Element>(
-        &self,
-        x: ArrayView2<T>,
-        sample_weight: Option<ArrayView1<f64>>,
-        start: &Mixture,
-        previous_lower_bound: f64,
-    ) -> Result<Fit> {
-        crate::em::fit(self, x, sample_weight, Some((start, previous_lower_bound)), &mut |_| {})
-    }
-
-    /// [`GaussianMixture::fit_from`], calling `observer` after every EM iteration.
-    pub fn fit_from_with_progress<T: Element>(
-        &self,
-        x: ArrayView2<T>,
-        sample_weight: Option<ArrayView1<f64>>,
-        start: &Mixture,
-        previous_lower_bound: f64,
-        observer: &mut dyn FnMut(&Progress),
-    ) -> Result<Fit> {
-        crate::em::fit(self, x, sample_weight, Some((start, previous_lower_bound)), observer)
-    }
-
-    /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
-    pub fn fit_warm<T: Element>(
-        &self,
-        x: ArrayView2<T>,
-        sample_weight: Option<ArrayView1<f64>>,
-        previous: &Fit,
-    ) -> Result<Fit> {
-        self.fit_from(x, sample_weight, &previous.mixture, previous.info.lower_bound)
     }
 
     /// Checks the hyperparameters on their own (no data needed).

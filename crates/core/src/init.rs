@@ -15,16 +15,16 @@
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::covariance::CovarianceType;
-use crate::data::{Chunked, CHUNK};
+use crate::chunks::{Chunked, Scratch, CHUNK};
+use crate::covariance::{accumulate_chunk, CovarianceType, SuffStats};
 use crate::error::Result;
-use crate::estep::{accumulate_chunk, Scratch, SuffStats};
 use crate::estimator::{GaussianMixture, InitParams};
 use crate::kernels::{dispatch, Arith, Kernel};
 use crate::kmeans;
 use crate::model::Mixture;
 use crate::mstep::{m_step, MStepScratch, WeightNorm};
 use crate::parallel::Parallel;
+use crate::pass::run::{reduce_blocks, worker_scratch};
 
 /// Where the initial responsibilities come from.
 enum Responsibilities<'a> {
@@ -123,24 +123,12 @@ fn statistics(
         }
         Responsibilities::Random(_) => {}
     }
-    let scratch: Vec<std::sync::Mutex<Scratch>> =
-        (0..par.n_threads()).map(|_| std::sync::Mutex::new(Scratch::new(k, d))).collect();
+    let scratch = worker_scratch(par, k, d);
     let mut blocks = vec![SuffStats::new(kind, k, d); data.n_blocks()];
-    par.for_each(&mut blocks, |b, stats| {
-        let mut scratch = scratch[par.worker()].lock().expect("not poisoned");
-        dispatch(RespBlock {
-            kind,
-            k,
-            data,
-            range: data.block_chunks(b),
-            resp,
-            shifts,
-            scratch: &mut scratch,
-            stats,
-        })
-    });
     let mut total = SuffStats::new(kind, k, d);
-    blocks.iter().for_each(|b| total.add(b));
+    reduce_blocks(data, par, &scratch, &mut blocks, &mut total, |range, scratch, stats| {
+        dispatch(RespBlock { kind, k, data, range, resp, shifts, scratch, stats })
+    });
     total
 }
 
@@ -156,31 +144,15 @@ fn hard_statistics(
 ) -> SuffStats {
     let d = data.d;
     let mut stats = SuffStats::new(kind, k, d);
-    let mut dx = vec![0.0; d];
+    let (mut point, mut dx) = (vec![0.0; d], vec![0.0; d]);
     for (pos, comp) in pairs {
         let w = data.weight(pos);
         if comp >= k || w == 0.0 {
             continue;
         }
         let w = if count_rows_once { 1.0 } else { w };
-        stats.sr[comp] += w;
-        for j in 0..d {
-            dx[j] = data.value(pos, j) - shifts[comp * d + j];
-            stats.sx[comp * d + j] += w * dx[j];
-        }
-        for a in 0..d {
-            match kind {
-                CovarianceType::Full | CovarianceType::Tied => {
-                    let base = if kind == CovarianceType::Full { comp * d * d } else { 0 };
-                    for b in a..d {
-                        stats.scatter[base + a * d + b] += w * dx[a] * dx[b];
-                    }
-                }
-                CovarianceType::Diag | CovarianceType::Spherical => {
-                    stats.scatter[comp * d + a] += w * dx[a] * dx[a];
-                }
-            }
-        }
+        point.iter_mut().enumerate().for_each(|(j, p)| *p = data.value(pos, j));
+        stats.add_point(kind, comp, w, &point, &shifts[comp * d..(comp + 1) * d], &mut dx);
     }
     stats
 }

@@ -13,7 +13,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::{Chunked, BLOCK_CHUNKS, CHUNK};
+use crate::chunks::{Chunked, BLOCK_CHUNKS, CHUNK};
 use crate::kernels::{dispatch, Arith, Kernel};
 use crate::parallel::Parallel;
 

@@ -32,13 +32,18 @@
 //! # Ok::<(), einmix::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+// Layers, bottom to top (a module imports only from layers below it):
+// kernels, linalg, parallel, error, validate  ->  chunks  ->  covariance  ->  pass
+// ->  mstep, model, scoring, kmeans, init  ->  estimator  ->  driver, blockwise  ->  datasets
 pub mod blockwise;
+mod chunks;
 mod covariance;
-mod data;
 pub mod datasets;
-mod em;
+mod driver;
 mod error;
-mod estep;
 mod estimator;
 mod init;
 mod kernels;
@@ -47,11 +52,15 @@ mod linalg;
 mod model;
 mod mstep;
 mod parallel;
-pub mod stream;
+mod pass;
+mod scoring;
 mod validate;
 
+pub use chunks::Element;
 pub use covariance::CovarianceType;
-pub use data::Element;
+pub use driver::partitions::PartitionSource;
+pub use driver::stream;
+pub use driver::FitOptions;
 pub use error::{Error, Input, Result};
 pub use estimator::{GaussianMixture, InitParams, Progress};
 pub use kernels::instruction_set;

@@ -13,15 +13,10 @@ use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, IxDyn}
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
-use crate::data::{Chunked, Element, CHUNK};
 use crate::error::{Error, Input, Result};
-use crate::estep::{Prepared, ScoreBlock, ScoreOutput, Scratch};
-use crate::kernels::dispatch;
-use crate::linalg::cholesky_lower;
 use crate::validate;
 
 /// A fitted Gaussian mixture.
@@ -208,75 +203,19 @@ impl Mixture {
         self.covariance_type.n_parameters(k, d) + k * d + k - 1
     }
 
-    fn check_data<T: Element>(&self, x: ArrayView2<T>) -> Result<()> {
-        validate::data(x)?;
-        if x.ncols() != self.n_features {
-            return Err(Error::DimensionMismatch { expected: self.n_features, found: x.ncols() });
-        }
-        Ok(())
-    }
-
-    /// Runs a scoring pass over `x` in parallel (rayon's global pool) and returns the flat output.
-    fn score_pass<T: Element>(&self, x: ArrayView2<T>, what: ScoreOutput) -> Result<Vec<f64>> {
-        self.check_data(x)?;
-        let data = Chunked::new(x, None);
-        let prepared = Prepared::from_mixture(self);
-        let per_row = if what == ScoreOutput::Responsibilities { self.n_components } else { 1 };
-        let block_rows = crate::data::BLOCK_CHUNKS * CHUNK;
-        let mut out = vec![0.0; data.n * per_row];
-        out.par_chunks_mut(block_rows * per_row).enumerate().for_each_init(
-            || Scratch::new(self.n_components, self.n_features),
-            |scratch, (b, rows)| {
-                dispatch(ScoreBlock {
-                    prepared: &prepared,
-                    data: &data,
-                    range: data.block_chunks(b),
-                    scratch,
-                    what,
-                    out: rows,
-                })
-            },
-        );
-        Ok(out)
-    }
-
-    /// Log of the mixture density at each row of `x`: `log p(x_i)`.
-    pub fn score_samples<T: Element>(&self, x: ArrayView2<T>) -> Result<Array1<f64>> {
-        Ok(Array1::from(self.score_pass(x, ScoreOutput::LogLikelihood)?))
-    }
-
-    /// Mean log-likelihood of the rows of `x`.
-    pub fn score<T: Element>(&self, x: ArrayView2<T>) -> Result<f64> {
-        let s = self.score_samples(x)?;
-        Ok(s.sum() / s.len() as f64)
-    }
-
-    /// Posterior probability of each component for each row, shape `(N, K)`; rows sum to 1.
-    pub fn predict_proba<T: Element>(&self, x: ArrayView2<T>) -> Result<Array2<f64>> {
-        let flat = self.score_pass(x, ScoreOutput::Responsibilities)?;
-        Ok(Array2::from_shape_vec((x.nrows(), self.n_components), flat).expect("shape"))
-    }
-
-    /// The most probable component of each row.
-    pub fn predict<T: Element>(&self, x: ArrayView2<T>) -> Result<Array1<usize>> {
-        let flat = self.score_pass(x, ScoreOutput::Label)?;
-        Ok(flat.into_iter().map(|v| v as usize).collect())
-    }
-
-    /// Bayesian information criterion on `x` (lower is better).
-    pub fn bic<T: Element>(&self, x: ArrayView2<T>) -> Result<f64> {
-        let n = x.nrows() as f64;
-        Ok(-2.0 * self.score(x)? * n + self.n_parameters() as f64 * n.ln())
-    }
-
-    /// Akaike information criterion on `x` (lower is better).
-    pub fn aic<T: Element>(&self, x: ArrayView2<T>) -> Result<f64> {
-        let n = x.nrows() as f64;
-        Ok(-2.0 * self.score(x)? * n + 2.0 * self.n_parameters() as f64)
-    }
-
     /// `n` samples from the mixture and the component each came from, grouped by component
     /// as scikit-learn does. The same `seed` gives the same samples.
+    ///
+    /// ```
+    /// use einmix::{CovarianceType, Mixture};
+    /// use ndarray::{array, ArrayD, IxDyn};
+    ///
+    /// let cov = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0, 0.5]).unwrap();
+    /// let m = Mixture::from_parameters(CovarianceType::Spherical, array![0.5, 0.5].view(), array![[0.0], [9.0]].view(), cov.view())?;
+    /// let (x, labels) = m.sample(100, 7);
+    /// assert_eq!((x.nrows(), labels.len()), (100, 100));
+    /// # Ok::<(), einmix::Error>(())
+    /// ```
     pub fn sample(&self, n: usize, seed: u64) -> (Array2<f64>, Array1<usize>) {
         let (k, d) = (self.n_components, self.n_features);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -290,7 +229,11 @@ impl Mixture {
                 continue;
             }
             let p = (self.weights[c] / mass).clamp(0.0, 1.0);
-            let draw = Binomial::new(left, p).expect("p in [0, 1]").sample(&mut rng);
+            let draw = match Binomial::new(left, p) {
+                Ok(binomial) => binomial.sample(&mut rng),
+                // Only a NaN p fails, and clamp keeps NaN: no draw from such a component.
+                Err(_) => 0,
+            };
             counts[c] = draw as usize;
             left -= draw;
             mass -= self.weights[c];
@@ -320,24 +263,69 @@ impl Mixture {
     }
 
     /// Lower-triangular `L` with `Sigma_c = L L^T` (dense `D x D`).
+    /// Every constructor checks that the covariances are positive definite (`from_parameters`
+    /// factors them, a loaded model is checked, the M-step's Cholesky succeeded), so this
+    /// factorisation cannot fail.
     fn covariance_factor(&self, c: usize) -> Vec<f64> {
         let d = self.n_features;
-        match self.covariance_type {
-            CovarianceType::Full => cholesky_lower(&self.covariances[c * d * d..(c + 1) * d * d], d),
-            CovarianceType::Tied => cholesky_lower(&self.covariances, d),
-            CovarianceType::Diag | CovarianceType::Spherical => {
-                let mut l = vec![0.0; d * d];
-                for j in 0..d {
-                    let v = match self.covariance_type {
-                        CovarianceType::Diag => self.covariances[c * d + j],
-                        _ => self.covariances[c],
-                    };
-                    l[j * d + j] = v.sqrt();
-                }
-                Some(l)
-            }
+        self.covariance_type
+            .covariance_factor(&self.covariances, c, d)
+            .expect("a mixture's covariances are positive definite by construction")
+    }
+
+    /// Component `c`'s covariance as a dense `(D, D)` matrix, whatever the kind (the shared
+    /// matrix for `tied`, a diagonal one for `diag` and `spherical`).
+    ///
+    /// ```
+    /// use einmix::{CovarianceType, Mixture};
+    /// use ndarray::{array, ArrayD, IxDyn};
+    ///
+    /// let cov = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![4.0, 9.0]).unwrap();
+    /// let m = Mixture::from_parameters(CovarianceType::Diag, array![1.0].view(), array![[0.0, 0.0]].view(), cov.view())?;
+    /// assert_eq!(m.covariance_matrix(0), array![[4.0, 0.0], [0.0, 9.0]]);
+    /// # Ok::<(), einmix::Error>(())
+    /// ```
+    pub fn covariance_matrix(&self, c: usize) -> Array2<f64> {
+        let d = self.n_features;
+        let dense = self.covariance_type.dense_covariance(&self.covariances, c, d);
+        Array2::from_shape_vec((d, d), dense).expect("a dense covariance has D x D values")
+    }
+
+    /// The mixture with component `c` split in two along its principal axis, as a start for
+    /// a fit with one more component: both halves take half the weight, their means move
+    /// `+-sqrt(2 lambda / pi) v` from the old mean (`lambda`, `v`: the largest eigenvalue of
+    /// `Sigma_c` and its axis, the mean offsets of the two halves of a Gaussian cut through
+    /// its centre), and their covariances shrink by `(2 / pi) lambda v v^T` where the kind has
+    /// a covariance of its own (full, diag); tied and spherical keep theirs.
+    pub fn split_component(&self, c: usize) -> Result<Mixture> {
+        let (k, d, kind) = (self.n_components, self.n_features, self.covariance_type);
+        if c >= k {
+            return Err(Error::InvalidParameter {
+                name: "component",
+                value: c.to_string(),
+                expected: "the component to split must be below n_components.",
+            });
         }
-        .expect("a fitted covariance is positive definite")
+        let dense = kind.dense_covariance(&self.covariances, c, d);
+        let (values, vectors) = crate::linalg::symmetric_eigen(&dense, d);
+        let lambda = values[d - 1].max(0.0);
+        let axis = &vectors[(d - 1) * d..d * d];
+        let two_over_pi = 2.0 / std::f64::consts::PI;
+        let offset = (two_over_pi * lambda).sqrt();
+        let mut weights = self.weights.clone();
+        weights[c] /= 2.0;
+        weights.push(weights[c]);
+        let mut means = self.means.clone();
+        for j in 0..d {
+            let centre = self.means[c * d + j];
+            means[c * d + j] = centre + offset * axis[j];
+            means.push(centre - offset * axis[j]);
+        }
+        let covariances = kind.split_covariances(&self.covariances, c, d, &dense, two_over_pi * lambda, axis);
+        let shape = kind.shape(k + 1, d);
+        let covariances = ArrayD::from_shape_vec(IxDyn(&shape), covariances).expect("the kind's shape");
+        let means = Array2::from_shape_vec((k + 1, d), means).expect("K + 1 means");
+        Mixture::from_parameters(kind, ArrayView1::from(&weights), means.view(), covariances.view())
     }
 
     /// The model as JSON (round-trips bit for bit through [`Mixture::from_json`]).
@@ -487,24 +475,8 @@ impl TryFrom<MixtureFile> for Mixture {
         unnest(&f.covariances, &shape, &shape, "covariances", &mut cov)?;
         unnest(&f.precisions_cholesky, &shape, &shape, "precisions_cholesky", &mut chol)?;
         // Every covariance must be positive definite (sampling factorises it).
-        match f.covariance_type {
-            CovarianceType::Full | CovarianceType::Tied => {
-                for (c, block) in cov.chunks(d * d).enumerate() {
-                    if !crate::linalg::is_symmetric(block, d) || cholesky_lower(block, d).is_none() {
-                        return Err(format!(
-                            "'covariances' of component {c} is not symmetric positive definite"
-                        ));
-                    }
-                }
-            }
-            CovarianceType::Diag | CovarianceType::Spherical => {
-                let per = if f.covariance_type == CovarianceType::Diag { d } else { 1 };
-                if let Some(i) = cov.iter().position(|&v| v <= 0.0) {
-                    return Err(format!("'covariances' of component {} is not positive", i / per));
-                }
-            }
-        }
-        if matches!(f.covariance_type, CovarianceType::Full | CovarianceType::Tied) {
+        f.covariance_type.check_covariances(&cov, d)?;
+        if f.covariance_type.is_dense() {
             // Any square root F of the precision (P = F F^T) describes the same model; the
             // kernels read only the upper triangle, so a factor that is not upper triangular
             // (scikit-learn stores chol(P) lower after `precisions_init`) is re-factored.
@@ -518,13 +490,7 @@ impl TryFrom<MixtureFile> for Mixture {
                 }
             }
         }
-        if chol.iter().enumerate().any(|(i, &u)| {
-            let diagonal = match f.covariance_type {
-                CovarianceType::Full | CovarianceType::Tied => (i % (d * d)) / d == i % d,
-                _ => true,
-            };
-            diagonal && u <= 0.0
-        }) {
+        if chol.iter().enumerate().any(|(i, &u)| f.covariance_type.on_diagonal(i, d) && u <= 0.0) {
             return Err("'precisions_cholesky' must have a positive diagonal".into());
         }
         Ok(Mixture::from_flat(f.covariance_type, k, d, f.weights, means, cov, chol))

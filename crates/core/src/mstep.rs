@@ -10,9 +10,8 @@
 //! The statistics were accumulated around shifts `c_k` (the previous means), so the
 //! correction from `c_k` to the new `mu_k` is small and nothing cancels catastrophically.
 
-use crate::covariance::{diag, full, spherical, tied, CovarianceType};
-use crate::error::{Error, Result};
-use crate::estep::SuffStats;
+use crate::covariance::SuffStats;
+use crate::error::Result;
 use crate::model::Mixture;
 
 /// scikit-learn adds `10 * eps` to every `N_k` so an empty component divides by a tiny
@@ -76,39 +75,7 @@ pub(crate) fn m_step(
             scratch.delta[at] = mean - shifts[at];
         }
     }
-    let (s, sx, sr, delta) = (&stats.scatter, &stats.sx, &stats.sr, &scratch.delta);
     let cov = &mut *parts.covariances;
-    match kind {
-        CovarianceType::Full => full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov),
-        CovarianceType::Tied => tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov),
-        CovarianceType::Diag => diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, cov),
-        CovarianceType::Spherical => spherical::covariances_from_scatter(
-            s,
-            sx,
-            sr,
-            nk,
-            delta,
-            d,
-            reg_covar,
-            &mut scratch.variances,
-            cov,
-        ),
-    }
-    let ill = |component| Error::IllDefinedCovariance { component, reg_covar };
-    let out = &mut *parts.precisions_cholesky;
-    match kind {
-        CovarianceType::Full | CovarianceType::Tied => {
-            full::precisions_cholesky_into(cov, d, out, &mut scratch.chol).map_err(ill)?
-        }
-        CovarianceType::Diag | CovarianceType::Spherical => {
-            for (i, (u, &v)) in out.iter_mut().zip(cov.iter()).enumerate() {
-                if !(v > 0.0 && v.is_finite()) {
-                    let per = if kind == CovarianceType::Diag { d } else { 1 };
-                    return Err(ill(i / per));
-                }
-                *u = 1.0 / v.sqrt();
-            }
-        }
-    }
-    Ok(())
+    kind.covariances_from_scatter(stats, nk, &scratch.delta, d, reg_covar, &mut scratch.variances, cov);
+    kind.precisions_cholesky_into(cov, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
 }

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 
-use crate::data::Element;
+use crate::chunks::Element;
 use crate::error::{Error, Input, Result};
 
 /// `(2, 3)`-style text for a shape.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_valid_model, sampled};
-use einmix::{CovarianceType, Error, GaussianMixture, InitParams, Input, Mixture};
+use einmix::{CovarianceType, Error, FitOptions, GaussianMixture, InitParams, Input, Mixture};
 use ndarray::{array, Array1, Array2, ArrayD, IxDyn};
 
 /// A small, harmless data set: 40 points in 3 dimensions.
@@ -258,7 +258,7 @@ fn data_of_the_wrong_dimension_is_rejected_by_every_scoring_method() {
     assert_eq!(m.aic(x2.view()).unwrap_err(), want);
     assert_eq!(want.to_string(), "X has 2 features, but the mixture is expecting 3 features as input.");
     // A warm start on data of another dimension.
-    let e = GaussianMixture::new(2).fit_warm(x2.view(), None, &fit).unwrap_err();
+    let e = GaussianMixture::new(2).fit_with(x2.view(), None, FitOptions::new().warm_start_from(&fit)).unwrap_err();
     assert_eq!(e, want);
     // Bad values are caught when scoring too.
     let mut x = data();

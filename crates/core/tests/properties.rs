@@ -6,7 +6,7 @@ use common::{
     assert_valid_model, bits, dense_covariance, inits_near, inverse_and_det, naive_log_density, rel_diff,
     sampled,
 };
-use einmix::{datasets, CovarianceType, GaussianMixture, InitParams, Mixture};
+use einmix::{datasets, CovarianceType, FitOptions, GaussianMixture, InitParams, Mixture};
 use ndarray::{Array1, Array2, Axis};
 
 #[test]
@@ -158,11 +158,11 @@ fn two_warm_single_iterations_equal_one_two_iteration_fit() {
             .tol(0.0);
         for spec in [given, estimated] {
             let first = spec.clone().max_iter(1).fit(x.view(), None).unwrap();
-            let second = spec.clone().max_iter(1).fit_warm(x.view(), None, &first).unwrap();
+            let second = spec.clone().max_iter(1).fit_with(x.view(), None, FitOptions::new().warm_start_from(&first)).unwrap();
             let second_from = spec
                 .clone()
                 .max_iter(1)
-                .fit_from(x.view(), None, &first.mixture, first.info.lower_bound)
+                .fit_with(x.view(), None, FitOptions::new().warm_start(&first.mixture, first.info.lower_bound))
                 .unwrap();
             let both = spec.clone().max_iter(2).fit(x.view(), None).unwrap();
             assert_eq!(bits(&second.mixture), bits(&both.mixture), "{kind}");

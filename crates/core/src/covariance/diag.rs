@@ -2,7 +2,9 @@
 //!
 //! `sigma2_kj = (1 / N_k) sum_i r_ik (x_ij - mu_kj)^2 + reg_covar`.
 
-use super::recentre;
+use super::{recentre, CovarianceType, Prepared, SuffStats};
+use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
+use crate::kernels::{sum_lanes, Arith, LANES};
 
 /// M-step: per-feature centred sums of squares -> variances.
 pub(crate) fn covariances_from_scatter(
@@ -26,10 +28,61 @@ pub(crate) fn covariances_from_scatter(
 
 /// `1 / sqrt(sigma2)`; Err(flat index) of the first variance that is not positive.
 pub(crate) fn precisions_cholesky(cov: &[f64]) -> Result<Vec<f64>, usize> {
-    cov.iter()
-        .enumerate()
-        .map(|(i, &v)| if v > 0.0 && v.is_finite() { Ok(1.0 / v.sqrt()) } else { Err(i) })
-        .collect()
+    let mut out = vec![0.0; cov.len()];
+    precisions_cholesky_into(cov, &mut out)?;
+    Ok(out)
+}
+
+/// `1 / sqrt(sigma2)` into `out`; Err(flat index) of the first variance that is not positive.
+pub(crate) fn precisions_cholesky_into(cov: &[f64], out: &mut [f64]) -> Result<(), usize> {
+    for (i, (u, &v)) in out.iter_mut().zip(cov.iter()).enumerate() {
+        if !(v > 0.0 && v.is_finite()) {
+            return Err(i);
+        }
+        *u = 1.0 / v.sqrt();
+    }
+    Ok(())
+}
+
+/// `log det U = sum_j log u_j` of one component's diagonal factor.
+#[inline]
+pub(crate) fn log_det(u: &[f64]) -> f64 {
+    u.iter().map(|u| u.ln()).sum()
+}
+
+/// The diagonal precisions themselves bound `t^T P t` per feature (with rounding slack).
+pub(crate) fn precision_bounds(u: &[f64], lo: &mut [f64], hi: &mut [f64]) {
+    for j in 0..u.len() {
+        let v = u[j] * u[j];
+        lo[j] = v * (1.0 - 1e-9);
+        hi[j] = v * (1.0 + 1e-9);
+    }
+}
+
+/// Adds `w dx_j^2` to one component's per-feature squares.
+#[inline]
+pub(crate) fn add_point_squares(squares: &mut [f64], w: f64, dx: &[f64]) {
+    for a in 0..dx.len() {
+        squares[a] += w * dx[a] * dx[a];
+    }
+}
+
+/// A diagonal matrix, dense.
+pub(crate) fn dense(values: &[f64]) -> Vec<f64> {
+    let d = values.len();
+    let mut m = vec![0.0; d * d];
+    for (j, v) in values.iter().enumerate() {
+        m[j * d + j] = *v;
+    }
+    m
+}
+
+/// Every variance of a loaded model positive (`per` values per component).
+pub(crate) fn check_variances(cov: &[f64], per: usize) -> Result<(), String> {
+    match cov.iter().position(|&v| v <= 0.0) {
+        Some(i) => Err(format!("'covariances' of component {} is not positive", i / per)),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn from_precisions(prec: &[f64]) -> Result<(Vec<f64>, Vec<f64>), usize> {
@@ -40,3 +93,90 @@ pub(crate) fn from_precisions(prec: &[f64]) -> Result<(Vec<f64>, Vec<f64>), usiz
         .collect::<Result<Vec<_>, _>>()?;
     Ok((chol, prec.iter().map(|p| 1.0 / p).collect()))
 }
+
+/// Diagonal and spherical covariances with the dimension known at compile time.
+#[inline(always)]
+pub(crate) fn log_prob_fixed<A: Arith, const D: usize>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
+    let spherical = p.kind == CovarianceType::Spherical;
+    for (row, &k) in s.active.iter().enumerate() {
+        let mu: [f64; D] = std::array::from_fn(|j| p.means[k * D + j]);
+        let u: [f64; D] =
+            std::array::from_fn(|j| if spherical { p.prec_chol[k] } else { p.prec_chol[k * D + j] });
+        let c = p.log_const[k];
+        let out = lanes_mut(&mut s.lp, row);
+        for i in 0..CHUNK {
+            let mut acc = 0.0;
+            for j in 0..D {
+                let y = (cols[j][i] - mu[j]) * u[j];
+                acc = A::mul_add(y, y, acc);
+            }
+            out[i] = A::mul_add(-0.5, acc, c);
+        }
+    }
+}
+
+/// Diagonal and spherical covariances: `sum_j ((x_j - mu_kj) u_kj)^2`.
+#[inline(always)]
+pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let d = p.d;
+    let spherical = p.kind == CovarianceType::Spherical;
+    for (row, &k) in s.active.iter().enumerate() {
+        let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
+        acc.fill(0.0);
+        for j in 0..d {
+            let x = lanes(xs, j);
+            let mu = p.means[k * d + j];
+            let u = if spherical { p.prec_chol[k] } else { p.prec_chol[k * d + j] };
+            for i in 0..CHUNK {
+                let y = (x[i] - mu) * u;
+                acc[i] = A::mul_add(y, y, acc[i]);
+            }
+        }
+        let (c, out) = (p.log_const[k], lanes_mut(&mut s.lp, row));
+        for i in 0..CHUNK {
+            out[i] = A::mul_add(-0.5, acc[i], c);
+        }
+    }
+}
+
+/// Diagonal/spherical statistics (per-feature centred squares) with the dimension known at
+/// compile time, in one pass over the lanes.
+#[inline(always)]
+pub(crate) fn squares_fixed<A: Arith, const D: usize>(
+    k: usize,
+    shifts: &[f64],
+    xs: &[f64],
+    s: &mut Scratch,
+    stats: &mut SuffStats,
+) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
+    let scale: &[f64; CHUNK] = (&s.scale[..]).try_into().unwrap();
+    debug_assert_eq!(k, s.active.len());
+    for (row, &c) in s.active.iter().enumerate() {
+        let e = lanes(&s.lp, row);
+        let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
+        let mut acc_r = [0.0; LANES];
+        let mut acc_x = [[0.0; LANES]; D];
+        let mut acc_xx = [[0.0; LANES]; D];
+        for g in 0..CHUNK / LANES {
+            for l in 0..LANES {
+                let i = g * LANES + l;
+                let r = e[i] * scale[i];
+                acc_r[l] += r;
+                for a in 0..D {
+                    let dxa = cols[a][i] - mu[a];
+                    let rdx = r * dxa;
+                    acc_x[a][l] += rdx;
+                    acc_xx[a][l] = A::mul_add(rdx, dxa, acc_xx[a][l]);
+                }
+            }
+        }
+        stats.sr[c] += sum_lanes(&acc_r);
+        for a in 0..D {
+            stats.sx[c * D + a] += sum_lanes(&acc_x[a]);
+            stats.scatter[c * D + a] += sum_lanes(&acc_xx[a]);
+        }
+    }
+}
+

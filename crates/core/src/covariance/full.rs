@@ -2,10 +2,62 @@
 //!
 //! `Sigma_k = (1 / N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::recentre;
+use super::{recentre, Prepared, SuffStats};
+use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
+use crate::kernels::{sum_lanes, Arith, LANES};
 use crate::linalg::{
-    cholesky_lower, cholesky_lower_into, inverse_transpose_lower_into, invert_lower, mul_transpose, transpose,
+    cholesky_lower, cholesky_lower_into, gemm, inverse_transpose_lower_into, invert_lower, is_symmetric,
+    mul_transpose, transpose, view,
 };
+
+/// From this dimension on, the `O(D^2)` per-point terms of full and tied covariances
+/// (Mahalanobis form and scatter) go through matrix multiplies instead of lane loops.
+pub(crate) const GEMM_MIN_DIM: usize = 8;
+
+/// `log det U = sum_j log U[j, j]` of one factor.
+#[inline]
+pub(crate) fn log_det(u: &[f64], d: usize) -> f64 {
+    (0..d).map(|j| u[j * d + j].ln()).sum()
+}
+
+/// Bounds on the eigenvalues of `P = U U^T`: exact in 2-D; in general
+/// `lambda_max <= trace(P)` and `lambda_min = det(P) / (product of the others) >= det(P) / trace(P)^(d-1)`.
+pub(crate) fn precision_bounds(u: &[f64], d: usize, lo: &mut [f64], hi: &mut [f64]) {
+    // P = U U^T, so P_ij = sum_l U_il U_jl.
+    let p = |i: usize, j: usize| (0..d).map(|l| u[i * d + l] * u[j * d + l]).sum::<f64>();
+    let (lo_value, hi_value) = if d == 2 {
+        let (a, b, e) = (p(0, 0), p(0, 1), p(1, 1));
+        let half_trace = 0.5 * (a + e);
+        let radius = (0.25 * (a - e) * (a - e) + b * b).sqrt();
+        ((half_trace - radius).max(0.0), half_trace + radius)
+    } else {
+        let trace: f64 = (0..d).map(|i| p(i, i)).sum();
+        let log_det: f64 = (0..d).map(|i| 2.0 * u[i * d + i].ln()).sum();
+        ((log_det - (d as f64 - 1.0) * trace.ln()).exp(), trace)
+    };
+    super::prepared::fill_bounds(lo_value, hi_value, lo, hi);
+}
+
+/// Adds `w dx dx^T` (upper triangle) to one `D x D` scatter.
+#[inline]
+pub(crate) fn add_point_scatter(scatter: &mut [f64], w: f64, dx: &[f64]) {
+    let d = dx.len();
+    for a in 0..d {
+        for b in a..d {
+            scatter[a * d + b] += w * dx[a] * dx[b];
+        }
+    }
+}
+
+/// Every `D x D` block of a loaded model symmetric positive definite.
+pub(crate) fn check_covariances(cov: &[f64], d: usize) -> Result<(), String> {
+    for (c, block) in cov.chunks(d * d).enumerate() {
+        if !is_symmetric(block, d) || cholesky_lower(block, d).is_none() {
+            return Err(format!("'covariances' of component {c} is not symmetric positive definite"));
+        }
+    }
+    Ok(())
+}
 
 /// M-step: centred scatter (around `shifts`) -> covariances, in place of `scatter`'s layout.
 pub(crate) fn covariances_from_scatter(
@@ -61,7 +113,7 @@ pub(crate) fn precisions_cholesky(cov: &[f64], k: usize, d: usize) -> Result<Vec
 /// `U` is found without inverting `P`: with `J` the exchange matrix, `J P J = (J U J)(J U J)^T`
 /// and `J U J` is lower triangular, so `U = J chol(J P J) J`.
 pub(crate) fn upper_factor(prec: &[f64], d: usize) -> Option<(Vec<f64>, Vec<f64>)> {
-    if !crate::linalg::is_symmetric(prec, d) {
+    if !is_symmetric(prec, d) {
         return None;
     }
     // Within tolerance of symmetric: factor the symmetric part.
@@ -102,3 +154,152 @@ pub(crate) fn precisions(prec_chol: &[f64], k: usize, d: usize) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Full covariance, dimension known at compile time: the whole quadratic form in registers.
+#[inline(always)]
+pub(crate) fn log_prob_fixed<A: Arith, const D: usize>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
+    for (row, &k) in s.active.iter().enumerate() {
+        let mu: [f64; D] = std::array::from_fn(|j| p.means[k * D + j]);
+        let u: [[f64; D]; D] =
+            std::array::from_fn(|j| std::array::from_fn(|l| p.prec_chol[(k * D + j) * D + l]));
+        let c = p.log_const[k];
+        let out = lanes_mut(&mut s.lp, row);
+        for i in 0..CHUNK {
+            let dx: [f64; D] = std::array::from_fn(|j| cols[j][i] - mu[j]);
+            let mut acc = 0.0;
+            for l in 0..D {
+                let mut y = dx[0] * u[0][l];
+                for j in 1..=l {
+                    y = A::mul_add(dx[j], u[j][l], y);
+                }
+                acc = A::mul_add(y, y, acc);
+            }
+            out[i] = A::mul_add(-0.5, acc, c);
+        }
+    }
+}
+
+/// Full covariance, any dimension: `y_l = sum_{j<=l} dx_j U[j][l]` one output row at a time,
+/// each a loop over the chunk's lanes.
+#[inline(always)]
+pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let d = p.d;
+    for (row, &k) in s.active.iter().enumerate() {
+        for j in 0..d {
+            let (x, mu, dx) = (lanes(xs, j), p.means[k * d + j], lanes_mut(&mut s.dx, j));
+            for i in 0..CHUNK {
+                dx[i] = x[i] - mu;
+            }
+        }
+        let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
+        acc.fill(0.0);
+        let u = &p.prec_chol[k * d * d..(k + 1) * d * d];
+        if d >= GEMM_MIN_DIM {
+            // Y = U^T DX (D x CHUNK) by matrix multiply, then acc_i = sum_l Y_li^2.
+            gemm(view(u, d, d, 1, d), view(&s.dx, d, CHUNK, CHUNK, 1), 0.0, &mut s.rdx);
+            for l in 0..d {
+                let y = lanes(&s.rdx, l);
+                for i in 0..CHUNK {
+                    acc[i] = A::mul_add(y[i], y[i], acc[i]);
+                }
+            }
+        } else {
+            quadratic_form_upper::<A>(&s.dx, u, d, acc);
+        }
+        let (c, out) = (p.log_const[k], lanes_mut(&mut s.lp, row));
+        for i in 0..CHUNK {
+            out[i] = A::mul_add(-0.5, acc[i], c);
+        }
+    }
+}
+
+/// `acc_i += |dx_i^T U|^2` for upper-triangular `U`, four output columns at a time so each
+/// load of `dx_j` feeds four multiply-adds.
+#[inline(always)]
+fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, acc: &mut [f64; CHUNK]) {
+    let mut l = 0;
+    while l + 4 <= d {
+        let mut y0 = [0.0; CHUNK];
+        let mut y1 = [0.0; CHUNK];
+        let mut y2 = [0.0; CHUNK];
+        let mut y3 = [0.0; CHUNK];
+        for j in 0..(l + 4) {
+            let x = lanes(dx, j);
+            let (u0, u1, u2, u3) = (u[j * d + l], u[j * d + l + 1], u[j * d + l + 2], u[j * d + l + 3]);
+            for i in 0..CHUNK {
+                y0[i] = A::mul_add(x[i], u0, y0[i]);
+                y1[i] = A::mul_add(x[i], u1, y1[i]);
+                y2[i] = A::mul_add(x[i], u2, y2[i]);
+                y3[i] = A::mul_add(x[i], u3, y3[i]);
+            }
+        }
+        for i in 0..CHUNK {
+            acc[i] = A::mul_add(y0[i], y0[i], acc[i]);
+            acc[i] = A::mul_add(y1[i], y1[i], acc[i]);
+            acc[i] = A::mul_add(y2[i], y2[i], acc[i]);
+            acc[i] = A::mul_add(y3[i], y3[i], acc[i]);
+        }
+        l += 4;
+    }
+    while l < d {
+        let mut y0 = [0.0; CHUNK];
+        for j in 0..=l {
+            let (x, u0) = (lanes(dx, j), u[j * d + l]);
+            for i in 0..CHUNK {
+                y0[i] = A::mul_add(x[i], u0, y0[i]);
+            }
+        }
+        for i in 0..CHUNK {
+            acc[i] = A::mul_add(y0[i], y0[i], acc[i]);
+        }
+        l += 1;
+    }
+}
+
+/// Full/tied (`shared`) scatter with the dimension known at compile time: one pass over the lanes,
+/// every statistic in a register-held lane accumulator.
+#[inline(always)]
+pub(crate) fn scatter_fixed<A: Arith, const D: usize>(
+    shared: bool,
+    k: usize,
+    shifts: &[f64],
+    xs: &[f64],
+    s: &mut Scratch,
+    stats: &mut SuffStats,
+) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
+    let scale: &[f64; CHUNK] = (&s.scale[..]).try_into().unwrap();
+    debug_assert_eq!(k, s.active.len());
+    for (row, &c) in s.active.iter().enumerate() {
+        let e = lanes(&s.lp, row);
+        let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
+        let mut acc_r = [0.0; LANES];
+        let mut acc_x = [[0.0; LANES]; D];
+        let mut acc_xx = [[[0.0; LANES]; D]; D];
+        for g in 0..CHUNK / LANES {
+            for l in 0..LANES {
+                let i = g * LANES + l;
+                let r = e[i] * scale[i];
+                acc_r[l] += r;
+                for a in 0..D {
+                    let dxa = cols[a][i] - mu[a];
+                    let rdx = r * dxa;
+                    acc_x[a][l] += rdx;
+                    for b in a..D {
+                        acc_xx[a][b][l] = A::mul_add(rdx, cols[b][i] - mu[b], acc_xx[a][b][l]);
+                    }
+                }
+            }
+        }
+        stats.sr[c] += sum_lanes(&acc_r);
+        let base = if shared { 0 } else { c * D * D };
+        for a in 0..D {
+            stats.sx[c * D + a] += sum_lanes(&acc_x[a]);
+            for b in a..D {
+                stats.scatter[base + a * D + b] += sum_lanes(&acc_xx[a][b]);
+            }
+        }
+    }
+}
+

@@ -5,23 +5,41 @@
 //! that the squared Mahalanobis distance is `|(x - mu_k)^T U_k|^2` and
 //! `log det P_k^(1/2) = sum_j log U_k[j, j]`: no explicit inverse is ever applied to data.
 //!
-//! Every kind implements the same verbs in its own file:
-//! - `covariances_from_scatter`: M-step, centred scatter -> covariance (+ `reg_covar`);
-//! - `precisions_cholesky`: covariance -> `U`, or an error naming the component;
-//! - `from_precisions`: a user's `precisions_init` -> (`U`, covariance);
-//! - `precisions`: `U` -> `P = U U^T`.
+//! Every kind implements the same verbs in its own file (`full.rs`, `tied.rs`, `diag.rs`,
+//! `spherical.rs`), and [`CovarianceType`]'s methods here are the one place that dispatches on
+//! the kind: nothing outside this folder matches on it for maths.
+//! - the E-step: `log_prob_chunk` (the Mahalanobis kernels) and `log_det`;
+//! - culling: `precision_bounds` (eigenvalue bounds of `P_k`);
+//! - the statistics: `accumulate_chunk` (scatter of a chunk) and `add_point_scatter` (one point);
+//! - the M-step: `covariances_from_scatter` (centred scatter -> covariance, with the
+//!   re-centring correction and `reg_covar`) and `precisions_cholesky_into` (-> `U`);
+//! - user input: `factor_precisions` (`precisions_init` -> `U`, covariance);
+//! - reporting and models: `n_parameters` (BIC), `shape` (the JSON/npz layout),
+//!   `check_covariances` (a loaded model), `dense_covariance` (eigen-axes, splitting),
+//!   `covariance_factor` (the sampler), `precisions`.
 
+mod any_dim;
 pub(crate) mod diag;
 pub(crate) mod full;
+mod prepared;
 pub(crate) mod spherical;
+mod stats;
 pub(crate) mod tied;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use prepared::Prepared;
+pub(crate) use stats::SuffStats;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunks::Scratch;
 use crate::error::{Error, Result};
+use crate::kernels::Arith;
+use crate::linalg::cholesky_lower;
 
 /// The shape of each component's covariance, with scikit-learn's spellings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -112,6 +130,217 @@ impl CovarianceType {
             CovarianceType::Tied => tied::precisions(prec_chol, d),
             CovarianceType::Diag | CovarianceType::Spherical => prec_chol.iter().map(|u| u * u).collect(),
         }
+    }
+}
+
+impl CovarianceType {
+    /// Whether one covariance is shared by every component.
+    pub fn is_shared(self) -> bool {
+        self == CovarianceType::Tied
+    }
+
+    /// Whether each stored covariance is a dense `D x D` matrix (full, tied).
+    pub(crate) fn is_dense(self) -> bool {
+        matches!(self, CovarianceType::Full | CovarianceType::Tied)
+    }
+
+    /// `log det U_c = sum_j log U_c[j, j]` (half the log-determinant of the precision).
+    #[inline]
+    pub(crate) fn log_det(self, prec_chol: &[f64], c: usize, d: usize) -> f64 {
+        match self {
+            CovarianceType::Full => full::log_det(&prec_chol[c * d * d..(c + 1) * d * d], d),
+            CovarianceType::Tied => full::log_det(prec_chol, d),
+            CovarianceType::Diag => diag::log_det(&prec_chol[c * d..(c + 1) * d]),
+            CovarianceType::Spherical => spherical::log_det(prec_chol[c], d),
+        }
+    }
+
+    /// Per-feature weights `lo <= hi` bounding `t^T P_c t` from both sides (see [`Prepared`]).
+    pub(crate) fn precision_bounds(self, prec_chol: &[f64], c: usize, d: usize, lo: &mut [f64], hi: &mut [f64]) {
+        match self {
+            CovarianceType::Full => full::precision_bounds(&prec_chol[c * d * d..(c + 1) * d * d], d, lo, hi),
+            CovarianceType::Tied => full::precision_bounds(prec_chol, d, lo, hi),
+            CovarianceType::Diag => diag::precision_bounds(&prec_chol[c * d..(c + 1) * d], lo, hi),
+            CovarianceType::Spherical => spherical::precision_bounds(prec_chol[c], lo, hi),
+        }
+    }
+
+    /// M-step: the centred scatter (accumulated around the shifts, `delta = mu - shift`) ->
+    /// covariances in the kind's layout, with `reg_covar` on the diagonal.
+    pub(crate) fn covariances_from_scatter(
+        self,
+        stats: &SuffStats,
+        nk: &[f64],
+        delta: &[f64],
+        d: usize,
+        reg_covar: f64,
+        variances_scratch: &mut [f64],
+        out: &mut [f64],
+    ) {
+        let (s, sx, sr) = (&stats.scatter, &stats.sx, &stats.sr);
+        match self {
+            CovarianceType::Full => full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
+            CovarianceType::Tied => tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
+            CovarianceType::Diag => diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
+            CovarianceType::Spherical => {
+                spherical::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, variances_scratch, out)
+            }
+        }
+    }
+
+    /// Covariances -> precision Cholesky factors into `out` (`chol` is `D x D` scratch).
+    pub(crate) fn precisions_cholesky_into(
+        self,
+        cov: &[f64],
+        d: usize,
+        reg_covar: f64,
+        out: &mut [f64],
+        chol: &mut [f64],
+    ) -> Result<()> {
+        let ill = |component| Error::IllDefinedCovariance { component, reg_covar };
+        match self {
+            CovarianceType::Full | CovarianceType::Tied => {
+                full::precisions_cholesky_into(cov, d, out, chol).map_err(ill)
+            }
+            CovarianceType::Diag => diag::precisions_cholesky_into(cov, out).map_err(|i| ill(i / d)),
+            CovarianceType::Spherical => diag::precisions_cholesky_into(cov, out).map_err(ill),
+        }
+    }
+
+    /// Adds `w dx dx^T` (the kind's part of it) to component `c`'s scatter.
+    #[inline]
+    pub(crate) fn add_point_scatter(self, scatter: &mut [f64], c: usize, w: f64, dx: &[f64]) {
+        let d = dx.len();
+        match self {
+            CovarianceType::Full => full::add_point_scatter(&mut scatter[c * d * d..(c + 1) * d * d], w, dx),
+            CovarianceType::Tied => full::add_point_scatter(scatter, w, dx),
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                diag::add_point_squares(&mut scatter[c * d..(c + 1) * d], w, dx)
+            }
+        }
+    }
+
+    /// Lower-triangular `L` with `Sigma_c = L L^T` (dense `D x D`), for the sampler; `None`
+    /// if the covariance is not positive definite.
+    pub(crate) fn covariance_factor(self, cov: &[f64], c: usize, d: usize) -> Option<Vec<f64>> {
+        if self.is_dense() {
+            cholesky_lower(&self.dense_covariance(cov, c, d), d)
+        } else {
+            let dense = self.dense_covariance(cov, c, d);
+            Some((0..d * d).map(|at| if at % (d + 1) == 0 { dense[at].sqrt() } else { 0.0 }).collect())
+        }
+    }
+
+    /// Component `c`'s covariance as a dense `D x D` matrix.
+    pub(crate) fn dense_covariance(self, cov: &[f64], c: usize, d: usize) -> Vec<f64> {
+        match self {
+            CovarianceType::Full => cov[c * d * d..(c + 1) * d * d].to_vec(),
+            CovarianceType::Tied => cov[..d * d].to_vec(),
+            CovarianceType::Diag => diag::dense(&cov[c * d..(c + 1) * d]),
+            CovarianceType::Spherical => diag::dense(&vec![cov[c]; d]),
+        }
+    }
+
+    /// Checks stored covariances of a loaded model: every one symmetric positive definite.
+    pub(crate) fn check_covariances(self, cov: &[f64], d: usize) -> std::result::Result<(), String> {
+        match self {
+            CovarianceType::Full | CovarianceType::Tied => full::check_covariances(cov, d),
+            CovarianceType::Diag => diag::check_variances(cov, d),
+            CovarianceType::Spherical => diag::check_variances(cov, 1),
+        }
+    }
+
+    /// Whether flat index `i` of a stored precision Cholesky factor is on a diagonal.
+    pub(crate) fn on_diagonal(self, i: usize, d: usize) -> bool {
+        !self.is_dense() || (i % (d * d)) / d == i % d
+    }
+
+    /// The covariances of a mixture in which component `c` is split in two along the unit
+    /// `axis`, each half shrunk by `shrink * axis axis^T` (`dense` is component `c`'s dense
+    /// covariance): the new component is appended last. Shared and spherical covariances are
+    /// kept as they are.
+    pub(crate) fn split_covariances(
+        self,
+        cov: &[f64],
+        c: usize,
+        d: usize,
+        dense: &[f64],
+        shrink: f64,
+        axis: &[f64],
+    ) -> Vec<f64> {
+        let shrunk = || {
+            let mut block = dense.to_vec();
+            for r in 0..d {
+                for s in 0..d {
+                    block[r * d + s] -= shrink * axis[r] * axis[s];
+                }
+            }
+            block
+        };
+        let mut all = cov.to_vec();
+        match self {
+            CovarianceType::Full => {
+                let block = shrunk();
+                all[c * d * d..(c + 1) * d * d].copy_from_slice(&block);
+                all.extend_from_slice(&block);
+            }
+            CovarianceType::Diag => {
+                let block = shrunk();
+                let variances: Vec<f64> = (0..d).map(|j| block[j * d + j]).collect();
+                all[c * d..(c + 1) * d].copy_from_slice(&variances);
+                all.extend_from_slice(&variances);
+            }
+            CovarianceType::Tied => {}
+            CovarianceType::Spherical => all.push(all[c]),
+        }
+        all
+    }
+}
+
+/// Fills `s.lp[row][i] = log pi_k + log N(x_i | k)` for each active component `k` (row `row`
+/// of `s.active`) and the chunk `xs` (`D x CHUNK`): the kind's Mahalanobis kernel, with the
+/// dimension fixed at compile time where it is small.
+#[inline(always)]
+pub(crate) fn log_prob_chunk<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    match (p.kind, p.d) {
+        (CovarianceType::Full, 1) => full::log_prob_fixed::<A, 1>(p, xs, s),
+        (CovarianceType::Full, 2) => full::log_prob_fixed::<A, 2>(p, xs, s),
+        (CovarianceType::Full, 3) => full::log_prob_fixed::<A, 3>(p, xs, s),
+        (CovarianceType::Full, _) => full::log_prob_any::<A>(p, xs, s),
+        (CovarianceType::Tied, _) => tied::log_prob_any::<A>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, 1) => diag::log_prob_fixed::<A, 1>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, 2) => diag::log_prob_fixed::<A, 2>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, 3) => diag::log_prob_fixed::<A, 3>(p, xs, s),
+        (CovarianceType::Diag | CovarianceType::Spherical, _) => diag::log_prob_any::<A>(p, xs, s),
+    }
+}
+
+/// Adds the chunk's weighted statistics around `shifts` (the current means) to `stats`.
+/// Expects `s.lp` to hold `exp(lp - max)` and `s.scale` the per-point factors.
+#[inline(always)]
+pub(crate) fn accumulate_chunk<A: Arith>(
+    kind: CovarianceType,
+    k: usize,
+    d: usize,
+    shifts: &[f64],
+    xs: &[f64],
+    s: &mut Scratch,
+    stats: &mut SuffStats,
+) {
+    match (kind, d) {
+        (CovarianceType::Full | CovarianceType::Tied, 1) => {
+            full::scatter_fixed::<A, 1>(kind.is_shared(), k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Full | CovarianceType::Tied, 2) => {
+            full::scatter_fixed::<A, 2>(kind.is_shared(), k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Full | CovarianceType::Tied, 3) => {
+            full::scatter_fixed::<A, 3>(kind.is_shared(), k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Diag | CovarianceType::Spherical, 1) => diag::squares_fixed::<A, 1>(k, shifts, xs, s, stats),
+        (CovarianceType::Diag | CovarianceType::Spherical, 2) => diag::squares_fixed::<A, 2>(k, shifts, xs, s, stats),
+        (CovarianceType::Diag | CovarianceType::Spherical, 3) => diag::squares_fixed::<A, 3>(k, shifts, xs, s, stats),
+        _ => any_dim::scatter_any::<A>(kind, k, d, shifts, xs, s, stats),
     }
 }
 

@@ -30,3 +30,15 @@ pub(crate) fn precisions_cholesky(cov: &[f64]) -> Result<Vec<f64>, usize> {
 pub(crate) fn from_precisions(prec: &[f64]) -> Result<(Vec<f64>, Vec<f64>), usize> {
     diag::from_precisions(prec)
 }
+
+/// `log det U = D log u` of one component.
+#[inline]
+pub(crate) fn log_det(u: f64, d: usize) -> f64 {
+    d as f64 * u.ln()
+}
+
+/// One variance: `t^T P t = u^2 |t|^2` exactly (with rounding slack).
+pub(crate) fn precision_bounds(u: f64, lo: &mut [f64], hi: &mut [f64]) {
+    let v = u * u;
+    super::prepared::fill_bounds(v, v, lo, hi);
+}

@@ -2,7 +2,11 @@
 //!
 //! `Sigma = (1 / sum_k N_k) sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::{full, recentre};
+use super::{full, recentre, Prepared};
+use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
+use crate::kernels::Arith;
+use crate::linalg::{gemm, view};
+use full::GEMM_MIN_DIM;
 
 /// M-step: the pooled centred scatter (each component around its own shift) -> covariance.
 pub(crate) fn covariances_from_scatter(
@@ -41,3 +45,49 @@ pub(crate) fn from_precisions(prec: &[f64], d: usize) -> Result<(Vec<f64>, Vec<f
 pub(crate) fn precisions(prec_chol: &[f64], d: usize) -> Vec<f64> {
     full::precisions(prec_chol, 1, d)
 }
+
+/// `mu_k^T U` for every component (`K x D`): the tied kernel evaluates `|x^T U - mu_k^T U|^2`.
+pub(crate) fn mean_prec(means: &[f64], prec_chol: &[f64], k: usize, d: usize, out: &mut [f64]) {
+    for c in 0..k {
+        for l in 0..d {
+            out[c * d + l] = (0..=l).map(|j| means[c * d + j] * prec_chol[j * d + l]).sum();
+        }
+    }
+}
+
+/// Tied covariance: `X U` once per chunk, then `|x^T U - mu_k^T U|^2` per component.
+#[inline(always)]
+pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let d = p.d;
+    // (X U)^T = U^T X^T, one output row at a time, or by matrix multiply for large D.
+    if d >= GEMM_MIN_DIM {
+        gemm(view(&p.prec_chol, d, d, 1, d), view(xs, d, CHUNK, CHUNK, 1), 0.0, &mut s.dx);
+    } else {
+        for l in 0..d {
+            let mut y = [0.0; CHUNK];
+            for j in 0..=l {
+                let (x, u) = (lanes(xs, j), p.prec_chol[j * d + l]);
+                for i in 0..CHUNK {
+                    y[i] = A::mul_add(x[i], u, y[i]);
+                }
+            }
+            lanes_mut(&mut s.dx, l).copy_from_slice(&y);
+        }
+    }
+    for (row, &k) in s.active.iter().enumerate() {
+        let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
+        acc.fill(0.0);
+        for l in 0..d {
+            let (xu, mu) = (lanes(&s.dx, l), p.mean_prec[k * d + l]);
+            for i in 0..CHUNK {
+                let y = xu[i] - mu;
+                acc[i] = A::mul_add(y, y, acc[i]);
+            }
+        }
+        let (c, out) = (p.log_const[k], lanes_mut(&mut s.lp, row));
+        for i in 0..CHUNK {
+            out[i] = A::mul_add(-0.5, acc[i], c);
+        }
+    }
+}
+

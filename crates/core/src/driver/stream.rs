@@ -8,34 +8,35 @@
 //!         theta' = m_step(s); stop when the mean lower bound changes by less than `tol`
 //! ```
 //! Memory is `O(block + sample_size D)`, whatever the number of rows. From the same initial
-//! mixture the iterates equal the in-memory fit's ([`GaussianMixture::fit_from`]) up to the
+//! mixture the iterates equal the in-memory fit's (a warm start, [`crate::FitOptions::warm_start`]) up to the
 //! rounding of a different summation order (tested to 1e-10 relative); when every row fits in
 //! the reservoir and `n_init = 1`, the initialisation is the in-memory one too.
 //!
 //! ```
-//! use einmix::stream::{self, Blocks};
-//! use einmix::{GaussianMixture, InitParams};
+//! use einmix::stream::Blocks;
+//! use einmix::{FitOptions, GaussianMixture, InitParams};
 //! use ndarray::Array2;
 //!
 //! let x = Array2::from_shape_fn((3000, 2), |(i, j)| (i % 3) as f64 * 5.0 + ((i * 7 + j * 3) % 13) as f64 / 13.0);
 //! let spec = GaussianMixture::new(3).init_params(InitParams::KMeansPlusPlus).random_state(1);
-//! let streamed = stream::fit(&spec, &mut Blocks::new(x.view(), None, 700), None, &mut |_| {})?;
+//! let streamed = spec.fit_stream(&mut Blocks::new(x.view(), None, 700), FitOptions::new())?;
 //! let in_memory = spec.fit(x.view(), None)?;
 //! assert_eq!(streamed.info.n_iter, in_memory.info.n_iter);
 //! assert!((streamed.info.lower_bound - in_memory.info.lower_bound).abs() < 1e-10);
 //! # Ok::<(), einmix::Error>(())
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::blockwise::{m_step_from_statistics, BlockStatistics};
-use crate::em::{run_em, BestRun, Run};
+use super::{drive, FitOptions, Source};
+use crate::blockwise::{culls, unpack_checked, BlockStatistics, Layout};
+use crate::covariance::SuffStats;
 use crate::error::{Error, Result};
-use crate::estimator::{GaussianMixture, Progress};
+use crate::estimator::GaussianMixture;
 use crate::model::{FitInfo, Mixture};
 
 /// Rows of the reservoir sample the initialisation runs on.
@@ -157,114 +158,120 @@ fn reservoir<S: RowSource>(
     Ok(r)
 }
 
-/// Fits `spec` by streamed EM over `source` (see the module docs). `start`: warm start from a
-/// mixture and its lower bound (one run, no initialisation pass). `observer` sees every
-/// iteration. Sample weights are used as the in-memory fit uses them (rescaled to mean 1).
-pub fn fit<S: RowSource>(
-    spec: &GaussianMixture,
-    source: &mut S,
-    start: Option<(&Mixture, f64)>,
-    observer: &mut dyn FnMut(&Progress),
-) -> std::result::Result<StreamFit, S::Error> {
-    fit_with_sample_size(spec, source, start, DEFAULT_SAMPLE_SIZE, observer)
+/// A [`RowSource`] as the driver sees it: the reservoir sample for initialisations, and a pass
+/// that sums the engine's statistics over the blocks.
+struct Streamed<'s, S: RowSource> {
+    spec: &'s GaussianMixture,
+    rows: &'s mut S,
+    sample: Option<Reservoir>,
+    seed: u64,
+    cull: bool,
+    engine: Option<BlockStatistics>,
+    summed: Vec<f64>,
+    stats: Option<(SuffStats, f64)>,
 }
 
-/// [`fit`] with the reservoir's size chosen (at least `n_components` rows).
-pub fn fit_with_sample_size<S: RowSource>(
-    spec: &GaussianMixture,
-    source: &mut S,
-    start: Option<(&Mixture, f64)>,
-    sample_size: usize,
-    observer: &mut dyn FnMut(&Progress),
-) -> std::result::Result<StreamFit, S::Error> {
-    spec.validate()?;
-    let d = source.n_features();
-    let seed = spec.random_state.unwrap_or_else(|| ChaCha8Rng::from_os_rng().random());
-    let t0 = Instant::now();
-    let (n_runs, sample) = match start {
-        Some((m, _)) => {
-            if m.n_features() != d {
-                return Err(Error::DimensionMismatch { expected: m.n_features(), found: d }.into());
-            }
-            (1, None)
-        }
-        None => {
-            spec.validate_inits(d)?;
-            let r = reservoir(source, sample_size.max(spec.n_components), seed ^ 0x5eed_5a3b_1e00_0001)?;
-            if r.seen == 0 {
-                return Err(Error::EmptyData { n_samples: 0, n_features: d }.into());
-            }
-            if r.positive == 0 {
-                return Err(Error::ZeroWeights { n_samples: r.seen }.into());
-            }
-            if r.positive < spec.n_components {
-                return Err(
-                    Error::TooFewSamples { n_samples: r.positive, n_components: spec.n_components }.into()
-                );
-            }
-            (spec.n_init, Some(r))
-        }
-    };
-    let mut init_time = t0.elapsed();
-    let mut em_time = Duration::ZERO;
-    let mut runs = BestRun::default();
-    for run in 0..n_runs {
-        let t0 = Instant::now();
-        let model = match (start, &sample) {
-            (Some((m, _)), _) => m.clone(),
-            (None, Some(r)) => {
-                let x = Array2::from_shape_vec((r.rows.len() / d, d), r.rows.clone()).expect("shape");
-                let w = (!r.weights.is_empty()).then(|| Array1::from(r.weights.clone()));
-                // The initialisation alone: max_iter = 0 returns it. Run r uses the seed the
-                // in-memory fit uses for a single run, moved on by r.
-                let init = spec.clone().max_iter(0).n_init(1).random_state(seed.wrapping_add(run as u64));
-                init.fit(x.view(), w.as_ref().map(|w| w.view()))?.mixture
-            }
-            (None, None) => unreachable!("a sample is drawn when there is no start"),
-        };
-        init_time += t0.elapsed();
-        let t1 = Instant::now();
-        let mut engine = BlockStatistics::new(&model, spec.n_threads)?;
-        // Blocks come in file order: sorted, their chunks are compact and culling pays.
-        engine.set_sort_rows(true);
-        let layout = engine.layout();
-        let start_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
-        let mut iterate = |model: &mut Mixture| -> std::result::Result<f64, S::Error> {
-            engine.set_mixture(model)?;
-            let mut total = vec![0.0; layout.len()];
-            source.for_each_block(&mut |x, w| engine.add_block(x, w, &mut total))?;
-            if engine.cull() && !layout.culling_was_exact(&total) {
-                // As the in-memory driver: a nearly empty component lost a non-negligible
-                // share to culling, so this iteration is computed in full.
-                engine.set_cull(false);
-                total.fill(0.0);
-                source.for_each_block(&mut |x, w| engine.add_block(x, w, &mut total))?;
-                engine.set_cull(true);
-            }
-            let (next, bound) = m_step_from_statistics(model, &total, spec.reg_covar)?;
-            *model = next;
-            Ok(bound)
-        };
-        let outcome = run_em(spec, (run, n_runs), model, start_bound, &mut iterate, observer)?;
-        em_time += t1.elapsed();
-        runs.offer(run, outcome);
+impl<S: RowSource> Source for Streamed<'_, S> {
+    type Error = S::Error;
+
+    fn culls(&self) -> bool {
+        self.cull
     }
-    let (best, best_run, run_lower_bounds, total_iter) = runs.finish();
-    let Run { mixture, lower_bound, lower_bounds, n_iter, converged } = best;
-    Ok(StreamFit {
-        mixture,
-        info: FitInfo {
-            converged,
-            n_iter,
-            lower_bound,
-            lower_bounds,
-            run_lower_bounds,
-            best_run,
-            init_time,
-            em_time,
-            total_iter,
-        },
-    })
+
+    fn initial_mixture(&mut self, run: usize) -> std::result::Result<Mixture, S::Error> {
+        let Some(r) = &self.sample else {
+            return Err(Error::InvalidParameter {
+                name: "start",
+                value: "none".into(),
+                expected: "a streamed fit draws its sample unless it is warm-started.",
+            }
+            .into());
+        };
+        let d = self.rows.n_features();
+        let x = Array2::from_shape_vec((r.rows.len() / d, d), r.rows.clone()).expect("whole rows");
+        let w = (!r.weights.is_empty()).then(|| Array1::from(r.weights.clone()));
+        // The initialisation alone: max_iter = 0 returns it. Run r uses the seed the in-memory
+        // fit uses for a single run, moved on by r.
+        let init = self.spec.clone().max_iter(0).n_init(1).random_state(self.seed.wrapping_add(run as u64));
+        Ok(init.fit(x.view(), w.as_ref().map(|w| w.view()))?.mixture)
+    }
+
+    fn pass(&mut self, model: &Mixture, cull: bool) -> std::result::Result<(), S::Error> {
+        if self.engine.is_none() {
+            let mut engine = BlockStatistics::new(model, self.spec.n_threads)?;
+            // Blocks come in file order: sorted, their chunks are compact and culling pays.
+            engine.set_sort_rows(true);
+            self.engine = Some(engine);
+            self.summed = vec![0.0; Layout::of(model).len()];
+        }
+        let (engine, summed) = (self.engine.as_mut().expect("made above"), &mut self.summed);
+        engine.set_cull(cull);
+        engine.set_mixture(model)?;
+        summed.fill(0.0);
+        self.rows.for_each_block(&mut |x, w| engine.add_block(x, w, summed))?;
+        self.stats = Some(unpack_checked(&Layout::of(model), summed)?);
+        Ok(())
+    }
+
+    fn statistics(&self) -> (&SuffStats, f64) {
+        let (stats, total_weight) = self.stats.as_ref().expect("statistics are read after a pass");
+        (stats, *total_weight)
+    }
+}
+
+impl GaussianMixture {
+    /// Fits by streamed EM over `source` (see [`crate::stream`]): every iteration is one pass
+    /// over its blocks, the initialisation runs on a uniform sample of its rows
+    /// ([`FitOptions::sample_size`]). Sample weights are used as the in-memory fit uses them
+    /// (rescaled to mean 1). A warm start skips the sampling pass.
+    pub fn fit_stream<S: RowSource>(
+        &self,
+        source: &mut S,
+        options: FitOptions<'_>,
+    ) -> std::result::Result<StreamFit, S::Error> {
+        self.validate()?;
+        let d = source.n_features();
+        let seed = self.random_state.unwrap_or_else(|| ChaCha8Rng::from_os_rng().random());
+        let t0 = Instant::now();
+        let sample = match options.start {
+            Some((m, _)) => {
+                if m.n_features() != d {
+                    return Err(Error::DimensionMismatch { expected: m.n_features(), found: d }.into());
+                }
+                None
+            }
+            None => {
+                self.validate_inits(d)?;
+                let size = options.sample_size.unwrap_or(DEFAULT_SAMPLE_SIZE).max(self.n_components);
+                let r = reservoir(source, size, seed ^ 0x5eed_5a3b_1e00_0001)?;
+                if r.seen == 0 {
+                    return Err(Error::EmptyData { n_samples: 0, n_features: d }.into());
+                }
+                if r.positive == 0 {
+                    return Err(Error::ZeroWeights { n_samples: r.seen }.into());
+                }
+                if r.positive < self.n_components {
+                    return Err(
+                        Error::TooFewSamples { n_samples: r.positive, n_components: self.n_components }.into()
+                    );
+                }
+                Some(r)
+            }
+        };
+        let k = options.start.map_or(self.n_components, |(m, _)| m.n_components());
+        let mut streamed = Streamed {
+            spec: self,
+            rows: source,
+            sample,
+            seed,
+            cull: culls(k, d),
+            engine: None,
+            summed: Vec::new(),
+            stats: None,
+        };
+        let (mixture, info) = drive(self, &mut streamed, options, t0.elapsed())?;
+        Ok(StreamFit { mixture, info })
+    }
 }
 
 #[cfg(test)]
@@ -295,7 +302,7 @@ mod tests {
                 let reference = spec.fit(x.view(), weights).unwrap();
                 for rows in [1usize << 20, 999, 4096] {
                     let got =
-                        fit(&spec, &mut Blocks::new(x.view(), weights, rows), None, &mut |_| {}).unwrap();
+                        spec.fit_stream(&mut Blocks::new(x.view(), weights, rows), FitOptions::new()).unwrap();
                     assert_eq!(got.info.n_iter, reference.info.n_iter, "{kind} rows {rows}");
                     let rel = max_rel(&got.mixture, &reference.mixture);
                     assert!(rel <= 1e-10, "{kind} rows {rows} weighted {}: {rel}", weights.is_some());
@@ -309,8 +316,7 @@ mod tests {
         let (truth, x) = datasets::seed_workload(20_000, 5, 1);
         let spec = GaussianMixture::new(5).init_params(InitParams::KMeans).random_state(2);
         let got =
-            fit_with_sample_size(&spec, &mut Blocks::new(x.view(), None, 3000), None, 2_000, &mut |_| {})
-                .unwrap();
+            spec.fit_stream(&mut Blocks::new(x.view(), None, 3000), FitOptions::new().sample_size(2_000)).unwrap();
         let reference = spec.fit(x.view(), None).unwrap();
         assert!(got.info.converged);
         assert!(got.info.lower_bound > reference.info.lower_bound - 0.05, "{:?}", got.info.lower_bound);
@@ -321,11 +327,10 @@ mod tests {
     fn errors_are_reported() {
         let x = Array2::<f64>::zeros((0, 2));
         let spec = GaussianMixture::new(2);
-        let err = fit(&spec, &mut Blocks::new(x.view(), None, 10), None, &mut |_| {}).unwrap_err();
+        let err = spec.fit_stream(&mut Blocks::new(x.view(), None, 10), FitOptions::new()).unwrap_err();
         assert!(matches!(err, Error::EmptyData { .. }));
         let x = Array2::from_shape_fn((3, 2), |(i, _)| i as f64);
-        let err = fit(&GaussianMixture::new(4), &mut Blocks::new(x.view(), None, 2), None, &mut |_| {})
-            .unwrap_err();
+        let err = GaussianMixture::new(4).fit_stream(&mut Blocks::new(x.view(), None, 2), FitOptions::new()).unwrap_err();
         assert!(matches!(err, Error::TooFewSamples { .. }));
     }
 }

@@ -36,32 +36,36 @@
 //! let mut total = vec![0.0; layout.len()];
 //! for rows in [0..300, 300..1000] {
 //!     let s = block_statistics(&start, x.slice(ndarray::s![rows, ..]), None)?;
-//!     einmix::blockwise::add(&mut total, &s);
+//!     einmix::blockwise::add(&mut total, &s)?;
 //! }
 //! let (next, lower_bound) = m_step_from_statistics(&start, &total, 1e-6)?;
-//! let reference = GaussianMixture::new(2).max_iter(1).fit_from(x.view(), None, &start, f64::NEG_INFINITY)?;
+//! let one = GaussianMixture::new(2).max_iter(1);
+//! let reference = one.fit_with(x.view(), None, einmix::FitOptions::new().warm_start(&start, f64::NEG_INFINITY))?;
 //! assert!((next.means()[[0, 0]] - reference.mixture.means()[[0, 0]]).abs() < 1e-12);
 //! assert!((lower_bound - reference.info.lower_bound).abs() < 1e-12);
 //! # Ok::<(), einmix::Error>(())
 //! ```
 
+mod kmeans_parallel;
+
 use std::sync::Mutex;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use ndarray::{ArrayView1, ArrayView2};
 
-use crate::covariance::CovarianceType;
-use crate::data::{Chunked, CHUNK};
+use crate::chunks::{spatial_order as order_rows, Chunked, Scratch, WeightScale};
+use crate::covariance::{CovarianceType, Prepared, SuffStats};
 use crate::error::{Error, Input, Result};
-use crate::estep::{EmBlock, Prepared, Scratch, SuffStats};
-use crate::kernels::dispatch;
 use crate::model::Mixture;
 use crate::mstep::{m_step, MStepScratch, WeightNorm};
 use crate::parallel::Parallel;
-use crate::{kmeans, validate};
+use crate::pass::run::{em_statistics, refresh, worker_scratch};
+use crate::validate;
 
-pub use crate::data::Element;
+pub use crate::chunks::Element;
+pub use kmeans_parallel::{
+    candidate_weights, spatial_order, hard_statistics, min_sq_distances, mixture_from_hard_statistics, reduce_candidates,
+    sample_candidates, weighted_row,
+};
 
 /// Where each statistic sits in the flat vector of a mixture of `K` components in `D`
 /// dimensions: `[sr (K) | sx (K D) | scatter (S) | log_lik | total_weight | n_samples | skipped (K)]`,
@@ -150,7 +154,7 @@ impl Layout {
     }
 
     /// Adds `stats` (plus the block's weight and row count) into `into`.
-    fn push(&self, stats: &SuffStats, total_weight: f64, n: usize, into: &mut [f64]) {
+    pub(crate) fn push(&self, stats: &SuffStats, total_weight: f64, n: usize, into: &mut [f64]) {
         let parts: [(usize, &[f64]); 4] = [
             (0, &stats.sr),
             (self.sx(), &stats.sx),
@@ -181,15 +185,23 @@ impl Layout {
     }
 }
 
-/// `acc += other`, entry by entry (the engine's reduction; any association will do).
-pub fn add(acc: &mut [f64], other: &[f64]) {
-    assert_eq!(acc.len(), other.len(), "statistics vectors of different layouts");
+/// `acc += other`, entry by entry (the engine's reduction; any association will do). Vectors
+/// of different lengths come from different layouts: an error, nothing added.
+pub fn add(acc: &mut [f64], other: &[f64]) -> Result<()> {
+    if acc.len() != other.len() {
+        return Err(Error::InvalidParameter {
+            name: "statistics",
+            value: format!("vectors of lengths {} and {}", acc.len(), other.len()),
+            expected: "statistics vectors summed together must come from the same layout.",
+        });
+    }
     acc.iter_mut().zip(other).for_each(|(a, b)| *a += b);
+    Ok(())
 }
 
 /// Checks a block against the model's dimension: finite values, weights one per row,
 /// finite and non-negative. An empty block is allowed (it contributes nothing).
-fn check_block<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, d: usize) -> Result<()> {
+pub(crate) fn check_block<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, d: usize) -> Result<()> {
     if x.ncols() != d {
         return Err(Error::DimensionMismatch { expected: d, found: x.ncols() });
     }
@@ -220,40 +232,6 @@ fn check_block<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, d: usiz
     Ok(())
 }
 
-/// The block in the kernels' chunked layout, weights raw (not rescaled). `n >= 1`.
-fn chunked<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>, order: Option<&[usize]>) -> Chunked {
-    let (n, d) = x.dim();
-    let n_chunks = n.div_ceil(CHUNK);
-    let mut coords = vec![0.0; n_chunks * d * CHUNK];
-    let mut weights = vec![0.0; n_chunks * CHUNK];
-    for position in 0..n {
-        let row = order.map_or(position, |o| o[position]);
-        let (c, lane) = (position / CHUNK, position % CHUNK);
-        for j in 0..d {
-            coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
-        }
-        weights[position] = w.map_or(1.0, |w| w[row]);
-    }
-    // Padding repeats the last real point at weight 0 (see `Chunked`).
-    let c = n_chunks - 1;
-    for lane in (n - c * CHUNK)..CHUNK {
-        for j in 0..d {
-            coords[(c * d + j) * CHUNK + lane] = coords[(c * d + j) * CHUNK + (n - 1 - c * CHUNK)];
-        }
-    }
-    let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
-    let mut bounds = vec![0.0; n_chunks * 2 * d];
-    for c in 0..n_chunks {
-        for j in 0..d {
-            let col = &coords[(c * d + j) * CHUNK..(c * d + j + 1) * CHUNK];
-            bounds[c * 2 * d + j] = col.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-            bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-        }
-    }
-    let chunk_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).collect();
-    Chunked { n, d, n_chunks, coords, weights, total_weight, order: None, bounds, chunk_weight }
-}
-
 /// Whether the in-memory fit culls for this shape (the same rule as the EM driver).
 pub(crate) fn culls(k: usize, d: usize) -> bool {
     d <= 3 && k >= 4
@@ -280,8 +258,8 @@ impl BlockStatistics {
         let par = Parallel::new(n_threads)?;
         let mut prepared = Prepared::new(kind, k, d);
         prepared.cull = culls(k, d);
-        prepared.update(m);
-        let scratch = (0..par.n_threads()).map(|_| Mutex::new(Scratch::new(k, d))).collect();
+        refresh(&mut prepared, m);
+        let scratch = worker_scratch(&par, k, d);
         Ok(BlockStatistics {
             layout: Layout::of(m),
             prepared,
@@ -303,7 +281,7 @@ impl BlockStatistics {
             self.prepared.cull = on;
             if on {
                 // Refresh the bounds culling reads.
-                self.prepared.update(&self.mixture);
+                refresh(&mut self.prepared, &self.mixture);
             }
         }
     }
@@ -325,7 +303,7 @@ impl BlockStatistics {
         if Layout::of(m) != self.layout {
             return Err(Error::DimensionMismatch { expected: self.layout.d, found: m.n_features() });
         }
-        self.prepared.update(m);
+        refresh(&mut self.prepared, m);
         self.mixture.clone_from(m);
         Ok(())
     }
@@ -342,23 +320,12 @@ impl BlockStatistics {
         if x.nrows() == 0 {
             return Ok(());
         }
-        let order = (self.sort_rows && self.prepared.cull).then(|| spatial_order(x));
-        let data = chunked(x, w, order.as_deref());
+        let order = (self.sort_rows && self.prepared.cull).then(|| order_rows(x, None));
+        let data = Chunked::build(x, w, order, WeightScale::Raw);
         let Layout { kind, k, d } = self.layout;
         let mut blocks = vec![SuffStats::new(kind, k, d); data.n_blocks()];
-        let (prepared, scratch, par) = (&self.prepared, &self.scratch, &self.par);
-        par.for_each(&mut blocks, |b, stats| {
-            let mut scratch = scratch[par.worker()].lock().expect("not poisoned");
-            dispatch(EmBlock {
-                prepared,
-                data: &data,
-                range: data.block_chunks(b),
-                scratch: &mut scratch,
-                stats,
-            })
-        });
         let mut total = SuffStats::new(kind, k, d);
-        blocks.iter().for_each(|b| total.add(b));
+        em_statistics(&self.prepared, &data, &self.par, &self.scratch, &mut blocks, &mut total);
         self.layout.push(&total, data.total_weight, data.n, into);
         Ok(())
     }
@@ -378,12 +345,11 @@ pub fn block_statistics<T: Element>(
 }
 
 /// One M-step from statistics summed over every block under `previous` (whose means were the
-/// shifts): the next mixture and the lower bound of `previous`.
+/// shifts): the next mixture and the lower bound of `previous`. (The EM driver does this step
+/// itself; this is for an engine that runs its own loop.)
 pub fn m_step_from_statistics(previous: &Mixture, summed: &[f64], reg_covar: f64) -> Result<(Mixture, f64)> {
     let layout = Layout::of(previous);
-    layout.check(summed)?;
-    check_total(&layout, summed)?;
-    let (stats, total_weight) = layout.unpack(summed);
+    let (stats, total_weight) = unpack_checked(&layout, summed)?;
     let lower_bound = stats.log_lik / total_weight;
     if !lower_bound.is_finite() {
         return Err(Error::NonFiniteLikelihood);
@@ -394,7 +360,10 @@ pub fn m_step_from_statistics(previous: &Mixture, summed: &[f64], reg_covar: f64
     Ok((next, lower_bound))
 }
 
-fn check_total(layout: &Layout, summed: &[f64]) -> Result<()> {
+/// The summed statistics checked (length, some rows, positive total weight) and unpacked with
+/// weights rescaled to average 1 per row; and that rescaled total weight.
+pub(crate) fn unpack_checked(layout: &Layout, summed: &[f64]) -> Result<(SuffStats, f64)> {
+    layout.check(summed)?;
     let n = summed[layout.n_samples()] as usize;
     if n == 0 {
         return Err(Error::EmptyData { n_samples: 0, n_features: layout.d });
@@ -403,249 +372,7 @@ fn check_total(layout: &Layout, summed: &[f64]) -> Result<()> {
     if total.is_nan() || total <= 0.0 {
         return Err(Error::ZeroWeights { n_samples: n });
     }
-    Ok(())
-}
-
-/// A row permutation of `x` along a Morton (Z-order) curve of its first three coordinates:
-/// reordering a block's rows by it makes its chunks compact, which is what lets culling skip
-/// far components. Sums do not depend on the order beyond rounding.
-pub fn spatial_order<T: Element>(x: ArrayView2<T>) -> Vec<usize> {
-    let (n, d) = x.dim();
-    if n == 0 || d == 0 {
-        return (0..n).collect();
-    }
-    let dims = d.min(3);
-    let bits = 32 / dims;
-    let value = |r: usize, j: usize| -> f64 { x[[r, j]].into() };
-    let (lo, hi): (Vec<f64>, Vec<f64>) = (0..dims)
-        .map(|j| {
-            (0..n).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
-                (a.min(value(r, j)), b.max(value(r, j)))
-            })
-        })
-        .unzip();
-    let cells = ((1u64 << bits) - 1) as f64;
-    let mut keyed: Vec<(u64, usize)> = (0..n)
-        .map(|r| {
-            let mut code = 0u64;
-            for j in 0..dims {
-                let span = hi[j] - lo[j];
-                let q = if span > 0.0 { ((value(r, j) - lo[j]) / span * cells) as u64 } else { 0 };
-                for b in 0..bits {
-                    code |= ((q >> b) & 1) << (b * dims + j);
-                }
-            }
-            (code, r)
-        })
-        .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, r)| r).collect()
-}
-
-/// Squared distance from every row of `x` to its nearest row of `centers`, or to `previous`
-/// if that is nearer (k-means||'s cost pass, incremental over rounds).
-pub fn min_sq_distances<T: Element>(
-    x: ArrayView2<T>,
-    centers: ArrayView2<f64>,
-    previous: Option<ArrayView1<f64>>,
-) -> Result<Array1<f64>> {
-    check_block(x, None, centers.ncols())?;
-    if let Some(p) = previous {
-        if p.len() != x.nrows() {
-            return Err(Error::WrongShape {
-                input: Input::X,
-                expected: format!("({},)", x.nrows()),
-                found: format!("({},)", p.len()),
-            });
-        }
-    }
-    let centers = centers.as_standard_layout();
-    let d = centers.ncols();
-    let flat = centers.as_slice().expect("standard layout");
-    let mut point = vec![0.0; d];
-    Ok(Array1::from_shape_fn(x.nrows(), |i| {
-        point.iter_mut().zip(x.row(i)).for_each(|(p, &v)| *p = v.into());
-        let start = previous.map_or(f64::INFINITY, |p| p[i]);
-        flat.chunks_exact(d.max(1))
-            .fold(start, |best, c| best.min(point.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum()))
-    }))
-}
-
-/// k-means||'s sampling pass over one block: row `i` is kept with probability
-/// `min(1, oversampling * w_i * d2_i / cost)`; the draws depend only on `(seed, block, round)`.
-pub fn sample_candidates<T: Element>(
-    x: ArrayView2<T>,
-    w: Option<ArrayView1<f64>>,
-    d2: ArrayView1<f64>,
-    oversampling: f64,
-    cost: f64,
-    seed: u64,
-    block: u64,
-    round: u64,
-) -> Result<Array2<f64>> {
-    check_block(x, w, x.ncols())?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream((block << 16) ^ round);
-    let mut rows = Vec::new();
-    for i in 0..x.nrows() {
-        let u: f64 = rng.random();
-        let p = oversampling * w.map_or(1.0, |w| w[i]) * d2[i] / cost;
-        if cost > 0.0 && u < p {
-            rows.extend(x.row(i).iter().map(|&v| v.into()));
-        }
-    }
-    Ok(Array2::from_shape_vec((rows.len() / x.ncols().max(1), x.ncols()), rows).expect("shape"))
-}
-
-/// The row of a block that holds the cumulative weight `u * sum_i w_i` (`u` in `[0, 1)`):
-/// a draw proportional to weight, for k-means||'s first center.
-pub fn weighted_row(n: usize, w: Option<ArrayView1<f64>>, u: f64) -> usize {
-    match w {
-        None => ((u * n as f64) as usize).min(n.saturating_sub(1)),
-        Some(w) => {
-            let target = u * w.sum();
-            let mut acc = 0.0;
-            for (i, &v) in w.iter().enumerate() {
-                acc += v;
-                if acc > target && v > 0.0 {
-                    return i;
-                }
-            }
-            w.iter().rposition(|&v| v > 0.0).unwrap_or(0)
-        }
-    }
-}
-
-/// The index of the nearest row of `centers` (flat, `d` per row) to `point`.
-fn nearest(point: &[f64], centers: &[f64], d: usize) -> usize {
-    let mut best = (f64::INFINITY, 0);
-    for (c, center) in centers.chunks_exact(d.max(1)).enumerate() {
-        let dist: f64 = point.iter().zip(center).map(|(a, b)| (a - b) * (a - b)).sum();
-        if dist < best.0 {
-            best = (dist, c);
-        }
-    }
-    best.1
-}
-
-/// Per candidate, the weight of the rows of the block nearest to it.
-pub fn candidate_weights<T: Element>(
-    x: ArrayView2<T>,
-    w: Option<ArrayView1<f64>>,
-    candidates: ArrayView2<f64>,
-) -> Result<Array1<f64>> {
-    check_block(x, w, candidates.ncols())?;
-    let candidates = candidates.as_standard_layout();
-    let (flat, d) = (candidates.as_slice().expect("standard layout"), candidates.ncols());
-    let mut out = Array1::zeros(candidates.nrows());
-    let mut point = vec![0.0; d];
-    for (i, r) in x.outer_iter().enumerate() {
-        point.iter_mut().zip(r).for_each(|(p, &v)| *p = v.into());
-        out[nearest(&point, flat, d)] += w.map_or(1.0, |w| w[i]);
-    }
-    Ok(out)
-}
-
-/// The last step of k-means||, on one machine: weighted k-means++ seeding and Lloyd's
-/// iterations over the (few) weighted candidates; returns `k` centers.
-pub fn reduce_candidates(
-    candidates: ArrayView2<f64>,
-    weights: ArrayView1<f64>,
-    k: usize,
-    seed: u64,
-) -> Result<Array2<f64>> {
-    validate::data(candidates)?;
-    let positive = validate::sample_weight(weights, candidates.nrows())?;
-    if positive < k {
-        return Err(Error::TooFewSamples { n_samples: positive, n_components: k });
-    }
-    let d = candidates.ncols();
-    let data = Chunked::new(candidates, Some(weights));
-    let par = Parallel::new(Some(1))?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rows = kmeans::kmeans_plusplus(&data, k, &mut rng, &par);
-    let seeds: Vec<f64> =
-        rows.iter().flat_map(|&r| (0..d).map(move |j| (r, j))).map(|(r, j)| data.value(r, j)).collect();
-    let labels = kmeans::lloyd(&data, seeds.clone(), k, &par);
-    let (mut sums, mut counts) = (vec![0.0; k * d], vec![0.0; k]);
-    for row in 0..data.n {
-        let (l, wt) = (labels[row] as usize, data.weight(row));
-        counts[l] += wt;
-        for j in 0..d {
-            sums[l * d + j] += wt * data.value(row, j);
-        }
-    }
-    Ok(Array2::from_shape_fn((k, d), |(c, j)| {
-        if counts[c] > 0.0 {
-            sums[c * d + j] / counts[c]
-        } else {
-            seeds[c * d + j]
-        }
-    }))
-}
-
-/// Statistics of hard assignments to the nearest of `centers` (around the centers), in the
-/// layout of a `kind` mixture: the first mixture of a k-means initialisation.
-pub fn hard_statistics<T: Element>(
-    kind: CovarianceType,
-    centers: ArrayView2<f64>,
-    x: ArrayView2<T>,
-    w: Option<ArrayView1<f64>>,
-) -> Result<Vec<f64>> {
-    let (k, d) = centers.dim();
-    check_block(x, w, d)?;
-    let centers = centers.as_standard_layout();
-    let flat = centers.as_slice().expect("standard layout");
-    let layout = Layout::new(kind, k, d);
-    let mut stats = SuffStats::new(kind, k, d);
-    let (mut point, mut dx, mut total) = (vec![0.0; d], vec![0.0; d], 0.0);
-    for (i, r) in x.outer_iter().enumerate() {
-        point.iter_mut().zip(r).for_each(|(p, &v)| *p = v.into());
-        let wt = w.map_or(1.0, |w| w[i]);
-        total += wt;
-        let c = nearest(&point, flat, d);
-        stats.sr[c] += wt;
-        for j in 0..d {
-            dx[j] = point[j] - flat[c * d + j];
-            stats.sx[c * d + j] += wt * dx[j];
-        }
-        for a in 0..d {
-            match kind {
-                CovarianceType::Full | CovarianceType::Tied => {
-                    let base = if kind == CovarianceType::Full { c * d * d } else { 0 };
-                    for b in a..d {
-                        stats.scatter[base + a * d + b] += wt * dx[a] * dx[b];
-                    }
-                }
-                CovarianceType::Diag | CovarianceType::Spherical => {
-                    stats.scatter[c * d + a] += wt * dx[a] * dx[a]
-                }
-            }
-        }
-    }
-    let mut out = vec![0.0; layout.len()];
-    layout.push(&stats, total, x.nrows(), &mut out);
-    Ok(out)
-}
-
-/// The first mixture from summed [`hard_statistics`] around `centers`, as the in-memory
-/// k-means initialisation makes it (weights `N_k / sum_i w_i`).
-pub fn mixture_from_hard_statistics(
-    kind: CovarianceType,
-    centers: ArrayView2<f64>,
-    summed: &[f64],
-    reg_covar: f64,
-) -> Result<Mixture> {
-    let (k, d) = centers.dim();
-    let layout = Layout::new(kind, k, d);
-    layout.check(summed)?;
-    check_total(&layout, summed)?;
-    let (stats, total_weight) = layout.unpack(summed);
-    let shifts: Vec<f64> = centers.iter().copied().collect();
-    let mut m = Mixture::zeros(kind, k, d);
-    let mut scratch = MStepScratch::new(k, d);
-    m_step(&stats, &shifts, reg_covar, WeightNorm::TotalWeight(total_weight), &mut m, &mut scratch)?;
-    Ok(m)
+    Ok(layout.unpack(summed))
 }
 
 #[cfg(test)]
@@ -665,7 +392,7 @@ mod tests {
     }
 
     /// Blockwise EM, summed over uneven blocks (one smaller than K, one empty), reproduces the
-    /// in-memory `fit_from` iterates to 1e-10 for every kind, weighted and not.
+    /// in-memory warm-started iterates to 1e-10 for every kind, weighted and not.
     #[test]
     fn blockwise_em_equals_the_in_memory_fit() {
         let (_, x) = datasets::seed_workload(6_000, 6, 2);
@@ -682,7 +409,8 @@ mod tests {
                     .unwrap()
                     .mixture;
                 let spec = GaussianMixture::new(6).covariance_type(kind).max_iter(12).tol(0.0);
-                let reference = spec.fit_from(x.view(), w, &start, f64::NEG_INFINITY).unwrap();
+                let reference =
+                    spec.fit_with(x.view(), w, crate::FitOptions::new().warm_start(&start, f64::NEG_INFINITY)).unwrap();
                 let cuts = [0, 3, 3, 1000, 4100, n];
                 let mut m = start.clone();
                 let mut engine = BlockStatistics::new(&m, Some(2)).unwrap();

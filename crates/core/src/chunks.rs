@@ -1,0 +1,297 @@
+//! The chunk layout: the data, laid out for the hot loops: fixed-size chunks of points, structure of arrays.
+//!
+//! Chunk `c` holds `CHUNK` points; feature `j` of its lane `i` is at
+//! `coords[(c * d + j) * CHUNK + i]`, so every loop over the points of a chunk reads one
+//! contiguous slice per feature and vectorises. The last chunk is padded with copies of its
+//! last real point at weight 0, so every loop runs over exactly `CHUNK` lanes and padding adds
+//! exact zeros to every weighted sum. Chunks are grouped into blocks of `BLOCK_CHUNKS`, the
+//! unit of parallel work; block results are reduced in block order, so the result does not
+//! depend on the number of threads.
+
+use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
+
+use crate::parallel::Parallel;
+
+/// Points per chunk.
+pub(crate) const CHUNK: usize = 256;
+/// Chunks per block (the unit handed to a thread).
+pub(crate) const BLOCK_CHUNKS: usize = 16;
+
+/// A data element einmix reads without a copy of the caller's array: `f64`, or `f32`
+/// (widened to `f64` as it is laid out in chunks; all arithmetic is in `f64`).
+pub trait Element: Copy + Send + Sync + Into<f64> {}
+impl Element for f64 {}
+impl Element for f32 {}
+
+/// A data set in chunked structure-of-arrays layout, with its sample weights.
+pub(crate) struct Chunked {
+    pub n: usize,
+    pub d: usize,
+    pub n_chunks: usize,
+    pub coords: Vec<f64>,
+    pub weights: Vec<f64>,
+    pub total_weight: f64,
+    /// `order[position] = original row`, when the points were reordered spatially.
+    pub order: Option<Vec<usize>>,
+    /// Per chunk: `d` minima then `d` maxima of its points' coordinates (padding included:
+    /// it repeats a real point).
+    pub bounds: Vec<f64>,
+    /// Per chunk: the sum of its weights.
+    pub chunk_weight: Vec<f64>,
+}
+
+/// Spreads the low 32 bits of `v` to the even bit positions (Morton interleaving for 2-D,
+/// by the usual mask-and-shift steps).
+fn spread_bits(v: u64) -> u64 {
+    let mut v = v & 0xffff_ffff;
+    v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+    v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+    v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+    (v | (v << 1)) & 0x5555_5555_5555_5555
+}
+
+/// A row permutation of `x` along a Morton (Z-order) curve of its first three coordinates, so
+/// that consecutive rows lie close together: each chunk then covers a small region and its
+/// bounding box is tight, which is what lets the E-step skip far components. Ties keep their
+/// original order, so repeated rows stay adjacent. With `par`, the keys are made and sorted
+/// on its threads; the order is the same either way.
+pub(crate) fn spatial_order<T: Element>(x: ArrayView2<T>, par: Option<&Parallel>) -> Vec<usize> {
+    let (n, d) = x.dim();
+    if n == 0 || d == 0 {
+        return (0..n).collect();
+    }
+    let dims = d.min(3);
+    // 32 bits of Morton code (16 per axis in 2-D) locate a point far more finely than a
+    // chunk needs; the row index fills the low 32 bits, so one u64 sort keeps ties in
+    // their original order.
+    let bits = 32 / dims;
+    let (lo, hi): (Vec<f64>, Vec<f64>) = (0..dims)
+        .map(|j| {
+            let col = x.column(j);
+            let (lo, hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            (col.fold(lo, |a, &b| a.min(b.into())), col.fold(hi, |a, &b| a.max(b.into())))
+        })
+        .unzip();
+    let cells = ((1u64 << bits) - 1) as f64;
+    let cell = |row: usize, j: usize| -> u64 {
+        let span = hi[j] - lo[j];
+        if span > 0.0 {
+            ((x[[row, j]].into() - lo[j]) / span * cells) as u64
+        } else {
+            0
+        }
+    };
+    let key = |row: usize| -> u64 {
+        if dims == 2 {
+            return spread_bits(cell(row, 0)) | (spread_bits(cell(row, 1)) << 1);
+        }
+        let mut code = 0u64;
+        for j in 0..dims {
+            let q = cell(row, j);
+            for b in 0..bits {
+                code |= ((q >> b) & 1) << (b * dims + j);
+            }
+        }
+        code
+    };
+    if n < (1 << 32) {
+        let packed = |r: usize| (key(r) << 32) | r as u64;
+        let mut keyed: Vec<u64> = match par {
+            Some(par) => par.install(|| (0..n).into_par_iter().map(packed).collect()),
+            None => (0..n).map(packed).collect(),
+        };
+        match par {
+            Some(par) => par.install(|| keyed.par_sort_unstable()),
+            None => keyed.sort_unstable(),
+        }
+        keyed.into_iter().map(|k| (k & 0xffff_ffff) as usize).collect()
+    } else {
+        let mut keyed: Vec<(u64, usize)> = (0..n).map(|r| (key(r), r)).collect();
+        keyed.par_sort_unstable();
+        keyed.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+/// How sample weights enter the chunks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WeightScale {
+    /// As given (a block of a larger data set: the engine rescales the summed statistics).
+    Raw,
+    /// Rescaled to average 1 per row (a whole data set; see [`Chunked::build`]).
+    MeanOne,
+}
+
+impl Chunked {
+    /// Copies `x` (validated: finite, non-empty) into chunked layout, in its own row order.
+    pub(crate) fn new<T: Element>(x: ArrayView2<T>, sample_weight: Option<ArrayView1<f64>>) -> Chunked {
+        Chunked::build(x, sample_weight, None, WeightScale::MeanOne)
+    }
+
+    /// Copies `x` with its points in [`spatial_order`].
+    pub(crate) fn new_spatial<T: Element>(
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+        par: &Parallel,
+    ) -> Chunked {
+        let order = spatial_order(x, Some(par));
+        Chunked::build(x, sample_weight, Some(order), WeightScale::MeanOne)
+    }
+
+    /// The one chunk builder (EM, k-means, initialisation and engine blocks alike): rows of
+    /// `x` in `order` (or their own), padded, with per-chunk bounding boxes and weights.
+    pub(crate) fn build<T: Element>(
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+        order: Option<Vec<usize>>,
+        scale: WeightScale,
+    ) -> Chunked {
+        let (n, d) = x.dim();
+        let n_chunks = n.div_ceil(CHUNK);
+        let mut coords = vec![0.0; n_chunks * d * CHUNK];
+        let mut weights = vec![0.0; n_chunks * CHUNK];
+        for c in 0..n_chunks {
+            let start = c * CHUNK;
+            for lane in 0..CHUNK {
+                // Padding repeats the last real point, at weight 0.
+                let position = (start + lane).min(n - 1);
+                let row = order.as_ref().map_or(position, |o| o[position]);
+                for j in 0..d {
+                    coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
+                }
+                if start + lane < n {
+                    weights[c * CHUNK + lane] = sample_weight.map_or(1.0, |w| w[row]);
+                }
+            }
+        }
+        // Sample weights are rescaled to average 1 per row, so that scikit-learn's absolute
+        // 10 eps guard on each N_k means the same thing whatever the weights' scale (multiplying
+        // all weights by a constant then changes nothing). Dividing by the largest weight first
+        // keeps the sum finite and normal for weights near the ends of the f64 range (1e308,
+        // subnormals). Unit weights are left exactly as they are. Sums run in chunk order with a
+        // fixed association, like every other reduction.
+        if scale == WeightScale::MeanOne {
+            let largest = weights.iter().fold(0.0f64, |m, &w| m.max(w));
+            let raw_total: f64 = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+            if sample_weight.is_some() && largest > 0.0 && raw_total != n as f64 {
+                weights.iter_mut().for_each(|w| *w /= largest);
+                let total: f64 = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+                let factor = n as f64 / total;
+                weights.iter_mut().for_each(|w| *w *= factor);
+            }
+        }
+        let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
+        let mut bounds = vec![0.0; n_chunks * 2 * d];
+        for c in 0..n_chunks {
+            for j in 0..d {
+                let col = &coords[(c * d + j) * CHUNK..(c * d + j + 1) * CHUNK];
+                bounds[c * 2 * d + j] = col.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+                bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            }
+        }
+        let chunk_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).collect();
+        Chunked { n, d, n_chunks, coords, weights, total_weight, order, bounds, chunk_weight }
+    }
+
+    /// Coordinates (`d * CHUNK`, feature-major) and weights (`CHUNK`) of chunk `c`.
+    #[inline(always)]
+    pub(crate) fn chunk(&self, c: usize) -> (&[f64], &[f64]) {
+        (
+            &self.coords[c * self.d * CHUNK..(c + 1) * self.d * CHUNK],
+            &self.weights[c * CHUNK..(c + 1) * CHUNK],
+        )
+    }
+
+    /// Number of real (unpadded) points in chunk `c`.
+    pub(crate) fn chunk_len(&self, c: usize) -> usize {
+        (self.n - c * CHUNK).min(CHUNK)
+    }
+
+    pub(crate) fn n_blocks(&self) -> usize {
+        self.n_chunks.div_ceil(BLOCK_CHUNKS)
+    }
+
+    /// The chunks of block `b`.
+    pub(crate) fn block_chunks(&self, b: usize) -> std::ops::Range<usize> {
+        b * BLOCK_CHUNKS..((b + 1) * BLOCK_CHUNKS).min(self.n_chunks)
+    }
+
+    /// Original row of the point at `position` (chunked order).
+    pub(crate) fn original_row(&self, position: usize) -> usize {
+        self.order.as_ref().map_or(position, |o| o[position])
+    }
+
+    /// Feature `j` of the point at chunked position `row`.
+    pub(crate) fn value(&self, row: usize, j: usize) -> f64 {
+        let (c, lane) = (row / CHUNK, row % CHUNK);
+        self.coords[(c * self.d + j) * CHUNK + lane]
+    }
+
+    /// Weight of point `row`.
+    pub(crate) fn weight(&self, row: usize) -> f64 {
+        self.weights[row]
+    }
+}
+
+/// Lane row `j` of a chunk-shaped buffer (`CHUNK` values from `j * CHUNK`).
+#[inline(always)]
+pub(crate) fn lanes(xs: &[f64], j: usize) -> &[f64; CHUNK] {
+    xs[j * CHUNK..(j + 1) * CHUNK].try_into().expect("a lane row is CHUNK long")
+}
+
+/// Mutable lane row `j` of a chunk-shaped buffer.
+#[inline(always)]
+pub(crate) fn lanes_mut(xs: &mut [f64], j: usize) -> &mut [f64; CHUNK] {
+    (&mut xs[j * CHUNK..(j + 1) * CHUNK]).try_into().expect("a lane row is CHUNK long")
+}
+
+/// Per-thread scratch of the chunk kernels, sized once per fit (`K` components, `D` features).
+pub(crate) struct Scratch {
+    /// `K x CHUNK`: log-densities, then their exponentials.
+    pub lp: Vec<f64>,
+    /// `D x CHUNK`: centred coordinates (or `X U` for tied).
+    pub dx: Vec<f64>,
+    /// `D x CHUNK`: responsibility-weighted centred coordinates (and `U^T DX` on the
+    /// matrix-multiply path).
+    pub rdx: Vec<f64>,
+    /// Per-lane work arrays.
+    pub max: Vec<f64>,
+    pub sum: Vec<f64>,
+    pub acc: Vec<f64>,
+    /// `w_i / sum_k exp(log p_ik - m_i)`: turns an exponential into a weighted responsibility.
+    pub scale: Vec<f64>,
+    /// `log p(x_i)`.
+    pub log_lik: Vec<f64>,
+    /// The components evaluated for the current chunk (all of them unless culled); row `a`
+    /// of `lp` belongs to component `active[a]`.
+    pub active: Vec<usize>,
+    /// Per component: the culling upper bound of its log-density in the chunk.
+    pub upper: Vec<f64>,
+}
+
+impl Scratch {
+    pub(crate) fn new(k: usize, d: usize) -> Scratch {
+        Scratch {
+            lp: vec![0.0; k * CHUNK],
+            dx: vec![0.0; d * CHUNK],
+            rdx: vec![0.0; d * CHUNK],
+            max: vec![0.0; CHUNK],
+            sum: vec![0.0; CHUNK],
+            acc: vec![0.0; CHUNK],
+            scale: vec![0.0; CHUNK],
+            log_lik: vec![0.0; CHUNK],
+            active: (0..k).collect(),
+            upper: vec![0.0; k],
+        }
+    }
+
+    /// Makes every one of the `k` components active (after a culled chunk).
+    #[inline(always)]
+    pub(crate) fn activate_all(&mut self, k: usize) {
+        if self.active.len() != k {
+            self.active.clear();
+            self.active.extend(0..k);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! A mixture's parameters in the form the chunk kernels read, refreshed in place each iteration.
+//!
+//! ```text
+//! log_const_k = log pi_k + log det U_k - D/2 log(2 pi)
+//! a_kj <= eigenvalues of P_k <= b_kj          (the culling bounds, per kind)
+//! ```
+
+use super::CovarianceType;
+
+/// `D/2 log(2 pi)` per dimension.
+const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_7;
+
+/// The model's parameters in the form the kernels read, refreshed in place every iteration.
+pub(crate) struct Prepared {
+    pub kind: CovarianceType,
+    pub k: usize,
+    pub d: usize,
+    /// `log pi_k + log det U_k - D/2 log(2 pi)`.
+    pub log_const: Vec<f64>,
+    pub means: Vec<f64>,
+    pub prec_chol: Vec<f64>,
+    /// `tied` only: `mu_k^T U` (`K x D`), as scikit-learn evaluates `X U - mu U`.
+    pub mean_prec: Vec<f64>,
+    /// Whether chunks skip components that provably cannot matter (see `pass::cull`).
+    pub cull: bool,
+    /// Per component and feature, weights `a_kj <= b_kj` with
+    /// `sum_j a_kj t_j^2 <= t^T P_k t <= sum_j b_kj t_j^2` for every `t`: the extreme
+    /// eigenvalues of `P_k` (bounds on them for D > 2), or the diagonal precisions themselves.
+    pub bound_min: Vec<f64>,
+    pub bound_max: Vec<f64>,
+}
+
+impl Prepared {
+    pub(crate) fn new(kind: CovarianceType, k: usize, d: usize) -> Prepared {
+        Prepared {
+            kind,
+            k,
+            d,
+            log_const: vec![0.0; k],
+            means: vec![0.0; k * d],
+            prec_chol: vec![0.0; kind.len(k, d)],
+            mean_prec: vec![0.0; if kind == CovarianceType::Tied { k * d } else { 0 }],
+            cull: false,
+            bound_min: vec![0.0; k * d],
+            bound_max: vec![0.0; k * d],
+        }
+    }
+
+    /// Copies the parameters (same shape) without allocating.
+    pub(crate) fn update(&mut self, weights: &[f64], means: &[f64], prec_chol: &[f64]) {
+        let (k, d) = (self.k, self.d);
+        self.means.copy_from_slice(means);
+        self.prec_chol.copy_from_slice(prec_chol);
+        let offset = -(d as f64) * HALF_LOG_2PI;
+        for c in 0..k {
+            let log_det = self.kind.log_det(&self.prec_chol, c, d);
+            self.log_const[c] = weights[c].ln() + log_det + offset;
+        }
+        if self.cull {
+            self.update_bounds();
+        }
+        if self.kind == CovarianceType::Tied {
+            super::tied::mean_prec(&self.means, &self.prec_chol, k, d, &mut self.mean_prec);
+        }
+    }
+
+    /// Eigenvalue bounds of every precision, for culling.
+    fn update_bounds(&mut self) {
+        let (k, d) = (self.k, self.d);
+        for c in 0..k {
+            let (lo, hi) = (&mut self.bound_min[c * d..(c + 1) * d], &mut self.bound_max[c * d..(c + 1) * d]);
+            self.kind.precision_bounds(&self.prec_chol, c, d, lo, hi);
+        }
+    }
+}
+
+/// Per-feature bounds `lo <= P <= hi` from the extreme eigenvalues, with slack so that
+/// rounding in the eigenvalues cannot make a bound invalid.
+pub(crate) fn fill_bounds(lo_value: f64, hi_value: f64, lo: &mut [f64], hi: &mut [f64]) {
+    lo.fill(lo_value * (1.0 - 1e-9));
+    hi.fill(hi_value * (1.0 + 1e-9));
+}

@@ -1,0 +1,230 @@
+//! The EM driver: one loop for every model source (in memory, streamed from disk, partitions
+//! summed by another engine), as scikit-learn's `BaseMixture.fit_predict` serves its estimators.
+//!
+//! ```text
+//! for run in 0..n_init:                         (one run for a warm start)
+//!     theta = source.initial_mixture(run)        (or the warm start)
+//!     repeat up to max_iter:
+//!         s = source.statistics(theta, cull)     one fused pass over all the data
+//!         if culling lost mass: s = source.statistics(theta, no cull)
+//!         L(theta) = s.log_lik / total weight    the lower bound of the parameters that entered
+//!         theta = m_step(s)
+//!         stop when |L - L_prev| < tol           (scikit-learn's rule)
+//! keep the run with the highest final L
+//! ```
+//! A source supplies only the pass and the initialisation; the loop, the culling fallback,
+//! convergence, restarts, progress and the [`FitInfo`] are here.
+
+pub(crate) mod memory;
+pub(crate) mod partitions;
+pub mod stream;
+
+use std::time::{Duration, Instant};
+
+use crate::covariance::SuffStats;
+use crate::error::Error;
+use crate::estimator::{GaussianMixture, Progress};
+use crate::model::{Fit, FitInfo, Mixture};
+use crate::mstep::{m_step, MStepScratch, WeightNorm};
+
+/// How a fit is run, beyond the specification: where it starts and who watches it.
+///
+/// ```
+/// use einmix::{FitOptions, GaussianMixture};
+/// use ndarray::Array2;
+///
+/// let x = Array2::from_shape_fn((400, 2), |(i, j)| (i % 2) as f64 * 9.0 + ((i * 7 + j * 3) % 11) as f64 / 11.0);
+/// let spec = GaussianMixture::new(2).random_state(0);
+/// let first = spec.fit(x.view(), None)?;
+/// let mut iterations = 0;
+/// let mut count = |_: &einmix::Progress| iterations += 1;
+/// let again = spec.fit_with(x.view(), None, FitOptions::new().warm_start_from(&first).progress(&mut count))?;
+/// assert!(again.info.converged);
+/// assert_eq!(iterations, again.info.n_iter);
+/// # Ok::<(), einmix::Error>(())
+/// ```
+#[derive(Default)]
+pub struct FitOptions<'a> {
+    start: Option<(&'a Mixture, f64)>,
+    progress: Option<&'a mut dyn FnMut(&Progress)>,
+    sample_size: Option<usize>,
+}
+
+impl<'a> FitOptions<'a> {
+    /// Cold start from the specification's initialisation, no observer.
+    pub fn new() -> FitOptions<'a> {
+        FitOptions::default()
+    }
+
+    /// Warm start: EM from the parameters of `start` (one run; `n_init` and the initialisation
+    /// settings are ignored), as scikit-learn's `warm_start=True` does. `previous_lower_bound`
+    /// is the lower bound the start reached (`f64::NEG_INFINITY` if unknown); the first
+    /// iteration's change is measured from it.
+    pub fn warm_start(mut self, start: &'a Mixture, previous_lower_bound: f64) -> Self {
+        self.start = Some((start, previous_lower_bound));
+        self
+    }
+
+    /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
+    pub fn warm_start_from(self, previous: &'a Fit) -> Self {
+        self.warm_start(&previous.mixture, previous.info.lower_bound)
+    }
+
+    /// Calls `observer` after every EM iteration.
+    pub fn progress(mut self, observer: &'a mut dyn FnMut(&Progress)) -> Self {
+        self.progress = Some(observer);
+        self
+    }
+
+    /// Streamed fits only: the rows of the uniform sample the initialisation runs on (default
+    /// [`stream::DEFAULT_SAMPLE_SIZE`]; at least `n_components`).
+    pub fn sample_size(mut self, rows: usize) -> Self {
+        self.sample_size = Some(rows);
+        self
+    }
+}
+
+/// Where the data of a fit come from, as the driver sees them: an initialisation and a pass.
+pub(crate) trait Source {
+    /// The source's own failure (I/O, another engine's); core errors convert into it.
+    type Error: From<Error>;
+    /// Whether the pass culls (exactly) for this data and model shape.
+    fn culls(&self) -> bool;
+    /// The first mixture of run `run` (0-based).
+    fn initial_mixture(&mut self, run: usize) -> std::result::Result<Mixture, Self::Error>;
+    /// One pass: the statistics of all the data under `model`, kept for [`Source::statistics`].
+    fn pass(&mut self, model: &Mixture, cull: bool) -> std::result::Result<(), Self::Error>;
+    /// The last pass's statistics, with sample weights rescaled to average 1 per row, and
+    /// that rescaled total weight.
+    fn statistics(&self) -> (&SuffStats, f64);
+}
+
+/// What one EM run (one initialisation) ends with.
+struct Run {
+    mixture: Mixture,
+    lower_bound: f64,
+    lower_bounds: Vec<f64>,
+    n_iter: usize,
+    converged: bool,
+}
+
+/// One EM iteration in place: returns the lower bound of the parameters that entered it.
+fn iterate<S: Source>(
+    source: &mut S,
+    model: &mut Mixture,
+    reg_covar: f64,
+    shifts: &mut Vec<f64>,
+    scratch: &mut MStepScratch,
+) -> std::result::Result<f64, S::Error> {
+    let cull = source.culls();
+    source.pass(model, cull)?;
+    if cull && !source.statistics().0.culling_was_exact() {
+        // A component lost a non-negligible share to culling (it is nearly empty): this
+        // iteration is computed in full.
+        source.pass(model, false)?;
+    }
+    let (stats, total_weight) = source.statistics();
+    let lower_bound = stats.log_lik / total_weight;
+    if !lower_bound.is_finite() {
+        return Err(Error::NonFiniteLikelihood.into());
+    }
+    // The statistics were accumulated around the means that entered.
+    shifts.clear();
+    shifts.extend_from_slice(model.means_slice());
+    m_step(stats, shifts, reg_covar, WeightNorm::SumOfCounts, model, scratch)?;
+    Ok(lower_bound)
+}
+
+/// scikit-learn's iteration loop for one run, from `model`: iterate until the lower bound
+/// changes by less than `tol`, or `max_iter` times.
+fn run_em<S: Source>(
+    spec: &GaussianMixture,
+    source: &mut S,
+    (run, n_runs): (usize, usize),
+    mut model: Mixture,
+    start_bound: f64,
+    observer: &mut dyn FnMut(&Progress),
+) -> std::result::Result<Run, S::Error> {
+    let (k, d) = (model.n_components(), model.n_features());
+    let (mut shifts, mut scratch) = (Vec::with_capacity(k * d), MStepScratch::new(k, d));
+    let mut lower_bound = start_bound;
+    let (mut lower_bounds, mut converged, mut n_iter) = (Vec::new(), false, 0);
+    for iteration in 1..=spec.max_iter {
+        let previous = lower_bound;
+        lower_bound = iterate(source, &mut model, spec.reg_covar, &mut shifts, &mut scratch)?;
+        lower_bounds.push(lower_bound);
+        n_iter = iteration;
+        let change = lower_bound - previous;
+        observer(&Progress { run, n_runs, iteration, max_iter: spec.max_iter, lower_bound, change });
+        if change.abs() < spec.tol {
+            converged = true;
+            break;
+        }
+    }
+    if spec.max_iter == 0 {
+        lower_bound = f64::NEG_INFINITY;
+    }
+    Ok(Run { mixture: model, lower_bound, lower_bounds, n_iter, converged })
+}
+
+/// Runs EM on `source`: `n_init` runs (one from a warm start), the best kept as scikit-learn
+/// keeps it (the highest final lower bound; while the best is `-inf`, as with `max_iter = 0`,
+/// the latest run). `init_time` is what the caller already spent preparing the initialisation.
+fn drive<S: Source>(
+    spec: &GaussianMixture,
+    source: &mut S,
+    options: FitOptions<'_>,
+    mut init_time: Duration,
+) -> std::result::Result<(Mixture, FitInfo), S::Error> {
+    let FitOptions { start, progress, .. } = options;
+    let mut ignore = |_: &Progress| {};
+    let observer: &mut dyn FnMut(&Progress) = match progress {
+        Some(observer) => observer,
+        None => &mut ignore,
+    };
+    let n_runs = if start.is_some() { 1 } else { spec.n_init };
+    let mut best: Option<(Run, usize)> = None;
+    let (mut run_lower_bounds, mut total_iter, mut em_time) = (Vec::new(), 0, Duration::ZERO);
+    for run in 0..n_runs {
+        let t0 = Instant::now();
+        let model = match start {
+            Some((m, _)) => m.clone(),
+            None => source.initial_mixture(run)?,
+        };
+        init_time += t0.elapsed();
+        let t1 = Instant::now();
+        let start_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
+        let outcome = run_em(spec, source, (run, n_runs), model, start_bound, observer)?;
+        em_time += t1.elapsed();
+        run_lower_bounds.push(outcome.lower_bound);
+        total_iter += outcome.n_iter;
+        let keep = match &best {
+            None => true,
+            Some((b, _)) => outcome.lower_bound > b.lower_bound || b.lower_bound == f64::NEG_INFINITY,
+        };
+        if keep {
+            best = Some((outcome, run));
+        }
+    }
+    let Some((Run { mixture, lower_bound, lower_bounds, n_iter, converged }, best_run)) = best else {
+        // n_init >= 1 is validated, so there was a run.
+        return Err(Error::InvalidParameter {
+            name: "n_init",
+            value: n_runs.to_string(),
+            expected: "n_init must be >= 1.",
+        }
+        .into());
+    };
+    let info = FitInfo {
+        converged,
+        n_iter,
+        lower_bound,
+        lower_bounds,
+        run_lower_bounds,
+        best_run,
+        init_time,
+        em_time,
+        total_iter,
+    };
+    Ok((mixture, info))
+}

@@ -1,0 +1,106 @@
+//! Blocks of chunks over threads: each block's result lands in its own slot and the slots are
+//! reduced in block order, so results never depend on the number of threads.
+
+use std::sync::Mutex;
+
+use super::blocks::{EmBlock, ScoreBlock, ScoreOutput};
+use crate::chunks::{Chunked, Scratch, BLOCK_CHUNKS, CHUNK};
+use crate::covariance::{Prepared, SuffStats};
+use crate::kernels::dispatch;
+use crate::model::Mixture;
+use crate::parallel::Parallel;
+
+/// The parameters of `m` prepared for the kernels, culling on or off.
+pub(crate) fn prepared(m: &Mixture, cull: bool) -> Prepared {
+    let mut p = Prepared::new(m.covariance_type(), m.n_components(), m.n_features());
+    p.cull = cull;
+    refresh(&mut p, m);
+    p
+}
+
+/// Copies the parameters of `m` (same shape) into `p` without allocating.
+pub(crate) fn refresh(p: &mut Prepared, m: &Mixture) {
+    p.update(m.weights_slice(), m.means_slice(), m.precisions_cholesky_slice());
+}
+
+/// One scratch per worker thread of `par`, for `k` components in `d` dimensions.
+pub(crate) fn worker_scratch(par: &Parallel, k: usize, d: usize) -> Vec<Mutex<Scratch>> {
+    (0..par.n_threads()).map(|_| Mutex::new(Scratch::new(k, d))).collect()
+}
+
+/// Runs `block(b, scratch, stats)` for every block of `data` on `par`, each into its own slot
+/// of `block_stats`, then sums the slots in block order into `total`.
+pub(crate) fn reduce_blocks(
+    data: &Chunked,
+    par: &Parallel,
+    scratch: &[Mutex<Scratch>],
+    block_stats: &mut [SuffStats],
+    total: &mut SuffStats,
+    block: impl Fn(std::ops::Range<usize>, &mut Scratch, &mut SuffStats) + Sync + Send,
+) {
+    par.for_each(block_stats, |b, stats| {
+        stats.clear();
+        // A worker's scratch is only ever locked by that worker: a poisoned lock can only
+        // come from a panic already on its way up, so its scratch is taken as it is.
+        let mut scratch = scratch[par.worker()].lock().unwrap_or_else(|e| e.into_inner());
+        block(data.block_chunks(b), &mut scratch, stats)
+    });
+    total.clear();
+    for b in block_stats.iter() {
+        total.add(b);
+    }
+}
+
+/// The fused EM pass over all of `data` under `prepared`, into `total`.
+pub(crate) fn em_statistics(
+    prepared: &Prepared,
+    data: &Chunked,
+    par: &Parallel,
+    scratch: &[Mutex<Scratch>],
+    block_stats: &mut [SuffStats],
+    total: &mut SuffStats,
+) {
+    reduce_blocks(data, par, scratch, block_stats, total, |range, scratch, stats| {
+        dispatch(EmBlock { prepared, data, range, scratch, stats })
+    });
+}
+
+/// A scoring pass: `per_row` values of `what` for every row of `data`, in chunked order, on
+/// `par`'s threads (or rayon's global pool when `par` is `None`).
+pub(crate) fn score(prepared: &Prepared, data: &Chunked, what: ScoreOutput, par: Option<&Parallel>) -> Vec<f64> {
+    let per_row = if what == ScoreOutput::Responsibilities { prepared.k } else { 1 };
+    let block_rows = BLOCK_CHUNKS * CHUNK;
+    let mut out = vec![0.0; data.n * per_row];
+    let mut blocks: Vec<&mut [f64]> = out.chunks_mut(block_rows * per_row).collect();
+    let run = |b: usize, rows: &mut &mut [f64], scratch: &mut Scratch| {
+        dispatch(ScoreBlock { prepared, data, range: data.block_chunks(b), scratch, what, out: rows })
+    };
+    match par {
+        Some(par) => {
+            let scratch = worker_scratch(par, prepared.k, prepared.d);
+            par.for_each(&mut blocks, |b, rows| {
+                let mut scratch = scratch[par.worker()].lock().unwrap_or_else(|e| e.into_inner());
+                run(b, rows, &mut scratch)
+            });
+        }
+        None => {
+            use rayon::prelude::*;
+            blocks.par_iter_mut().enumerate().for_each_init(
+                || Scratch::new(prepared.k, prepared.d),
+                |scratch, (b, rows)| run(b, rows, scratch),
+            );
+        }
+    }
+    out
+}
+
+/// Labels (`argmax_k` of the weighted log-densities) of every row, in the original row order.
+pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel, cull: bool) -> Vec<usize> {
+    let prepared = prepared(model, cull);
+    let by_position = score(&prepared, data, ScoreOutput::Label, Some(par));
+    let mut labels = vec![0; data.n];
+    for (position, v) in by_position.into_iter().enumerate() {
+        labels[data.original_row(position)] = v as usize;
+    }
+    labels
+}
