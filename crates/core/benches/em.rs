@@ -62,7 +62,9 @@ fn per_iteration_with(
     let mut times = Vec::new();
     let mut lower_bound = 0.0;
     for _ in 0..reps {
-        let fit = spec.fit_with(case.x.view(), None, FitOptions::new().warm_start(init, f64::NEG_INFINITY)).expect("fit");
+        let fit = spec
+            .fit_with(case.x.view(), None, FitOptions::new().warm_start(init, f64::NEG_INFINITY))
+            .expect("fit");
         // EM iterations only: FitInfo::em_time excludes the data layout and (here) the labels.
         times.push(fit.info.em_time.as_secs_f64() * 1e3 / fit.info.total_iter as f64);
         lower_bound = fit.info.lower_bound;

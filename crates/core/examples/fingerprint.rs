@@ -72,11 +72,13 @@ fn main() {
                     report(&format!("d={d} {kind} {init} weighted={weighted}"), &fit, &x);
                     if init == InitParams::KMeans {
                         let warm = spec.clone().max_iter(5).tol(0.0);
-                        let again = warm.fit_with(x.view(), weights, FitOptions::new().warm_start_from(&fit)).expect("warm");
+                        let again = warm
+                            .fit_with(x.view(), weights, FitOptions::new().warm_start_from(&fit))
+                            .expect("warm");
                         report(&format!("d={d} {kind} warm weighted={weighted}"), &again, &x);
-                        let streamed =
-                            spec.fit_stream(&mut Blocks::new(x.view(), weights, 700), FitOptions::new())
-                                .expect("stream");
+                        let streamed = spec
+                            .fit_stream(&mut Blocks::new(x.view(), weights, 700), FitOptions::new())
+                            .expect("stream");
                         println!(
                             "d={d} {kind} stream weighted={weighted}: model {:016x} lb {:016x} n_iter {}",
                             model_hash(&streamed.mixture),

@@ -13,7 +13,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::chunks::{Chunked, BLOCK_CHUNKS, CHUNK};
+use crate::chunks::{lanes, Chunked, BLOCK_CHUNKS, CHUNK};
 use crate::kernels::{dispatch, Arith, Kernel};
 use crate::parallel::Parallel;
 
@@ -26,7 +26,7 @@ const TOL: f64 = 1e-4;
 fn distances<A: Arith>(xs: &[f64], d: usize, center: &[f64], out: &mut [f64; CHUNK]) {
     out.fill(0.0);
     for j in 0..d {
-        let x: &[f64; CHUNK] = xs[j * CHUNK..(j + 1) * CHUNK].try_into().unwrap();
+        let x: &[f64; CHUNK] = lanes(xs, j);
         let c = center[j];
         for i in 0..CHUNK {
             let t = x[i] - c;

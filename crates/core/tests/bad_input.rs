@@ -258,7 +258,9 @@ fn data_of_the_wrong_dimension_is_rejected_by_every_scoring_method() {
     assert_eq!(m.aic(x2.view()).unwrap_err(), want);
     assert_eq!(want.to_string(), "X has 2 features, but the mixture is expecting 3 features as input.");
     // A warm start on data of another dimension.
-    let e = GaussianMixture::new(2).fit_with(x2.view(), None, FitOptions::new().warm_start_from(&fit)).unwrap_err();
+    let e = GaussianMixture::new(2)
+        .fit_with(x2.view(), None, FitOptions::new().warm_start_from(&fit))
+        .unwrap_err();
     assert_eq!(e, want);
     // Bad values are caught when scoring too.
     let mut x = data();

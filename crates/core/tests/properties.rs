@@ -158,11 +158,19 @@ fn two_warm_single_iterations_equal_one_two_iteration_fit() {
             .tol(0.0);
         for spec in [given, estimated] {
             let first = spec.clone().max_iter(1).fit(x.view(), None).unwrap();
-            let second = spec.clone().max_iter(1).fit_with(x.view(), None, FitOptions::new().warm_start_from(&first)).unwrap();
+            let second = spec
+                .clone()
+                .max_iter(1)
+                .fit_with(x.view(), None, FitOptions::new().warm_start_from(&first))
+                .unwrap();
             let second_from = spec
                 .clone()
                 .max_iter(1)
-                .fit_with(x.view(), None, FitOptions::new().warm_start(&first.mixture, first.info.lower_bound))
+                .fit_with(
+                    x.view(),
+                    None,
+                    FitOptions::new().warm_start(&first.mixture, first.info.lower_bound),
+                )
                 .unwrap();
             let both = spec.clone().max_iter(2).fit(x.view(), None).unwrap();
             assert_eq!(bits(&second.mixture), bits(&both.mixture), "{kind}");

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use einmix::{CovarianceType, GaussianMixture, InitParams, Mixture};
+use einmix::{CovarianceType, FitOptions, GaussianMixture, InitParams, Mixture};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, IxDyn};
 
 use crate::distance::{component_distances, laplacian_spectrum, Metric};
@@ -336,11 +336,13 @@ impl Tracker {
         let fit_err = |source| Error::Fit { frame: frame_index, source };
         let (x, w) = (points.coords.view(), points.weights.view());
         let mut fit = match &self.previous {
-            Some((m, lb)) => self.spec(m.n_components()).fit_from(x, Some(w), m, *lb).map_err(fit_err)?,
+            Some((m, lb)) => {
+                self.spec(m.n_components()).fit_with(x, Some(w), from(m, *lb)).map_err(fit_err)?
+            }
             None => match self.initial(frame_index, frame, &points)? {
                 Some(start) => self
                     .spec(start.n_components())
-                    .fit_from(x, Some(w), &start, f64::NEG_INFINITY)
+                    .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
                     .map_err(fit_err)?,
                 None => {
                     let Init::KMeansPlusPlus { k, seed } = self.options.init else { unreachable!() };
@@ -373,7 +375,7 @@ impl Tracker {
             reseeds.extend(new);
             fit = self
                 .spec(start.n_components())
-                .fit_from(x, Some(w), &start, f64::NEG_INFINITY)
+                .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
                 .map_err(fit_err)?;
             n_iter += fit.info.n_iter;
         }
@@ -590,4 +592,9 @@ impl Track {
     pub fn reseeds(&self) -> impl Iterator<Item = &Reseed> {
         self.frames.iter().flat_map(|f| f.reseeds.iter())
     }
+}
+
+/// A warm start from `start`, whose lower bound was `lower_bound`.
+fn from(start: &Mixture, lower_bound: f64) -> FitOptions<'_> {
+    FitOptions::new().warm_start(start, lower_bound)
 }

@@ -43,9 +43,8 @@ fn weighted_unique_pixels_equal_repeated_coordinates() {
     )
     .unwrap();
     let spec = GaussianMixture::new(3).tol(1e-10).max_iter(300).reg_covar(1.0 / 12.0).n_threads(1);
-    let a =
-        spec.fit_from(points.coords.view(), Some(points.weights.view()), &start, f64::NEG_INFINITY).unwrap();
-    let b = spec.fit_from(repeated.view(), None, &start, f64::NEG_INFINITY).unwrap();
+    let a = spec.fit_with(points.coords.view(), Some(points.weights.view()), warm(&start)).unwrap();
+    let b = spec.fit_with(repeated.view(), None, warm(&start)).unwrap();
     assert_eq!(a.info.n_iter, b.info.n_iter);
     let close = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(p, q)| (p - q).abs() <= 1e-8 * (1.0 + q.abs()));
     let flat = |m: &Mixture| {
@@ -72,4 +71,8 @@ fn background_percentile_and_pixel_size() {
     assert_eq!(p.weights, array![0.5, 1.5, 2.5]);
     let mut v = vec![7.0f32, 1.0, 3.0, 5.0];
     assert_eq!(einmix_image::percentile(&mut v, 25.0), 2.5);
+}
+
+fn warm(start: &einmix::Mixture) -> einmix::FitOptions<'_> {
+    einmix::FitOptions::new().warm_start(start, f64::NEG_INFINITY)
 }

@@ -7,8 +7,9 @@ mod blockwise;
 mod convert;
 mod error;
 mod image;
+mod partitions;
 
-use einmix::{Element, Fit, GaussianMixture, InitParams, Mixture, Progress};
+use einmix::{Element, Fit, FitOptions, GaussianMixture, InitParams, Mixture, Progress};
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -72,10 +73,12 @@ fn fit_detached<T: Element>(
             });
         }
     };
-    match start {
-        Some((m, lb)) => spec.fit_from_with_progress(x, w, m, *lb, &mut observer),
-        None => spec.fit_with_progress(x, w, &mut observer),
-    }
+    let options = FitOptions::new().progress(&mut observer);
+    let options = match start {
+        Some((m, lb)) => options.warm_start(m, *lb),
+        None => options,
+    };
+    spec.fit_with(x, w, options)
 }
 
 /// Fits a mixture; returns a dict of the fitted arrays and the fit report.
@@ -301,6 +304,7 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EinmixError", m.py().get_type::<EinmixError>())?;
     m.add("instruction_set", einmix::instruction_set())?;
     blockwise::register(m)?;
+    partitions::register(m)?;
     image::register(m)?;
     Ok(())
 }

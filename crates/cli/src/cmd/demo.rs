@@ -30,8 +30,9 @@ pub fn run(a: &DemoArgs) -> Result<ExitCode, CliError> {
         spec = spec.n_threads(t);
     }
     let mut iterations = Vec::new();
+    let mut record = |p: &einmix::Progress| iterations.push((p.iteration, p.lower_bound, p.change));
     let fit = spec
-        .fit_with_progress(x.view(), None, &mut |p| iterations.push((p.iteration, p.lower_bound, p.change)))
+        .fit_with(x.view(), None, einmix::FitOptions::new().progress(&mut record))
         .map_err(CliError::Demo)?;
     for (i, lb, change) in &iterations {
         if *i <= 3 || *i % 10 == 0 || *i == fit.info.n_iter {

@@ -21,11 +21,12 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
     let x = table.x.view();
     let spec = super::spec(&a.em, a.n_components, a.covariance_type);
     let reporter = Reporter::new(a.verbosity, a.em.max_iter as u64, "iterations");
+    let mut report = |p: &einmix::Progress| {
+        reporter.step(p.iteration as u64, "fitting");
+        reporter.iteration("", p);
+    };
     let fit = spec
-        .fit_with_progress(x, weights.as_ref().map(|w| w.view()), &mut |p| {
-            reporter.step(p.iteration as u64, "fitting");
-            reporter.iteration("", p);
-        })
+        .fit_with(x, weights.as_ref().map(|w| w.view()), einmix::FitOptions::new().progress(&mut report))
         .map_err(CliError::library(&file))?;
     reporter.finish();
     output.model(&fit.mixture)?;

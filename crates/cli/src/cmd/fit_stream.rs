@@ -34,11 +34,11 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
     let (n, d) = (rows.n_rows(), einmix::stream::RowSource::n_features(&rows));
     let spec = super::spec(&a.em, a.n_components, a.covariance_type);
     let reporter = Reporter::new(a.verbosity, a.em.max_iter as u64, "iterations");
-    let fit = einmix::stream::fit(&spec, &mut rows, None, &mut |p| {
+    let mut report = |p: &einmix::Progress| {
         reporter.step(p.iteration as u64, "fitting (streamed)");
         reporter.iteration("", p);
-    })
-    .map_err(to_cli)?;
+    };
+    let fit = spec.fit_stream(&mut rows, einmix::FitOptions::new().progress(&mut report)).map_err(to_cli)?;
     reporter.finish();
     output.model(&fit.mixture)?;
 

@@ -23,38 +23,22 @@ pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
         if d == 1 { "" } else { "s" },
         m.n_parameters()
     )?;
-    let cov = m.covariances();
-    let cov: Vec<f64> = cov.iter().copied().collect();
-    if kind == CovarianceType::Tied {
+    let dense = |c: usize| m.covariance_matrix(c).iter().copied().collect::<Vec<f64>>();
+    if kind.is_shared() {
         writeln!(out, "shared covariance axes:")?;
-        axes(&mut out, &cov, d)?;
+        axes(&mut out, &dense(0), d)?;
     }
     for c in 0..k {
         writeln!(out)?;
         writeln!(out, "component {c}: weight {}", g(m.weights()[c]))?;
         writeln!(out, "  mean {}", vector(m.means().row(c).iter().copied()))?;
-        match kind {
-            CovarianceType::Full => axes(&mut out, &cov[c * d * d..(c + 1) * d * d], d)?,
-            CovarianceType::Tied => {}
-            CovarianceType::Diag => {
-                let dense = diagonal(&cov[c * d..(c + 1) * d]);
-                axes(&mut out, &dense, d)?;
-            }
-            CovarianceType::Spherical => {
-                writeln!(out, "  sd {} in every direction", g(cov[c].sqrt()))?;
-            }
+        if kind == CovarianceType::Spherical {
+            writeln!(out, "  sd {} in every direction", g(m.covariance_matrix(c)[[0, 0]].sqrt()))?;
+        } else if !kind.is_shared() {
+            axes(&mut out, &dense(c), d)?;
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn diagonal(values: &[f64]) -> Vec<f64> {
-    let d = values.len();
-    let mut dense = vec![0.0; d * d];
-    for (j, v) in values.iter().enumerate() {
-        dense[j * d + j] = *v;
-    }
-    dense
 }
 
 /// `sd S along [v]` for each eigen-axis, largest first.

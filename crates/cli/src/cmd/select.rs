@@ -11,8 +11,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use einmix::{CovarianceType, Mixture};
-use ndarray::{Array1, ArrayD, ArrayView2, IxDyn};
+use einmix::{CovarianceType, FitOptions, Mixture};
+use ndarray::ArrayView2;
 
 use crate::args::{Criterion, SelectArgs};
 use crate::error::CliError;
@@ -81,12 +81,14 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
                     _ => {}
                 }
             };
-            consider(spec.fit_with_progress(x, None, &mut |p| reporter.iteration(&what, p)), false);
+            let mut report = |p: &einmix::Progress| reporter.iteration(&what, p);
+            consider(spec.fit_with(x, None, FitOptions::new().progress(&mut report)), false);
             if let (false, Some(prev)) = (a.no_warm_start, &previous) {
                 if let Some(start) = split_worst(prev, x) {
                     reporter.status(format_args!("{what}EM from the K={} fit with a component split", k - 1));
                     warm_tried += 1;
-                    let warm = spec.fit_from(x, None, &start, f64::NEG_INFINITY);
+                    let warm =
+                        spec.fit_with(x, None, FitOptions::new().warm_start(&start, f64::NEG_INFINITY));
                     if let Ok(f) = &warm {
                         reporter.status(format_args!(
                             "{what}split start: {} iterations, lower bound {:.10}",
@@ -229,7 +231,7 @@ pub fn run(a: &SelectArgs) -> Result<ExitCode, CliError> {
 /// keeps the mixture's first two moments. Tied and spherical kinds keep their covariances.
 /// `None` when no component can be split.
 fn split_worst(prev: &Mixture, x: ArrayView2<f64>) -> Option<Mixture> {
-    let (k, d, kind) = (prev.n_components(), prev.n_features(), prev.covariance_type());
+    let k = prev.n_components();
     let labels = prev.predict(x).ok()?;
     let ll = prev.score_samples(x).ok()?;
     let mut sum = vec![0.0; k];
@@ -242,86 +244,13 @@ fn split_worst(prev: &Mixture, x: ArrayView2<f64>) -> Option<Mixture> {
         .filter(|&c| count[c] >= 2)
         .min_by(|&a, &b| (sum[a] / count[a] as f64).total_cmp(&(sum[b] / count[b] as f64)))?;
 
-    let cov: Vec<f64> = prev.covariances().iter().copied().collect();
-    let dense: Vec<f64> = match kind {
-        CovarianceType::Full => cov[worst * d * d..(worst + 1) * d * d].to_vec(),
-        CovarianceType::Tied => cov.clone(),
-        CovarianceType::Diag => {
-            let mut m = vec![0.0; d * d];
-            for j in 0..d {
-                m[j * d + j] = cov[worst * d + j];
-            }
-            m
-        }
-        CovarianceType::Spherical => {
-            let mut m = vec![0.0; d * d];
-            for j in 0..d {
-                m[j * d + j] = cov[worst];
-            }
-            m
-        }
-    };
-    let (values, vectors) = einmix::symmetric_eigen(&dense, d);
-    let lambda = values[d - 1].max(0.0);
-    let axis = &vectors[(d - 1) * d..d * d];
-    let two_over_pi = 2.0 / std::f64::consts::PI;
-    let offset = (two_over_pi * lambda).sqrt();
-
-    let mut weights = prev.weights().to_vec();
-    weights[worst] /= 2.0;
-    weights.push(weights[worst]);
-    let mut means = prev.means().to_owned();
-    let centre = means.row(worst).to_owned();
-    let mut new_mean = centre.clone();
-    for j in 0..d {
-        means[[worst, j]] = centre[j] + offset * axis[j];
-        new_mean[j] = centre[j] - offset * axis[j];
-    }
-    let means = ndarray::concatenate(
-        ndarray::Axis(0),
-        &[means.view(), new_mean.view().insert_axis(ndarray::Axis(0))],
-    )
-    .ok()?;
-    let shrink = |m: &mut [f64]| {
-        for r in 0..d {
-            for c in 0..d {
-                m[r * d + c] -= two_over_pi * lambda * axis[r] * axis[c];
-            }
-        }
-    };
-    let (shape, covariances): (Vec<usize>, Vec<f64>) = match kind {
-        CovarianceType::Full => {
-            let mut block = dense;
-            shrink(&mut block);
-            let mut all = cov;
-            all[worst * d * d..(worst + 1) * d * d].copy_from_slice(&block);
-            all.extend_from_slice(&block);
-            (vec![k + 1, d, d], all)
-        }
-        CovarianceType::Diag => {
-            let mut block = dense;
-            shrink(&mut block);
-            let diag: Vec<f64> = (0..d).map(|j| block[j * d + j]).collect();
-            let mut all = cov;
-            all[worst * d..(worst + 1) * d].copy_from_slice(&diag);
-            all.extend_from_slice(&diag);
-            (vec![k + 1, d], all)
-        }
-        CovarianceType::Tied => (vec![d, d], cov),
-        CovarianceType::Spherical => {
-            let mut all = cov;
-            all.push(all[worst]);
-            (vec![k + 1], all)
-        }
-    };
-    let covariances = ArrayD::from_shape_vec(IxDyn(&shape), covariances).ok()?;
-    Mixture::from_parameters(kind, Array1::from(weights).view(), means.view(), covariances.view()).ok()
+    prev.split_component(worst).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
+    use ndarray::{Array2, ArrayD, IxDyn};
 
     #[test]
     fn split_keeps_weights_and_moves_means_apart() {

@@ -74,7 +74,8 @@ pub fn sample_candidates<T: Element>(
         }
     }
     let n_kept = rows.len() / x.ncols().max(1);
-    Array2::from_shape_vec((n_kept, x.ncols()), rows).map_err(|e| Error::InvalidModel { message: e.to_string() })
+    Array2::from_shape_vec((n_kept, x.ncols()), rows)
+        .map_err(|e| Error::InvalidModel { message: e.to_string() })
 }
 
 /// The row of a block that holds the cumulative weight `u * sum_i w_i` (`u` in `[0, 1)`):
@@ -215,4 +216,3 @@ pub fn mixture_from_hard_statistics(
     m_step(&stats, &shifts, reg_covar, WeightNorm::TotalWeight(total_weight), &mut m, &mut scratch)?;
     Ok(m)
 }
-

@@ -63,8 +63,8 @@ use crate::validate;
 
 pub use crate::chunks::Element;
 pub use kmeans_parallel::{
-    candidate_weights, spatial_order, hard_statistics, min_sq_distances, mixture_from_hard_statistics, reduce_candidates,
-    sample_candidates, weighted_row,
+    candidate_weights, hard_statistics, min_sq_distances, mixture_from_hard_statistics, reduce_candidates,
+    sample_candidates, spatial_order, weighted_row,
 };
 
 /// Where each statistic sits in the flat vector of a mixture of `K` components in `D`
@@ -380,7 +380,7 @@ mod tests {
     use super::*;
     use crate::datasets;
     use crate::estimator::{GaussianMixture, InitParams};
-    use ndarray::s;
+    use ndarray::{s, Array1};
 
     fn max_rel(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
         let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -409,8 +409,9 @@ mod tests {
                     .unwrap()
                     .mixture;
                 let spec = GaussianMixture::new(6).covariance_type(kind).max_iter(12).tol(0.0);
-                let reference =
-                    spec.fit_with(x.view(), w, crate::FitOptions::new().warm_start(&start, f64::NEG_INFINITY)).unwrap();
+                let reference = spec
+                    .fit_with(x.view(), w, crate::FitOptions::new().warm_start(&start, f64::NEG_INFINITY))
+                    .unwrap();
                 let cuts = [0, 3, 3, 1000, 4100, n];
                 let mut m = start.clone();
                 let mut engine = BlockStatistics::new(&m, Some(2)).unwrap();

@@ -17,7 +17,7 @@ pub(crate) fn scatter_any<A: Arith>(
     s: &mut Scratch,
     stats: &mut SuffStats,
 ) {
-    let scale: &[f64; CHUNK] = (&s.scale[..]).try_into().unwrap();
+    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
     debug_assert_eq!(k, s.active.len());
     for (row, &c) in s.active.iter().enumerate() {
         let e = lanes_mut(&mut s.lp, row);
@@ -75,4 +75,3 @@ pub(crate) fn scatter_any<A: Arith>(
         }
     }
 }
-

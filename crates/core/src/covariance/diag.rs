@@ -122,7 +122,7 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
     let d = p.d;
     let spherical = p.kind == CovarianceType::Spherical;
     for (row, &k) in s.active.iter().enumerate() {
-        let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
+        let acc: &mut [f64; CHUNK] = lanes_mut(&mut s.acc, 0);
         acc.fill(0.0);
         for j in 0..d {
             let x = lanes(xs, j);
@@ -151,7 +151,7 @@ pub(crate) fn squares_fixed<A: Arith, const D: usize>(
     stats: &mut SuffStats,
 ) {
     let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
-    let scale: &[f64; CHUNK] = (&s.scale[..]).try_into().unwrap();
+    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
     debug_assert_eq!(k, s.active.len());
     for (row, &c) in s.active.iter().enumerate() {
         let e = lanes(&s.lp, row);
@@ -179,4 +179,3 @@ pub(crate) fn squares_fixed<A: Arith, const D: usize>(
         }
     }
 }
-

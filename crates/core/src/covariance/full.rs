@@ -192,7 +192,7 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
                 dx[i] = x[i] - mu;
             }
         }
-        let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
+        let acc: &mut [f64; CHUNK] = lanes_mut(&mut s.acc, 0);
         acc.fill(0.0);
         let u = &p.prec_chol[k * d * d..(k + 1) * d * d];
         if d >= GEMM_MIN_DIM {
@@ -269,7 +269,7 @@ pub(crate) fn scatter_fixed<A: Arith, const D: usize>(
     stats: &mut SuffStats,
 ) {
     let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
-    let scale: &[f64; CHUNK] = (&s.scale[..]).try_into().unwrap();
+    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
     debug_assert_eq!(k, s.active.len());
     for (row, &c) in s.active.iter().enumerate() {
         let e = lanes(&s.lp, row);
@@ -302,4 +302,3 @@ pub(crate) fn scatter_fixed<A: Arith, const D: usize>(
         }
     }
 }
-

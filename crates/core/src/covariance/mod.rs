@@ -24,9 +24,9 @@ pub(crate) mod full;
 mod prepared;
 pub(crate) mod spherical;
 mod stats;
-pub(crate) mod tied;
 #[cfg(test)]
 mod tests;
+pub(crate) mod tied;
 
 pub(crate) use prepared::Prepared;
 pub(crate) use stats::SuffStats;
@@ -156,7 +156,14 @@ impl CovarianceType {
     }
 
     /// Per-feature weights `lo <= hi` bounding `t^T P_c t` from both sides (see [`Prepared`]).
-    pub(crate) fn precision_bounds(self, prec_chol: &[f64], c: usize, d: usize, lo: &mut [f64], hi: &mut [f64]) {
+    pub(crate) fn precision_bounds(
+        self,
+        prec_chol: &[f64],
+        c: usize,
+        d: usize,
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
         match self {
             CovarianceType::Full => full::precision_bounds(&prec_chol[c * d * d..(c + 1) * d * d], d, lo, hi),
             CovarianceType::Tied => full::precision_bounds(prec_chol, d, lo, hi),
@@ -182,9 +189,17 @@ impl CovarianceType {
             CovarianceType::Full => full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
             CovarianceType::Tied => tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
             CovarianceType::Diag => diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
-            CovarianceType::Spherical => {
-                spherical::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, variances_scratch, out)
-            }
+            CovarianceType::Spherical => spherical::covariances_from_scatter(
+                s,
+                sx,
+                sr,
+                nk,
+                delta,
+                d,
+                reg_covar,
+                variances_scratch,
+                out,
+            ),
         }
     }
 
@@ -337,9 +352,15 @@ pub(crate) fn accumulate_chunk<A: Arith>(
         (CovarianceType::Full | CovarianceType::Tied, 3) => {
             full::scatter_fixed::<A, 3>(kind.is_shared(), k, shifts, xs, s, stats)
         }
-        (CovarianceType::Diag | CovarianceType::Spherical, 1) => diag::squares_fixed::<A, 1>(k, shifts, xs, s, stats),
-        (CovarianceType::Diag | CovarianceType::Spherical, 2) => diag::squares_fixed::<A, 2>(k, shifts, xs, s, stats),
-        (CovarianceType::Diag | CovarianceType::Spherical, 3) => diag::squares_fixed::<A, 3>(k, shifts, xs, s, stats),
+        (CovarianceType::Diag | CovarianceType::Spherical, 1) => {
+            diag::squares_fixed::<A, 1>(k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Diag | CovarianceType::Spherical, 2) => {
+            diag::squares_fixed::<A, 2>(k, shifts, xs, s, stats)
+        }
+        (CovarianceType::Diag | CovarianceType::Spherical, 3) => {
+            diag::squares_fixed::<A, 3>(k, shifts, xs, s, stats)
+        }
         _ => any_dim::scatter_any::<A>(kind, k, d, shifts, xs, s, stats),
     }
 }

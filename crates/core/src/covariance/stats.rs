@@ -73,7 +73,15 @@ impl SuffStats {
 
     /// Adds one point `x` with weight `w`, assigned wholly to component `c`, around `shift`
     /// (`dx` is scratch of length `D`): the statistics of hard assignments, `O(D^2)` per point.
-    pub(crate) fn add_point(&mut self, kind: CovarianceType, c: usize, w: f64, x: &[f64], shift: &[f64], dx: &mut [f64]) {
+    pub(crate) fn add_point(
+        &mut self,
+        kind: CovarianceType,
+        c: usize,
+        w: f64,
+        x: &[f64],
+        shift: &[f64],
+        dx: &mut [f64],
+    ) {
         let d = x.len();
         self.sr[c] += w;
         for j in 0..d {

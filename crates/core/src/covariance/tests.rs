@@ -2,13 +2,13 @@
 //! and determinant of `Sigma` (Gauss-Jordan), one point and one component at a time, and
 //! the statistics as naive sums.
 
-use crate::pass::blocks::EmBlock;
-use crate::pass::logsumexp::{ln_at_least_one, log_sum_exp_chunk};
-use crate::pass::run::prepared;
 use crate::chunks::{Chunked, Scratch, CHUNK};
 use crate::covariance::{accumulate_chunk, log_prob_chunk, CovarianceType, Prepared, SuffStats};
 use crate::kernels::{dispatch, Arith, Fused, Kernel, Unfused};
 use crate::model::Mixture;
+use crate::pass::blocks::EmBlock;
+use crate::pass::logsumexp::{ln_at_least_one, log_sum_exp_chunk};
+use crate::pass::run::prepared;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -119,12 +119,7 @@ fn random_spd(rng: &mut ChaCha8Rng, d: usize) -> Vec<f64> {
 }
 
 /// A random mixture of `kind` and its dense `Sigma_k`, one `d x d` per component.
-fn random_model(
-    kind: CovarianceType,
-    k: usize,
-    d: usize,
-    rng: &mut ChaCha8Rng,
-) -> (Mixture, Vec<Vec<f64>>) {
+fn random_model(kind: CovarianceType, k: usize, d: usize, rng: &mut ChaCha8Rng) -> (Mixture, Vec<Vec<f64>>) {
     let raw: Vec<f64> = (0..k).map(|_| rng.random_range(0.2..1.0)).collect();
     let total: f64 = raw.iter().sum();
     let weights = Array1::from_iter(raw.iter().map(|w| w / total));
@@ -538,11 +533,9 @@ fn the_fused_em_block_matches_a_naive_e_step() {
     for kind in CovarianceType::ALL {
         for d in DIMS {
             let (m, sigma) = random_model(kind, k, d, &mut rng);
-            let x = Array2::from_shape_fn((n, d), |(i, j)| {
-                m.means()[[i % k, j]] + rng.random_range(-3.0..3.0)
-            });
-            let w =
-                Array1::from_shape_fn(n, |i| if i % 11 == 0 { 0.0 } else { rng.random_range(0.5..2.0) });
+            let x =
+                Array2::from_shape_fn((n, d), |(i, j)| m.means()[[i % k, j]] + rng.random_range(-3.0..3.0));
+            let w = Array1::from_shape_fn(n, |i| if i % 11 == 0 { 0.0 } else { rng.random_range(0.5..2.0) });
             let data = Chunked::new(x.view(), Some(w.view()));
             // The documented contract: sample weights are used rescaled to average 1 per row.
             let w = w.mapv(|v| v * n as f64 / w.sum());
@@ -579,4 +572,3 @@ fn the_fused_em_block_matches_a_naive_e_step() {
         }
     }
 }
-

@@ -75,7 +75,7 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         }
     }
     for (row, &k) in s.active.iter().enumerate() {
-        let acc: &mut [f64; CHUNK] = (&mut s.acc[..]).try_into().unwrap();
+        let acc: &mut [f64; CHUNK] = lanes_mut(&mut s.acc, 0);
         acc.fill(0.0);
         for l in 0..d {
             let (xu, mu) = (lanes(&s.dx, l), p.mean_prec[k * d + l]);
@@ -90,4 +90,3 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         }
     }
 }
-

@@ -187,10 +187,12 @@ mod tests {
             let (mut culled, mut full) = (start.clone(), start);
             let (mut shifts, mut scratch) = (Vec::new(), MStepScratch::new(30, 2));
             for iteration in 0..25 {
-                let lb_c = super::super::iterate(&mut culled_source, &mut culled, 1e-6, &mut shifts, &mut scratch)
-                    .unwrap();
+                let lb_c =
+                    super::super::iterate(&mut culled_source, &mut culled, 1e-6, &mut shifts, &mut scratch)
+                        .unwrap();
                 let lb_f =
-                    super::super::iterate(&mut full_source, &mut full, 1e-6, &mut shifts, &mut scratch).unwrap();
+                    super::super::iterate(&mut full_source, &mut full, 1e-6, &mut shifts, &mut scratch)
+                        .unwrap();
                 assert!(
                     culled_source.statistics().0.culled_pairs > 0,
                     "{kind}: nothing was culled, the test proves nothing"

@@ -251,9 +251,11 @@ impl GaussianMixture {
                     return Err(Error::ZeroWeights { n_samples: r.seen }.into());
                 }
                 if r.positive < self.n_components {
-                    return Err(
-                        Error::TooFewSamples { n_samples: r.positive, n_components: self.n_components }.into()
-                    );
+                    return Err(Error::TooFewSamples {
+                        n_samples: r.positive,
+                        n_components: self.n_components,
+                    }
+                    .into());
                 }
                 Some(r)
             }
@@ -301,8 +303,9 @@ mod tests {
                 let spec = GaussianMixture::new(8).covariance_type(kind).random_state(9).tol(1e-6);
                 let reference = spec.fit(x.view(), weights).unwrap();
                 for rows in [1usize << 20, 999, 4096] {
-                    let got =
-                        spec.fit_stream(&mut Blocks::new(x.view(), weights, rows), FitOptions::new()).unwrap();
+                    let got = spec
+                        .fit_stream(&mut Blocks::new(x.view(), weights, rows), FitOptions::new())
+                        .unwrap();
                     assert_eq!(got.info.n_iter, reference.info.n_iter, "{kind} rows {rows}");
                     let rel = max_rel(&got.mixture, &reference.mixture);
                     assert!(rel <= 1e-10, "{kind} rows {rows} weighted {}: {rel}", weights.is_some());
@@ -315,8 +318,9 @@ mod tests {
     fn a_sample_smaller_than_the_data_still_fits_well() {
         let (truth, x) = datasets::seed_workload(20_000, 5, 1);
         let spec = GaussianMixture::new(5).init_params(InitParams::KMeans).random_state(2);
-        let got =
-            spec.fit_stream(&mut Blocks::new(x.view(), None, 3000), FitOptions::new().sample_size(2_000)).unwrap();
+        let got = spec
+            .fit_stream(&mut Blocks::new(x.view(), None, 3000), FitOptions::new().sample_size(2_000))
+            .unwrap();
         let reference = spec.fit(x.view(), None).unwrap();
         assert!(got.info.converged);
         assert!(got.info.lower_bound > reference.info.lower_bound - 0.05, "{:?}", got.info.lower_bound);
@@ -330,7 +334,9 @@ mod tests {
         let err = spec.fit_stream(&mut Blocks::new(x.view(), None, 10), FitOptions::new()).unwrap_err();
         assert!(matches!(err, Error::EmptyData { .. }));
         let x = Array2::from_shape_fn((3, 2), |(i, _)| i as f64);
-        let err = GaussianMixture::new(4).fit_stream(&mut Blocks::new(x.view(), None, 2), FitOptions::new()).unwrap_err();
+        let err = GaussianMixture::new(4)
+            .fit_stream(&mut Blocks::new(x.view(), None, 2), FitOptions::new())
+            .unwrap_err();
         assert!(matches!(err, Error::TooFewSamples { .. }));
     }
 }

@@ -111,4 +111,3 @@ impl Kernel for ScoreBlock<'_> {
         }
     }
 }
-

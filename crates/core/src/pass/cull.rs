@@ -54,4 +54,3 @@ pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stat
         }
     }
 }
-

@@ -12,7 +12,7 @@ use crate::kernels::{exp_nonpositive, sum_lanes, Arith, LANES};
 /// `s.scale = w / sum`, so that `w_i r_ik = s.lp[k][i] * s.scale[i]`.
 #[inline(always)]
 pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch) {
-    let max: &mut [f64; CHUNK] = (&mut s.max[..]).try_into().unwrap();
+    let max: &mut [f64; CHUNK] = lanes_mut(&mut s.max, 0);
     max.copy_from_slice(lanes(&s.lp, 0));
     for c in 1..k {
         let lp = lanes(&s.lp, c);
@@ -20,7 +20,7 @@ pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch) 
             max[i] = max[i].max(lp[i]);
         }
     }
-    let sum: &mut [f64; CHUNK] = (&mut s.sum[..]).try_into().unwrap();
+    let sum: &mut [f64; CHUNK] = lanes_mut(&mut s.sum, 0);
     sum.fill(0.0);
     for c in 0..k {
         let lp = lanes_mut(&mut s.lp, c);
@@ -30,7 +30,7 @@ pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch) 
             sum[i] += e;
         }
     }
-    let w: &[f64; CHUNK] = w.try_into().unwrap();
+    let w: &[f64; CHUNK] = lanes(w, 0);
     let (ll, scale) = (&mut s.log_lik, &mut s.scale);
     for i in 0..CHUNK {
         ll[i] = max[i] + ln_at_least_one::<A>(sum[i]);
@@ -88,4 +88,3 @@ pub(crate) fn weighted_log_lik(w: &[f64], s: &Scratch) -> f64 {
     }
     sum_lanes(&acc)
 }
-

@@ -67,7 +67,12 @@ pub(crate) fn em_statistics(
 
 /// A scoring pass: `per_row` values of `what` for every row of `data`, in chunked order, on
 /// `par`'s threads (or rayon's global pool when `par` is `None`).
-pub(crate) fn score(prepared: &Prepared, data: &Chunked, what: ScoreOutput, par: Option<&Parallel>) -> Vec<f64> {
+pub(crate) fn score(
+    prepared: &Prepared,
+    data: &Chunked,
+    what: ScoreOutput,
+    par: Option<&Parallel>,
+) -> Vec<f64> {
     let per_row = if what == ScoreOutput::Responsibilities { prepared.k } else { 1 };
     let block_rows = BLOCK_CHUNKS * CHUNK;
     let mut out = vec![0.0; data.n * per_row];
