@@ -279,10 +279,8 @@ def fit(
 
     # The loop, the culling fallback, convergence and the best of n_init are the core's EM
     # driver; only the partition plumbing is here.
-    model = _einmix.fit_partitions(
-        initial_mixture, summed_statistics, n_features=d, n_components=k, covariance_type=covariance_type,
-        tol=float(tol), reg_covar=float(reg_covar), max_iter=int(max_iter), n_init=1 if given else int(n_init),
-    )
+    settings = (k, covariance_type, float(tol), float(reg_covar), int(max_iter), 1 if given else int(n_init))
+    model = _einmix.fit_partitions(initial_mixture, summed_statistics, n_features=d, settings=settings)
     converged, n_iter, lower_bound, bounds = (
         model["converged"], model["n_iter"], model["lower_bound"], model["lower_bounds"]
     )

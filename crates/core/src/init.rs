@@ -95,7 +95,7 @@ impl Kernel for RespBlock<'_> {
             let (xs, w) = self.data.chunk(c);
             self.resp.fill(c, self.k, &mut self.scratch.lp);
             self.scratch.scale.copy_from_slice(w);
-            accumulate_chunk::<A>(self.kind, self.k, self.data.d, self.shifts, xs, self.scratch, self.stats);
+            accumulate_chunk::<A>(self.kind, self.shifts, xs, self.scratch, self.stats);
         }
     }
 }

@@ -112,30 +112,19 @@ impl Mixture {
         Mixture::try_from(file).map_err(|message| Error::InvalidModel { message })
     }
 
-    pub(crate) fn from_flat(
-        covariance_type: CovarianceType,
-        n_components: usize,
-        n_features: usize,
-        weights: Vec<f64>,
-        means: Vec<f64>,
-        covariances: Vec<f64>,
-        precisions_cholesky: Vec<f64>,
-    ) -> Mixture {
+    /// An all-zero mixture of the given shape, to be filled by an M-step.
+    pub(crate) fn zeros(kind: CovarianceType, k: usize, d: usize) -> Mixture {
+        let (weights, means, covariances) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; kind.len(k, d)]);
+        let precisions_cholesky = covariances.clone();
         Mixture {
-            covariance_type,
-            n_components,
-            n_features,
+            covariance_type: kind,
+            n_components: k,
+            n_features: d,
             weights,
             means,
             covariances,
             precisions_cholesky,
         }
-    }
-
-    /// An all-zero mixture of the given shape, to be filled by an M-step.
-    pub(crate) fn zeros(kind: CovarianceType, k: usize, d: usize) -> Mixture {
-        let len = kind.len(k, d);
-        Mixture::from_flat(kind, k, d, vec![0.0; k], vec![0.0; k * d], vec![0.0; len], vec![0.0; len])
     }
 
     pub(crate) fn parts_mut(&mut self) -> PartsMut<'_> {
@@ -493,6 +482,15 @@ impl TryFrom<MixtureFile> for Mixture {
         if chol.iter().enumerate().any(|(i, &u)| f.covariance_type.on_diagonal(i, d) && u <= 0.0) {
             return Err("'precisions_cholesky' must have a positive diagonal".into());
         }
-        Ok(Mixture::from_flat(f.covariance_type, k, d, f.weights, means, cov, chol))
+        let (covariance_type, weights) = (f.covariance_type, f.weights);
+        Ok(Mixture {
+            covariance_type,
+            n_components: k,
+            n_features: d,
+            weights,
+            means,
+            covariances: cov,
+            precisions_cholesky: chol,
+        })
     }
 }

@@ -10,7 +10,7 @@
 //! The statistics were accumulated around shifts `c_k` (the previous means), so the
 //! correction from `c_k` to the new `mu_k` is small and nothing cancels catastrophically.
 
-use crate::covariance::SuffStats;
+use crate::covariance::{Moments, SuffStats};
 use crate::error::Result;
 use crate::model::Mixture;
 
@@ -76,6 +76,7 @@ pub(crate) fn m_step(
         }
     }
     let cov = &mut *parts.covariances;
-    kind.covariances_from_scatter(stats, nk, &scratch.delta, d, reg_covar, &mut scratch.variances, cov);
+    let moments = Moments { stats, nk, delta: &scratch.delta, d, reg_covar };
+    kind.covariances_from_scatter(&moments, &mut scratch.variances, cov);
     kind.precisions_cholesky_into(cov, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
 }

@@ -261,38 +261,29 @@ fn score_block<'py>(py: Python<'py>, x: Block<'py>, m: Mixture, what: What) -> P
     }
 }
 
-/// Labels of one block.
-#[pyfunction]
-fn predict_block<'py>(
-    py: Python<'py>,
-    x: Block<'py>,
-    covariance_type: &str,
-    params: Params<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    score_block(py, x, model(covariance_type, params)?, What::Labels)
+/// Defines a per-block scoring function: the mixture from `params`, then `what` of the block.
+macro_rules! block_scorer {
+    ($(#[$doc:meta])* $name:ident, $what:expr) => {
+        $(#[$doc])*
+        #[pyfunction]
+        fn $name<'py>(py: Python<'py>, x: Block<'py>, kind: &str, params: Params<'py>) -> PyResult<Bound<'py, PyAny>> {
+            score_block(py, x, model(kind, params)?, $what)
+        }
+    };
 }
 
-/// Responsibilities of one block, `(rows, K)`.
-#[pyfunction]
-fn predict_proba_block<'py>(
-    py: Python<'py>,
-    x: Block<'py>,
-    covariance_type: &str,
-    params: Params<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    score_block(py, x, model(covariance_type, params)?, What::Proba)
-}
-
-/// `log p(x)` of every row of one block.
-#[pyfunction]
-fn score_samples_block<'py>(
-    py: Python<'py>,
-    x: Block<'py>,
-    covariance_type: &str,
-    params: Params<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    score_block(py, x, model(covariance_type, params)?, What::LogLik)
-}
+block_scorer!(
+    /// Labels of one block.
+    predict_block, What::Labels
+);
+block_scorer!(
+    /// Responsibilities of one block, `(rows, K)`.
+    predict_proba_block, What::Proba
+);
+block_scorer!(
+    /// `log p(x)` of every row of one block.
+    score_samples_block, What::LogLik
+);
 
 /// Registers the block kernels on the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,6 +1,6 @@
 //! numpy <-> einmix conversions.
 
-use einmix::{CovarianceType, Mixture};
+use einmix::{CovarianceType, FitInfo, GaussianMixture, Mixture};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -44,4 +44,32 @@ pub fn mixture_dict<'py>(py: Python<'py>, m: &Mixture) -> PyResult<Bound<'py, Py
     d.set_item("precisions_cholesky", dyn_array(py, m.precisions_cholesky()))?;
     d.set_item("precisions", m.precisions().into_pyarray(py))?;
     Ok(d)
+}
+
+/// The EM settings every fit from Python shares: `(n_components, covariance_type, tol,
+/// reg_covar, max_iter, n_init)`.
+pub type EmSettings = (usize, String, f64, f64, usize, usize);
+
+/// A specification from the shared EM settings (the rest at their defaults).
+pub fn spec(settings: &EmSettings) -> PyResult<GaussianMixture> {
+    let (n_components, covariance_type, tol, reg_covar, max_iter, n_init) = settings;
+    let (n_components, tol, reg_covar, max_iter, n_init) =
+        (*n_components, *tol, *reg_covar, *max_iter, *n_init);
+    Ok(GaussianMixture::new(n_components)
+        .covariance_type(kind(covariance_type)?)
+        .tol(tol)
+        .reg_covar(reg_covar)
+        .max_iter(max_iter)
+        .n_init(n_init))
+}
+
+/// The fitted arrays of `m` and the fit's report, as one dict.
+pub fn fit_dict<'py>(py: Python<'py>, m: &Mixture, info: &FitInfo) -> PyResult<Bound<'py, PyDict>> {
+    let out = mixture_dict(py, m)?;
+    out.set_item("converged", info.converged)?;
+    out.set_item("n_iter", info.n_iter)?;
+    out.set_item("lower_bound", info.lower_bound)?;
+    out.set_item("lower_bounds", info.lower_bounds.clone())?;
+    out.set_item("run_lower_bounds", info.run_lower_bounds.clone())?;
+    Ok(out)
 }

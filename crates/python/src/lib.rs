@@ -15,7 +15,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{kind, mixture, mixture_dict};
+use crate::convert::{mixture, mixture_dict};
 use crate::error::{to_py, EinmixError};
 
 /// A warm start from Python: `(weights_, means_, covariances_, precisions_cholesky_, lower_bound_)`.
@@ -108,13 +108,8 @@ fn fit<'py>(
     warm_start: Option<WarmStart<'py>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let mut spec = GaussianMixture::new(n_components)
-        .covariance_type(kind(covariance_type)?)
-        .tol(tol)
-        .reg_covar(reg_covar)
-        .max_iter(max_iter)
-        .n_init(n_init)
-        .init_params(init_params.parse::<InitParams>().map_err(to_py)?);
+    let settings = (n_components, covariance_type.to_string(), tol, reg_covar, max_iter, n_init);
+    let mut spec = convert::spec(&settings)?.init_params(init_params.parse::<InitParams>().map_err(to_py)?);
     if let Some(seed) = random_state {
         spec = spec.random_state(seed);
     }
@@ -146,12 +141,7 @@ fn fit<'py>(
         }
     };
     let fit = result.map_err(to_py)?;
-    let out = mixture_dict(py, &fit.mixture)?;
-    out.set_item("converged", fit.info.converged)?;
-    out.set_item("n_iter", fit.info.n_iter)?;
-    out.set_item("lower_bound", fit.info.lower_bound)?;
-    out.set_item("lower_bounds", fit.info.lower_bounds.clone())?;
-    out.set_item("run_lower_bounds", fit.info.run_lower_bounds.clone())?;
+    let out = convert::fit_dict(py, &fit.mixture, &fit.info)?;
     let labels: Array1<i64> = fit.labels.iter().map(|&l| l as i64).collect();
     out.set_item("labels", labels.into_pyarray(py))?;
     Ok(out)
@@ -210,59 +200,43 @@ fn score<S: Scorer + Sync>(
     out.map_err(to_py)
 }
 
-/// Log-density of the mixture at each row of `x`.
-#[pyfunction]
-#[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
-fn score_samples<'py>(
-    py: Python<'py>,
-    x: Data<'py>,
-    covariance_type: &str,
-    weights: PyReadonlyArray1<'py, f64>,
-    means: PyReadonlyArray2<'py, f64>,
-    covariances: PyReadonlyArrayDyn<'py, f64>,
-    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
-    n_threads: Option<usize>,
-) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let out = score(py, &x, &m, n_threads, LogDensity)?;
-    Ok(out.into_pyarray(py))
+/// Defines a scoring function of Python's: the mixture from the estimator's arrays, then
+/// `scorer` over `x` (float64 or float32) without the GIL on `n_threads`.
+macro_rules! scoring_function {
+    ($(#[$doc:meta])* $name:ident, $scorer:expr, $out:ty, |$result:ident| $convert:expr) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
+        #[allow(clippy::too_many_arguments)]
+        fn $name<'py>(
+            py: Python<'py>,
+            x: Data<'py>,
+            covariance_type: &str,
+            weights: PyReadonlyArray1<'py, f64>,
+            means: PyReadonlyArray2<'py, f64>,
+            covariances: PyReadonlyArrayDyn<'py, f64>,
+            precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
+            n_threads: Option<usize>,
+        ) -> PyResult<Bound<'py, $out>> {
+            let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
+            let $result = score(py, &x, &m, n_threads, $scorer)?;
+            Ok($convert.into_pyarray(py))
+        }
+    };
 }
 
-/// Posterior probabilities of the components, `(N, K)`.
-#[pyfunction]
-#[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
-fn predict_proba<'py>(
-    py: Python<'py>,
-    x: Data<'py>,
-    covariance_type: &str,
-    weights: PyReadonlyArray1<'py, f64>,
-    means: PyReadonlyArray2<'py, f64>,
-    covariances: PyReadonlyArrayDyn<'py, f64>,
-    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
-    n_threads: Option<usize>,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let out = score(py, &x, &m, n_threads, Proba)?;
-    Ok(out.into_pyarray(py))
-}
-
-/// Most probable component of each row.
-#[pyfunction]
-#[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
-fn predict<'py>(
-    py: Python<'py>,
-    x: Data<'py>,
-    covariance_type: &str,
-    weights: PyReadonlyArray1<'py, f64>,
-    means: PyReadonlyArray2<'py, f64>,
-    covariances: PyReadonlyArrayDyn<'py, f64>,
-    precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
-    n_threads: Option<usize>,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
-    let out = score(py, &x, &m, n_threads, Labels)?;
-    Ok(out.mapv(|l| l as i64).into_pyarray(py))
-}
+scoring_function!(
+    /// Log-density of the mixture at each row of `x`.
+    score_samples, LogDensity, PyArray1<f64>, |out| out
+);
+scoring_function!(
+    /// Posterior probabilities of the components, `(N, K)`.
+    predict_proba, Proba, PyArray2<f64>, |out| out
+);
+scoring_function!(
+    /// Most probable component of each row.
+    predict, Labels, PyArray1<i64>, |out| out.mapv(|l| l as i64)
+);
 
 /// `n` samples and their component labels.
 #[pyfunction]

@@ -3,12 +3,12 @@
 //! summed block statistics under given parameters; the loop, the culling fallback,
 //! convergence and the best of `n_init` are the core's (`GaussianMixture::fit_partitions`).
 
-use einmix::{FitOptions, GaussianMixture, Mixture, PartitionSource};
+use einmix::{FitOptions, Mixture, PartitionSource};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{kind, mixture, mixture_dict};
+use crate::convert::{fit_dict, mixture, mixture_dict, spec, EmSettings};
 use crate::error::to_py;
 
 /// A Python failure, or a core one on its way to becoming a Python exception.
@@ -59,53 +59,29 @@ impl PartitionSource for Callbacks<'_> {
     fn summed_statistics(&mut self, m: &Mixture, cull: bool) -> Result<Vec<f64>, Failure> {
         let params = mixture_dict(self.py, m)?;
         let summed = self.summed_statistics.call1(self.py, (params, cull))?;
-        let summed: PyReadonlyArray1<f64> = summed.extract(self.py)?;
+        let summed: PyReadonlyArray1<f64> = summed.extract(self.py).map_err(PyErr::from)?;
         Ok(summed.as_array().to_vec())
     }
 }
 
 /// Fits by the core's EM driver over partitions: `initial_mixture(run)` returns a dict of
 /// fitted arrays, `summed_statistics(params, cull)` the summed statistics vector under the
-/// dict `params`. Returns the fitted arrays and the report, as `fit` does (without labels).
+/// dict `params`; `settings` is `(n_components, covariance_type, tol, reg_covar, max_iter,
+/// n_init)`. Returns the fitted arrays and the report, as `fit` does (without labels).
 #[pyfunction]
-#[pyo3(signature = (
-    initial_mixture, summed_statistics, *, n_features, n_components, covariance_type, tol,
-    reg_covar, max_iter, n_init
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (initial_mixture, summed_statistics, *, n_features, settings))]
 fn fit_partitions<'py>(
     py: Python<'py>,
     initial_mixture: Py<PyAny>,
     summed_statistics: Py<PyAny>,
     n_features: usize,
-    n_components: usize,
-    covariance_type: &str,
-    tol: f64,
-    reg_covar: f64,
-    max_iter: usize,
-    n_init: usize,
+    settings: EmSettings,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let spec = GaussianMixture::new(n_components)
-        .covariance_type(kind(covariance_type)?)
-        .tol(tol)
-        .reg_covar(reg_covar)
-        .max_iter(max_iter)
-        .n_init(n_init);
-    let mut source = Callbacks {
-        py,
-        covariance_type: covariance_type.to_string(),
-        n_features,
-        initial_mixture,
-        summed_statistics,
-    };
+    let spec = spec(&settings)?;
+    let covariance_type = settings.1;
+    let mut source = Callbacks { py, covariance_type, n_features, initial_mixture, summed_statistics };
     let fit = spec.fit_partitions(&mut source, FitOptions::new()).map_err(|Failure(e)| e)?;
-    let out = mixture_dict(py, &fit.mixture)?;
-    out.set_item("converged", fit.info.converged)?;
-    out.set_item("n_iter", fit.info.n_iter)?;
-    out.set_item("lower_bound", fit.info.lower_bound)?;
-    out.set_item("lower_bounds", fit.info.lower_bounds.clone())?;
-    out.set_item("run_lower_bounds", fit.info.run_lower_bounds.clone())?;
-    Ok(out)
+    fit_dict(py, &fit.mixture, &fit.info)
 }
 
 /// Adds this file's function to the module.

@@ -2,21 +2,14 @@
 //!
 //! `sigma2_kj = (1 / N_k) sum_i r_ik (x_ij - mu_kj)^2 + reg_covar`.
 
-use super::{recentre, CovarianceType, Prepared, SuffStats};
+use super::{recentre, CovarianceType, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
-use crate::kernels::{sum_lanes, Arith, LANES};
+use crate::kernels::Arith;
 
 /// M-step: per-feature centred sums of squares -> variances.
-pub(crate) fn covariances_from_scatter(
-    scatter: &[f64],
-    sx: &[f64],
-    sr: &[f64],
-    nk: &[f64],
-    delta: &[f64],
-    d: usize,
-    reg_covar: f64,
-    out: &mut [f64],
-) {
+pub(crate) fn covariances_from_scatter(m: &Moments, out: &mut [f64]) {
+    let Moments { stats, nk, delta, d, reg_covar } = *m;
+    let (scatter, sx, sr) = (&stats.scatter, &stats.sx, &stats.sr);
     for k in 0..nk.len() {
         for j in 0..d {
             let at = k * d + j;
@@ -136,46 +129,6 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         let (c, out) = (p.log_const[k], lanes_mut(&mut s.lp, row));
         for i in 0..CHUNK {
             out[i] = A::mul_add(-0.5, acc[i], c);
-        }
-    }
-}
-
-/// Diagonal/spherical statistics (per-feature centred squares) with the dimension known at
-/// compile time, in one pass over the lanes.
-#[inline(always)]
-pub(crate) fn squares_fixed<A: Arith, const D: usize>(
-    k: usize,
-    shifts: &[f64],
-    xs: &[f64],
-    s: &mut Scratch,
-    stats: &mut SuffStats,
-) {
-    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
-    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
-    debug_assert_eq!(k, s.active.len());
-    for (row, &c) in s.active.iter().enumerate() {
-        let e = lanes(&s.lp, row);
-        let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
-        let mut acc_r = [0.0; LANES];
-        let mut acc_x = [[0.0; LANES]; D];
-        let mut acc_xx = [[0.0; LANES]; D];
-        for g in 0..CHUNK / LANES {
-            for l in 0..LANES {
-                let i = g * LANES + l;
-                let r = e[i] * scale[i];
-                acc_r[l] += r;
-                for a in 0..D {
-                    let dxa = cols[a][i] - mu[a];
-                    let rdx = r * dxa;
-                    acc_x[a][l] += rdx;
-                    acc_xx[a][l] = A::mul_add(rdx, dxa, acc_xx[a][l]);
-                }
-            }
-        }
-        stats.sr[c] += sum_lanes(&acc_r);
-        for a in 0..D {
-            stats.sx[c * D + a] += sum_lanes(&acc_x[a]);
-            stats.scatter[c * D + a] += sum_lanes(&acc_xx[a]);
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! `Sigma_k = (1 / N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::{recentre, Prepared, SuffStats};
+use super::{recentre, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
-use crate::kernels::{sum_lanes, Arith, LANES};
+use crate::kernels::Arith;
 use crate::linalg::{
     cholesky_lower, cholesky_lower_into, gemm, inverse_transpose_lower_into, invert_lower, is_symmetric,
     mul_transpose, transpose, view,
@@ -60,16 +60,9 @@ pub(crate) fn check_covariances(cov: &[f64], d: usize) -> Result<(), String> {
 }
 
 /// M-step: centred scatter (around `shifts`) -> covariances, in place of `scatter`'s layout.
-pub(crate) fn covariances_from_scatter(
-    scatter: &[f64],
-    sx: &[f64],
-    sr: &[f64],
-    nk: &[f64],
-    delta: &[f64],
-    d: usize,
-    reg_covar: f64,
-    out: &mut [f64],
-) {
+pub(crate) fn covariances_from_scatter(m: &Moments, out: &mut [f64]) {
+    let Moments { stats, nk, delta, d, reg_covar } = *m;
+    let (scatter, sx, sr) = (&stats.scatter, &stats.sx, &stats.sr);
     for k in 0..nk.len() {
         let s = &scatter[k * d * d..(k + 1) * d * d];
         let (sx, dl) = (&sx[k * d..(k + 1) * d], &delta[k * d..(k + 1) * d]);
@@ -254,51 +247,5 @@ fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, acc: &mut [f6
             acc[i] = A::mul_add(y0[i], y0[i], acc[i]);
         }
         l += 1;
-    }
-}
-
-/// Full/tied (`shared`) scatter with the dimension known at compile time: one pass over the lanes,
-/// every statistic in a register-held lane accumulator.
-#[inline(always)]
-pub(crate) fn scatter_fixed<A: Arith, const D: usize>(
-    shared: bool,
-    k: usize,
-    shifts: &[f64],
-    xs: &[f64],
-    s: &mut Scratch,
-    stats: &mut SuffStats,
-) {
-    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
-    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
-    debug_assert_eq!(k, s.active.len());
-    for (row, &c) in s.active.iter().enumerate() {
-        let e = lanes(&s.lp, row);
-        let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
-        let mut acc_r = [0.0; LANES];
-        let mut acc_x = [[0.0; LANES]; D];
-        let mut acc_xx = [[[0.0; LANES]; D]; D];
-        for g in 0..CHUNK / LANES {
-            for l in 0..LANES {
-                let i = g * LANES + l;
-                let r = e[i] * scale[i];
-                acc_r[l] += r;
-                for a in 0..D {
-                    let dxa = cols[a][i] - mu[a];
-                    let rdx = r * dxa;
-                    acc_x[a][l] += rdx;
-                    for b in a..D {
-                        acc_xx[a][b][l] = A::mul_add(rdx, cols[b][i] - mu[b], acc_xx[a][b][l]);
-                    }
-                }
-            }
-        }
-        stats.sr[c] += sum_lanes(&acc_r);
-        let base = if shared { 0 } else { c * D * D };
-        for a in 0..D {
-            stats.sx[c * D + a] += sum_lanes(&acc_x[a]);
-            for b in a..D {
-                stats.scatter[base + a * D + b] += sum_lanes(&acc_xx[a][b]);
-            }
-        }
     }
 }

@@ -18,10 +18,10 @@
 //!   `check_covariances` (a loaded model), `dense_covariance` (eigen-axes, splitting),
 //!   `covariance_factor` (the sampler), `precisions`.
 
-mod any_dim;
 pub(crate) mod diag;
 pub(crate) mod full;
 mod prepared;
+mod scatter;
 pub(crate) mod spherical;
 mod stats;
 #[cfg(test)]
@@ -36,7 +36,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunks::Scratch;
+use crate::chunks::{Scratch, CHUNK};
 use crate::error::{Error, Result};
 use crate::kernels::Arith;
 use crate::linalg::cholesky_lower;
@@ -172,34 +172,19 @@ impl CovarianceType {
         }
     }
 
-    /// M-step: the centred scatter (accumulated around the shifts, `delta = mu - shift`) ->
+    /// M-step: the centred scatter (accumulated around the shifts, see [`Moments`]) ->
     /// covariances in the kind's layout, with `reg_covar` on the diagonal.
     pub(crate) fn covariances_from_scatter(
         self,
-        stats: &SuffStats,
-        nk: &[f64],
-        delta: &[f64],
-        d: usize,
-        reg_covar: f64,
+        m: &Moments,
         variances_scratch: &mut [f64],
         out: &mut [f64],
     ) {
-        let (s, sx, sr) = (&stats.scatter, &stats.sx, &stats.sr);
         match self {
-            CovarianceType::Full => full::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
-            CovarianceType::Tied => tied::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
-            CovarianceType::Diag => diag::covariances_from_scatter(s, sx, sr, nk, delta, d, reg_covar, out),
-            CovarianceType::Spherical => spherical::covariances_from_scatter(
-                s,
-                sx,
-                sr,
-                nk,
-                delta,
-                d,
-                reg_covar,
-                variances_scratch,
-                out,
-            ),
+            CovarianceType::Full => full::covariances_from_scatter(m, out),
+            CovarianceType::Tied => tied::covariances_from_scatter(m, out),
+            CovarianceType::Diag => diag::covariances_from_scatter(m, out),
+            CovarianceType::Spherical => spherical::covariances_from_scatter(m, variances_scratch, out),
         }
     }
 
@@ -330,38 +315,27 @@ pub(crate) fn log_prob_chunk<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch
     }
 }
 
-/// Adds the chunk's weighted statistics around `shifts` (the current means) to `stats`.
-/// Expects `s.lp` to hold `exp(lp - max)` and `s.scale` the per-point factors.
+/// Adds the chunk's weighted statistics around `shifts` (the current means) to `stats`, for
+/// the active components (`K` of `s.active`) and the chunk `xs` (`D x CHUNK`). Expects
+/// `s.lp` to hold `exp(lp - max)` and `s.scale` the per-point factors.
 #[inline(always)]
 pub(crate) fn accumulate_chunk<A: Arith>(
     kind: CovarianceType,
-    k: usize,
-    d: usize,
     shifts: &[f64],
     xs: &[f64],
     s: &mut Scratch,
     stats: &mut SuffStats,
 ) {
-    match (kind, d) {
-        (CovarianceType::Full | CovarianceType::Tied, 1) => {
-            full::scatter_fixed::<A, 1>(kind.is_shared(), k, shifts, xs, s, stats)
-        }
-        (CovarianceType::Full | CovarianceType::Tied, 2) => {
-            full::scatter_fixed::<A, 2>(kind.is_shared(), k, shifts, xs, s, stats)
-        }
-        (CovarianceType::Full | CovarianceType::Tied, 3) => {
-            full::scatter_fixed::<A, 3>(kind.is_shared(), k, shifts, xs, s, stats)
-        }
-        (CovarianceType::Diag | CovarianceType::Spherical, 1) => {
-            diag::squares_fixed::<A, 1>(k, shifts, xs, s, stats)
-        }
-        (CovarianceType::Diag | CovarianceType::Spherical, 2) => {
-            diag::squares_fixed::<A, 2>(k, shifts, xs, s, stats)
-        }
-        (CovarianceType::Diag | CovarianceType::Spherical, 3) => {
-            diag::squares_fixed::<A, 3>(k, shifts, xs, s, stats)
-        }
-        _ => any_dim::scatter_any::<A>(kind, k, d, shifts, xs, s, stats),
+    use scatter::{scatter_any, scatter_fixed};
+    let shared = kind.is_shared();
+    match (kind.is_dense(), xs.len() / CHUNK) {
+        (true, 1) => scatter_fixed::<A, 1, false>(shared, shifts, xs, s, stats),
+        (true, 2) => scatter_fixed::<A, 2, false>(shared, shifts, xs, s, stats),
+        (true, 3) => scatter_fixed::<A, 3, false>(shared, shifts, xs, s, stats),
+        (false, 1) => scatter_fixed::<A, 1, true>(shared, shifts, xs, s, stats),
+        (false, 2) => scatter_fixed::<A, 2, true>(shared, shifts, xs, s, stats),
+        (false, 3) => scatter_fixed::<A, 3, true>(shared, shifts, xs, s, stats),
+        _ => scatter_any::<A>(kind, shifts, xs, s, stats),
     }
 }
 
@@ -392,6 +366,18 @@ impl FromStr for CovarianceType {
             }),
         }
     }
+}
+
+/// What the M-step's covariance formulas read: the statistics, accumulated around shifts
+/// `c_k`, the guarded counts `N_k`, the mean corrections `delta_k = mu_k - c_k`, and the
+/// regularisation.
+#[derive(Clone, Copy)]
+pub(crate) struct Moments<'a> {
+    pub stats: &'a SuffStats,
+    pub nk: &'a [f64],
+    pub delta: &'a [f64],
+    pub d: usize,
+    pub reg_covar: f64,
 }
 
 /// The centred weighted scatter of one component, corrected from the shift `c` it was

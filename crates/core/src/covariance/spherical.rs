@@ -3,21 +3,12 @@
 //! `sigma2_k = (1 / D) sum_j [(1 / N_k) sum_i r_ik (x_ij - mu_kj)^2 + reg_covar]`, the mean of
 //! the `diag` variances, as in scikit-learn.
 
-use super::diag;
+use super::{diag, Moments};
 
 /// M-step: per-feature centred sums of squares -> one variance per component.
-pub(crate) fn covariances_from_scatter(
-    scatter: &[f64],
-    sx: &[f64],
-    sr: &[f64],
-    nk: &[f64],
-    delta: &[f64],
-    d: usize,
-    reg_covar: f64,
-    variances_scratch: &mut [f64],
-    out: &mut [f64],
-) {
-    diag::covariances_from_scatter(scatter, sx, sr, nk, delta, d, reg_covar, variances_scratch);
+pub(crate) fn covariances_from_scatter(m: &Moments, variances_scratch: &mut [f64], out: &mut [f64]) {
+    let d = m.d;
+    diag::covariances_from_scatter(m, variances_scratch);
     for (k, o) in out.iter_mut().enumerate() {
         *o = variances_scratch[k * d..(k + 1) * d].iter().sum::<f64>() / d as f64;
     }

@@ -391,8 +391,6 @@ fn log_sum_exp_chunk_gives_responsibilities_summing_to_one_and_the_naive_log_sum
 
 struct Accumulate<'a> {
     kind: CovarianceType,
-    k: usize,
-    d: usize,
     shifts: &'a [f64],
     xs: &'a [f64],
     s: &'a mut Scratch,
@@ -402,7 +400,7 @@ struct Accumulate<'a> {
 impl Kernel for Accumulate<'_> {
     type Output = ();
     fn run<A: Arith>(self) {
-        accumulate_chunk::<A>(self.kind, self.k, self.d, self.shifts, self.xs, self.s, self.stats)
+        accumulate_chunk::<A>(self.kind, self.shifts, self.xs, self.s, self.stats)
     }
 }
 
@@ -504,17 +502,9 @@ fn accumulate_chunk_matches_naive_sums_for_every_kind_and_dimension() {
                     }
                     let st = &mut stats;
                     match variant {
-                        0 => dispatch(Accumulate {
-                            kind,
-                            k,
-                            d,
-                            shifts: &shifts,
-                            xs: &xs,
-                            s: &mut s,
-                            stats: st,
-                        }),
-                        1 => accumulate_chunk::<Unfused>(kind, k, d, &shifts, &xs, &mut s, st),
-                        _ => accumulate_chunk::<Fused>(kind, k, d, &shifts, &xs, &mut s, st),
+                        0 => dispatch(Accumulate { kind, shifts: &shifts, xs: &xs, s: &mut s, stats: st }),
+                        1 => accumulate_chunk::<Unfused>(kind, &shifts, &xs, &mut s, st),
+                        _ => accumulate_chunk::<Fused>(kind, &shifts, &xs, &mut s, st),
                     }
                 }
                 naive.check(kind, d, &stats, &format!("{kind} d={d} variant {variant}"));

@@ -2,23 +2,16 @@
 //!
 //! `Sigma = (1 / sum_k N_k) sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::{full, recentre, Prepared};
+use super::{full, recentre, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::Arith;
 use crate::linalg::{gemm, view};
 use full::GEMM_MIN_DIM;
 
 /// M-step: the pooled centred scatter (each component around its own shift) -> covariance.
-pub(crate) fn covariances_from_scatter(
-    scatter: &[f64],
-    sx: &[f64],
-    sr: &[f64],
-    nk: &[f64],
-    delta: &[f64],
-    d: usize,
-    reg_covar: f64,
-    out: &mut [f64],
-) {
+pub(crate) fn covariances_from_scatter(m: &Moments, out: &mut [f64]) {
+    let Moments { stats, nk, delta, d, reg_covar } = *m;
+    let (scatter, sx, sr) = (&stats.scatter, &stats.sx, &stats.sr);
     let total: f64 = nk.iter().sum();
     for i in 0..d {
         for j in i..d {

@@ -33,7 +33,7 @@ impl Kernel for EmBlock<'_> {
             log_prob_chunk::<A>(p, xs, self.scratch);
             log_sum_exp_chunk::<A>(n_active, w, self.scratch);
             self.stats.log_lik += weighted_log_lik(w, self.scratch);
-            accumulate_chunk::<A>(p.kind, n_active, p.d, &p.means, xs, self.scratch, self.stats);
+            accumulate_chunk::<A>(p.kind, &p.means, xs, self.scratch, self.stats);
         }
     }
 }

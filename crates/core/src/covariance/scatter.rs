@@ -1,24 +1,71 @@
-//! The statistics kernel for any dimension and kind, one statistic at a time over the lanes
-//! (the fixed-dimension kernels live with their kinds).
+//! The statistics kernels: a chunk's weighted sums `sum r`, `sum r (x - c)` and the kind's
+//! form of the centred scatter (`K x D x D`, pooled `D x D`, or `K x D` squares), one kernel
+//! with the dimension fixed at compile time and one for any dimension.
 
 use super::{full::GEMM_MIN_DIM, CovarianceType, SuffStats};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::{sum_lanes, Arith, LANES};
 use crate::linalg::{gemm, view};
 
-/// Scatter for any dimension and kind, one statistic at a time over the lanes.
+/// The statistics with the dimension known at compile time: one pass over the lanes, every
+/// statistic in a register-held lane accumulator. `SQUARES`: only the diagonal of the scatter
+/// (diag, spherical), stored `K x D`; otherwise its upper triangle, per component or pooled
+/// (`shared`, tied).
 #[inline(always)]
-pub(crate) fn scatter_any<A: Arith>(
-    kind: CovarianceType,
-    k: usize,
-    d: usize,
+pub(crate) fn scatter_fixed<A: Arith, const D: usize, const SQUARES: bool>(
+    shared: bool,
     shifts: &[f64],
     xs: &[f64],
     s: &mut Scratch,
     stats: &mut SuffStats,
 ) {
+    let cols: [&[f64; CHUNK]; D] = std::array::from_fn(|j| lanes(xs, j));
     let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
-    debug_assert_eq!(k, s.active.len());
+    let upto = |a: usize| if SQUARES { a + 1 } else { D };
+    for (row, &c) in s.active.iter().enumerate() {
+        let e = lanes(&s.lp, row);
+        let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
+        let mut acc_r = [0.0; LANES];
+        let mut acc_x = [[0.0; LANES]; D];
+        let mut acc_xx = [[[0.0; LANES]; D]; D];
+        for g in 0..CHUNK / LANES {
+            for l in 0..LANES {
+                let i = g * LANES + l;
+                let r = e[i] * scale[i];
+                acc_r[l] += r;
+                for a in 0..D {
+                    let dxa = cols[a][i] - mu[a];
+                    let rdx = r * dxa;
+                    acc_x[a][l] += rdx;
+                    for b in a..upto(a) {
+                        acc_xx[a][b][l] = A::mul_add(rdx, cols[b][i] - mu[b], acc_xx[a][b][l]);
+                    }
+                }
+            }
+        }
+        stats.sr[c] += sum_lanes(&acc_r);
+        let base = if shared { 0 } else { c * D * D };
+        for a in 0..D {
+            stats.sx[c * D + a] += sum_lanes(&acc_x[a]);
+            for b in a..upto(a) {
+                let at = if SQUARES { c * D + a } else { base + a * D + b };
+                stats.scatter[at] += sum_lanes(&acc_xx[a][b]);
+            }
+        }
+    }
+}
+
+/// The statistics for any dimension and kind, one statistic at a time over the lanes.
+#[inline(always)]
+pub(crate) fn scatter_any<A: Arith>(
+    kind: CovarianceType,
+    shifts: &[f64],
+    xs: &[f64],
+    s: &mut Scratch,
+    stats: &mut SuffStats,
+) {
+    let d = xs.len() / CHUNK;
+    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
     for (row, &c) in s.active.iter().enumerate() {
         let e = lanes_mut(&mut s.lp, row);
         let mut acc_r = [0.0; LANES];
