@@ -196,48 +196,14 @@ def _sample_init(blocks, k, kind, reg_covar, seed, init_params, sample_size):
     )
 
 
-def fit(
-    X,
-    sample_weight=None,
-    *,
-    n_components=1,
-    covariance_type="full",
-    tol=1e-3,
-    reg_covar=1e-6,
-    max_iter=100,
-    n_init=1,
-    init_params="kmeans",
-    weights_init=None,
-    means_init=None,
-    precisions_init=None,
-    random_state=None,
-    oversampling=2.0,
-    rounds=5,
-    sample_size=100_000,
-    split_every=8,
-    spatial_sort=True,
-    estimator,
-):
-    """Fit a Gaussian mixture to a Dask array ``X`` chunked along rows; returns a fitted
-    :class:`einmix.GaussianMixture` (``estimator`` if given).
-
-    Parameters are scikit-learn's (``n_components`` ... ``random_state``) plus:
-
-    init_params : 'kmeans' (k-means||, the default), 'sample' (k-means on a uniform sample of
-        ``sample_size`` rows), or 'k-means++' / 'random' / 'random_from_data' (that in-memory
-        initialisation on the sample). Given ``weights_init``, ``means_init`` and
-        ``precisions_init`` override it, as in scikit-learn.
-    oversampling, rounds : k-means|| draws about ``oversampling * n_components`` candidates in
-        each of ``rounds`` passes.
-    split_every : fan-in of the tree that sums the per-block statistics.
-    spatial_sort : persist each block's rows in Morton order (in 1-3 dimensions with 4 or more
-        components this lets the kernel skip far components, exactly).
-    """
+def fit(X, sample_weight, estimator, *, init_params, oversampling, rounds, sample_size, split_every, spatial_sort):
+    """Fit ``estimator`` (an :class:`einmix.GaussianMixture`, whose parameters are read) to the
+    Dask array ``X``; see :func:`einmix.dask.fit` for the options."""
     gm = estimator
-    params = dict(
-        n_components=n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
-        n_init=n_init,
-    )
+    n_components, covariance_type, tol, reg_covar = gm.n_components, gm.covariance_type, gm.tol, gm.reg_covar
+    max_iter, n_init, random_state = gm.max_iter, gm.n_init, gm.random_state
+    weights_init, means_init, precisions_init = gm.weights_init, gm.means_init, gm.precisions_init
+    params = dict(n_components=n_components, max_iter=max_iter, n_init=n_init)
     if init_params not in ("kmeans", "sample", "k-means++", "random", "random_from_data"):
         raise ValueError(f"init_params must be 'kmeans', 'sample', 'k-means++', 'random' or 'random_from_data', got {init_params!r}")
     for name, low in (("n_components", 1), ("max_iter", 0), ("n_init", 1), ("split_every", 2), ("rounds", 0)):

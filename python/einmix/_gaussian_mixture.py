@@ -253,10 +253,9 @@ class GaussianMixture(*_BASES):
         from . import _dask_engine as _dask
 
         params = self._check_parameters()
-        params.pop("n_threads")
         return _dask.fit(
-            X, sample_weight, **params, weights_init=self.weights_init, means_init=self.means_init,
-            precisions_init=self.precisions_init, random_state=self.random_state, estimator=self,
+            X, sample_weight, self, init_params=params["init_params"], oversampling=2.0, rounds=5,
+            sample_size=100_000, split_every=8, spatial_sort=True,
         )
 
     def fit_predict(self, X, y=None, sample_weight=None):

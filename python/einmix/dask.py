@@ -37,28 +37,21 @@ def fit(
     X,
     sample_weight=None,
     *,
-    n_components=1,
-    covariance_type="full",
-    tol=1e-3,
-    reg_covar=1e-6,
-    max_iter=100,
-    n_init=1,
     init_params="kmeans",
-    weights_init=None,
-    means_init=None,
-    precisions_init=None,
-    random_state=None,
     oversampling=2.0,
     rounds=5,
     sample_size=100_000,
     split_every=8,
     spatial_sort=True,
     estimator=None,
+    **params,
 ):
     """Fit a Gaussian mixture to a Dask array ``X`` chunked along rows; returns a fitted
-    :class:`einmix.GaussianMixture` (``estimator`` if given).
+    :class:`einmix.GaussianMixture` (``estimator`` if given, whose parameters are then used).
 
-    Parameters are scikit-learn's (``n_components`` ... ``random_state``) plus:
+    ``params`` are scikit-learn's (``n_components``, ``covariance_type``, ``tol``,
+    ``reg_covar``, ``max_iter``, ``n_init``, ``weights_init``, ``means_init``,
+    ``precisions_init``, ``random_state``: the estimator's), plus:
 
     init_params : 'kmeans' (k-means||, the default), 'sample' (k-means on a uniform sample of
         ``sample_size`` rows), or 'k-means++' / 'random' / 'random_from_data' (that in-memory
@@ -71,16 +64,10 @@ def fit(
         components this lets the kernel skip far components, exactly).
     """
     if estimator is None:
-        estimator = GaussianMixture(
-            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
-            n_init=n_init, init_params=init_params if init_params != "sample" else "kmeans",
-            weights_init=weights_init, means_init=means_init, precisions_init=precisions_init,
-            random_state=random_state,
-        )
+        estimator = GaussianMixture(init_params=init_params if init_params != "sample" else "kmeans", **params)
+    elif params:
+        raise TypeError(f"fit() got parameters {sorted(params)} beside an estimator; set them on the estimator")
     return _dask_engine.fit(
-        X, sample_weight, n_components=n_components, covariance_type=covariance_type, tol=tol,
-        reg_covar=reg_covar, max_iter=max_iter, n_init=n_init, init_params=init_params,
-        weights_init=weights_init, means_init=means_init, precisions_init=precisions_init,
-        random_state=random_state, oversampling=oversampling, rounds=rounds, sample_size=sample_size,
-        split_every=split_every, spatial_sort=spatial_sort, estimator=estimator,
+        X, sample_weight, estimator, init_params=init_params, oversampling=oversampling, rounds=rounds,
+        sample_size=sample_size, split_every=split_every, spatial_sort=spatial_sort,
     )

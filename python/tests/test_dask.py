@@ -148,26 +148,32 @@ def test_a_worker_killed_mid_fit_is_survived(monkeypatch):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
-        m_step = _einmix.m_step_from_statistics
+        fit_partitions = _einmix.fit_partitions
         calls, victims = [], []
 
-        def m_step_then_kill(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 3:
-                # Kill the worker that holds the most blocks; its nanny starts a fresh one.
-                held = client.has_what()
-                victim = max(held, key=lambda w: len(held[w]))
-                assert len(held[victim]) > 0
-                victims.append(victim)
-                try:
-                    client.run(os._exit, 1, workers=[victim])
-                except Exception:  # noqa: BLE001 - the connection dies with the worker
-                    pass
-            return m_step(*args, **kwargs)
+        def fit_partitions_killing(initial_mixture, summed_statistics, **kwargs):
+            # The core's EM driver calls back for each pass over the blocks; the third one
+            # first loses a worker.
+            def statistics_then_kill(params, cull):
+                calls.append(1)
+                if len(calls) == 3:
+                    # Kill the worker that holds the most blocks; its nanny starts a fresh one.
+                    held = client.has_what()
+                    victim = max(held, key=lambda w: len(held[w]))
+                    assert len(held[victim]) > 0
+                    victims.append(victim)
+                    try:
+                        client.run(os._exit, 1, workers=[victim])
+                    except Exception:  # noqa: BLE001 - the connection dies with the worker
+                        pass
+                return summed_statistics(params, cull)
 
-        monkeypatch.setattr(_einmix, "m_step_from_statistics", m_step_then_kill)
+            return fit_partitions(initial_mixture, statistics_then_kill, **kwargs)
+
+        monkeypatch.setattr(_einmix, "fit_partitions", fit_partitions_killing)
         got = edask.fit(da.from_array(X, chunks=2500), n_components=5, tol=0.0, max_iter=8, **start)
         # The killed worker is gone (its blocks were recomputed on the others).
         assert victims and victims[0] not in client.has_what()
-    assert len(calls) == 8
+    # All 8 EM iterations (M-steps) ran, each after at least one pass.
+    assert got.n_iter_ == 8 and len(got.lower_bounds_) == 8 and len(calls) >= 8
     assert_same(got, local)

@@ -52,12 +52,5 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
             m.n_parameters()
         )?;
     }
-    reporter.note(format_args!("wrote {}", output.file()));
-    if !info.converged {
-        reporter.warn(super::not_converged(info, &a.em));
-        if a.em.strict {
-            return Ok(ExitCode::from(super::NOT_CONVERGED));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::finish_fit(&reporter, &output, info, &a.em))
 }

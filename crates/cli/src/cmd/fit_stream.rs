@@ -50,12 +50,5 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         a.n_components, a.covariance_type, a.chunk_rows
     )?;
     writeln!(out, "{}", super::outcome(info, a.em.n_init))?;
-    reporter.note(format_args!("wrote {}", output.file()));
-    if !info.converged {
-        reporter.warn(super::not_converged(info, &a.em));
-        if a.em.strict {
-            return Ok(ExitCode::from(super::NOT_CONVERGED));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::finish_fit(&reporter, &output, info, &a.em))
 }

@@ -18,6 +18,7 @@ use einmix::{CovarianceType, FitInfo, GaussianMixture, Mixture};
 use crate::args::{Cli, Command, EmArgs};
 use crate::error::{CliError, Source};
 use crate::io::{Output, Table};
+use crate::progress::Reporter;
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
@@ -78,6 +79,19 @@ fn not_converged(info: &FitInfo, em: &EmArgs) -> String {
          raise --max-iter or --tol, or try another --init-params",
         info.n_iter, em.max_iter, em.tol
     )
+}
+
+/// The end of a fit command: says where the model went, warns if the fit did not converge
+/// and, with `--strict`, turns that into the exit code.
+fn finish_fit(reporter: &Reporter, output: &Output, info: &FitInfo, em: &EmArgs) -> ExitCode {
+    reporter.note(format_args!("wrote {}", output.file()));
+    if !info.converged {
+        reporter.warn(not_converged(info, em));
+        if em.strict {
+            return ExitCode::from(NOT_CONVERGED);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// The data's dimension must be the model's.
