@@ -18,6 +18,9 @@ pub(crate) const CHUNK: usize = 256;
 /// Chunks per block (the unit handed to a thread).
 pub(crate) const BLOCK_CHUNKS: usize = 16;
 
+/// The weights of a full chunk of unweighted data.
+static ONES: [f64; CHUNK] = [1.0; CHUNK];
+
 /// A data element einmix reads without a copy of the caller's array: `f64`, or `f32`
 /// (widened to `f64` as it is laid out in chunks; all arithmetic is in `f64`).
 pub trait Element: Copy + Send + Sync + Into<f64> {}
@@ -30,10 +33,13 @@ pub(crate) struct Chunked {
     pub d: usize,
     pub n_chunks: usize,
     pub coords: Vec<f64>,
-    pub weights: Vec<f64>,
+    /// Every chunk's weights when the data are weighted; otherwise only the last chunk's (the
+    /// others are all ones: no copy of `N` ones is kept).
+    weights: Vec<f64>,
+    weighted: bool,
     pub total_weight: f64,
-    /// `order[position] = original row`, when the points were reordered spatially.
-    pub order: Option<Vec<usize>>,
+    /// `order.row(position) = original row`, when the points were reordered spatially.
+    pub order: Option<RowOrder>,
     /// Per chunk: `d` minima then `d` maxima of its points' coordinates (padding included:
     /// it repeats a real point).
     pub bounds: Vec<f64>,
@@ -57,10 +63,10 @@ fn spread_bits(v: u64) -> u64 {
 /// bounding box is tight, which is what lets the E-step skip far components. Ties keep their
 /// original order, so repeated rows stay adjacent. With `par`, the keys are made and sorted
 /// on its threads; the order is the same either way.
-pub(crate) fn spatial_order<T: Element>(x: ArrayView2<T>, par: Option<&Parallel>) -> Vec<usize> {
+pub(crate) fn spatial_order<T: Element>(x: ArrayView2<T>, par: Option<&Parallel>) -> RowOrder {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
-        return (0..n).collect();
+        return RowOrder::Compact((0..n as u32).collect());
     }
     let dims = d.min(3);
     // 32 bits of Morton code (16 per axis in 2-D) locate a point far more finely than a
@@ -106,11 +112,39 @@ pub(crate) fn spatial_order<T: Element>(x: ArrayView2<T>, par: Option<&Parallel>
             Some(par) => par.install(|| keyed.par_sort_unstable()),
             None => keyed.sort_unstable(),
         }
-        keyed.into_iter().map(|k| (k & 0xffff_ffff) as usize).collect()
+        RowOrder::Compact(keyed.into_iter().map(|k| (k & 0xffff_ffff) as u32).collect())
     } else {
         let mut keyed: Vec<(u64, usize)> = (0..n).map(|r| (key(r), r)).collect();
         keyed.par_sort_unstable();
-        keyed.into_iter().map(|(_, r)| r).collect()
+        RowOrder::Wide(keyed.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+/// A permutation of rows: `row(position)` is the original row at `position`. Four bytes a row
+/// while the rows can be counted in 32 bits (half the memory of `usize` indices).
+pub(crate) enum RowOrder {
+    /// Fewer than 2^32 rows.
+    Compact(Vec<u32>),
+    /// Any number of rows.
+    Wide(Vec<usize>),
+}
+
+impl RowOrder {
+    /// The original row at `position`.
+    #[inline]
+    pub(crate) fn row(&self, position: usize) -> usize {
+        match self {
+            RowOrder::Compact(rows) => rows[position] as usize,
+            RowOrder::Wide(rows) => rows[position],
+        }
+    }
+
+    /// The permutation as `usize` indices.
+    pub(crate) fn into_rows(self) -> Vec<usize> {
+        match self {
+            RowOrder::Compact(rows) => rows.into_iter().map(|r| r as usize).collect(),
+            RowOrder::Wide(rows) => rows,
+        }
     }
 }
 
@@ -144,24 +178,27 @@ impl Chunked {
     pub(crate) fn build<T: Element>(
         x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
-        order: Option<Vec<usize>>,
+        order: Option<RowOrder>,
         scale: WeightScale,
     ) -> Chunked {
         let (n, d) = x.dim();
         let n_chunks = n.div_ceil(CHUNK);
         let mut coords = vec![0.0; n_chunks * d * CHUNK];
-        let mut weights = vec![0.0; n_chunks * CHUNK];
+        let weighted = sample_weight.is_some();
+        let mut weights = vec![0.0; if weighted { n_chunks * CHUNK } else { CHUNK }];
         for c in 0..n_chunks {
             let start = c * CHUNK;
             for lane in 0..CHUNK {
                 // Padding repeats the last real point, at weight 0.
                 let position = (start + lane).min(n - 1);
-                let row = order.as_ref().map_or(position, |o| o[position]);
+                let row = order.as_ref().map_or(position, |o| o.row(position));
                 for j in 0..d {
                     coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
                 }
-                if start + lane < n {
-                    weights[c * CHUNK + lane] = sample_weight.map_or(1.0, |w| w[row]);
+                match sample_weight {
+                    Some(w) if start + lane < n => weights[c * CHUNK + lane] = w[row],
+                    None if start + lane < n && c + 1 == n_chunks => weights[lane] = 1.0,
+                    _ => {}
                 }
             }
         }
@@ -181,7 +218,6 @@ impl Chunked {
                 weights.iter_mut().for_each(|w| *w *= factor);
             }
         }
-        let total_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).sum();
         let mut bounds = vec![0.0; n_chunks * 2 * d];
         for c in 0..n_chunks {
             for j in 0..d {
@@ -190,8 +226,21 @@ impl Chunked {
                 bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
             }
         }
-        let chunk_weight = weights.chunks(CHUNK).map(|w| w.iter().sum::<f64>()).collect();
-        Chunked { n, d, n_chunks, coords, weights, total_weight, order, bounds, chunk_weight }
+        let mut data = Chunked {
+            n,
+            d,
+            n_chunks,
+            coords,
+            weights,
+            weighted,
+            total_weight: 0.0,
+            order,
+            bounds,
+            chunk_weight: Vec::new(),
+        };
+        data.chunk_weight = (0..n_chunks).map(|c| data.chunk(c).1.iter().sum::<f64>()).collect();
+        data.total_weight = data.chunk_weight.iter().sum();
+        data
     }
 
     /// Coordinates (`d * CHUNK`, feature-major) and weights (`CHUNK`) of chunk `c`.
@@ -199,7 +248,13 @@ impl Chunked {
     pub(crate) fn chunk(&self, c: usize) -> (&[f64], &[f64]) {
         (
             &self.coords[c * self.d * CHUNK..(c + 1) * self.d * CHUNK],
-            &self.weights[c * CHUNK..(c + 1) * CHUNK],
+            if self.weighted {
+                &self.weights[c * CHUNK..(c + 1) * CHUNK]
+            } else if c + 1 == self.n_chunks {
+                &self.weights
+            } else {
+                &ONES
+            },
         )
     }
 
@@ -217,11 +272,6 @@ impl Chunked {
         b * BLOCK_CHUNKS..((b + 1) * BLOCK_CHUNKS).min(self.n_chunks)
     }
 
-    /// Original row of the point at `position` (chunked order).
-    pub(crate) fn original_row(&self, position: usize) -> usize {
-        self.order.as_ref().map_or(position, |o| o[position])
-    }
-
     /// Feature `j` of the point at chunked position `row`.
     pub(crate) fn value(&self, row: usize, j: usize) -> f64 {
         let (c, lane) = (row / CHUNK, row % CHUNK);
@@ -230,7 +280,10 @@ impl Chunked {
 
     /// Weight of point `row`.
     pub(crate) fn weight(&self, row: usize) -> f64 {
-        self.weights[row]
+        match (self.weighted, row < self.n) {
+            (true, _) => self.weights[row],
+            (false, real) => f64::from(u8::from(real)),
+        }
     }
 }
 

@@ -62,9 +62,9 @@ struct SeedBlock {
     closest: Vec<f64>,
     chunk_max: Vec<f64>,
     chunk_pot: Vec<f64>,
-    /// Per candidate: `min(D^2, |x - cand|^2)` per point, and per chunk whether it changed,
-    /// its new maximum and potential.
-    trial: Vec<f64>,
+    /// Per candidate and chunk: whether `min(D^2, |x - cand|^2)` would change it, and its new
+    /// maximum and potential. (The new per-point values are not kept: only the winner's are
+    /// computed again, so the seeding needs `O(N)` memory, not `O(N n_trials)`.)
     trial_changed: Vec<bool>,
     trial_max: Vec<f64>,
     trial_pot: Vec<f64>,
@@ -84,7 +84,7 @@ impl Kernel for CandidateBlock<'_> {
     #[inline(always)]
     fn run<A: Arith>(self) {
         let mut dist = [0.0; CHUNK];
-        let (block_len, first) = (BLOCK_CHUNKS * CHUNK, self.range.start);
+        let first = self.range.start;
         let b = self.block;
         for (t, cand) in self.candidates.iter().enumerate() {
             for c in self.range.clone() {
@@ -99,18 +99,47 @@ impl Kernel for CandidateBlock<'_> {
                 let (xs, w) = self.data.chunk(c);
                 distances::<A>(xs, self.data.d, cand, &mut dist);
                 let closest = &b.closest[local * CHUNK..(local + 1) * CHUNK];
-                let at = t * block_len + local * CHUNK;
-                let out = &mut b.trial[at..at + CHUNK];
                 let (mut pot, mut max) = (0.0, 0.0f64);
                 for i in 0..CHUNK {
-                    out[i] = closest[i].min(dist[i]);
-                    pot += w[i] * out[i];
-                    max = max.max(out[i]);
+                    let v = closest[i].min(dist[i]);
+                    pot += w[i] * v;
+                    max = max.max(v);
                 }
                 b.trial_changed[slot] = true;
                 b.trial_max[slot] = max;
                 b.trial_pot[slot] = pot;
             }
+        }
+    }
+}
+
+/// Makes candidate `t` (at `point`) the state of one block: the chunks it changes get
+/// `min(D^2, |x - point|^2)` (the values its trial saw) and its maximum and potential.
+struct AcceptBlock<'a> {
+    data: &'a Chunked,
+    range: std::ops::Range<usize>,
+    t: usize,
+    point: &'a [f64],
+    block: &'a mut SeedBlock,
+}
+
+impl Kernel for AcceptBlock<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<A: Arith>(self) {
+        let mut dist = [0.0; CHUNK];
+        let (first, b) = (self.range.start, self.block);
+        for c in self.range {
+            let (local, slot) = (c - first, self.t * BLOCK_CHUNKS + c - first);
+            if !b.trial_changed[slot] {
+                continue;
+            }
+            distances::<A>(self.data.chunk(c).0, self.data.d, self.point, &mut dist);
+            for (v, &dv) in b.closest[local * CHUNK..(local + 1) * CHUNK].iter_mut().zip(&dist) {
+                *v = v.min(dv);
+            }
+            b.chunk_max[local] = b.trial_max[slot];
+            b.chunk_pot[local] = b.trial_pot[slot];
         }
     }
 }
@@ -122,7 +151,6 @@ impl SeedBlock {
             closest: vec![f64::INFINITY; len],
             chunk_max: vec![f64::INFINITY; BLOCK_CHUNKS],
             chunk_pot: vec![0.0; BLOCK_CHUNKS],
-            trial: vec![0.0; n_trials * len],
             trial_changed: vec![false; n_trials * BLOCK_CHUNKS],
             trial_max: vec![0.0; n_trials * BLOCK_CHUNKS],
             trial_pot: vec![0.0; n_trials * BLOCK_CHUNKS],
@@ -132,21 +160,6 @@ impl SeedBlock {
     /// The potential of this block if candidate `t` were chosen.
     fn trial_total(&self, t: usize, n_chunks: usize) -> f64 {
         self.trial_pot[t * BLOCK_CHUNKS..t * BLOCK_CHUNKS + n_chunks].iter().sum()
-    }
-
-    /// Makes candidate `t` the new state.
-    fn accept(&mut self, t: usize, n_chunks: usize) {
-        let len = BLOCK_CHUNKS * CHUNK;
-        for local in 0..n_chunks {
-            let slot = t * BLOCK_CHUNKS + local;
-            if self.trial_changed[slot] {
-                let from = t * len + local * CHUNK;
-                self.closest[local * CHUNK..(local + 1) * CHUNK]
-                    .copy_from_slice(&self.trial[from..from + CHUNK]);
-                self.chunk_max[local] = self.trial_max[slot];
-                self.chunk_pot[local] = self.trial_pot[slot];
-            }
-        }
     }
 }
 
@@ -201,9 +214,10 @@ pub(crate) fn kmeans_plusplus(data: &Chunked, k: usize, rng: &mut ChaCha8Rng, pa
             .collect();
         let best =
             (0..candidates.len()).min_by(|&a, &b| totals[a].total_cmp(&totals[b])).expect("a candidate");
-        for (b, block) in blocks.iter_mut().enumerate() {
-            block.accept(best, data.block_chunks(b).len());
-        }
+        let point = &candidates[best];
+        par.for_each(blocks, |b, block| {
+            dispatch(AcceptBlock { data, range: data.block_chunks(b), t: best, point, block })
+        });
         best
     };
     evaluate(&[point(data, first)], &mut blocks);

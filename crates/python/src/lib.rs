@@ -142,7 +142,8 @@ fn fit<'py>(
     };
     let fit = result.map_err(to_py)?;
     let out = convert::fit_dict(py, &fit.mixture, &fit.info)?;
-    let labels: Array1<i64> = fit.labels.iter().map(|&l| l as i64).collect();
+    // usize and i64 have the same size: this collect reuses the labels' buffer.
+    let labels: Vec<i64> = fit.labels.into_raw_vec_and_offset().0.into_iter().map(|l| l as i64).collect();
     out.set_item("labels", labels.into_pyarray(py))?;
     Ok(out)
 }

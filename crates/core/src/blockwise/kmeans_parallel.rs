@@ -18,7 +18,7 @@ use crate::{kmeans, validate};
 /// reordering a block's rows by it makes its chunks compact, which is what lets culling skip
 /// far components. Sums do not depend on the order beyond rounding.
 pub fn spatial_order<T: Element>(x: ArrayView2<T>) -> Vec<usize> {
-    crate::chunks::spatial_order(x, None)
+    crate::chunks::spatial_order(x, None).into_rows()
 }
 
 /// Squared distance from every row of `x` to its nearest row of `centers`, or to `previous`

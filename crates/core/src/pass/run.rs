@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use super::blocks::{EmBlock, ScoreBlock, ScoreOutput};
-use crate::chunks::{Chunked, Scratch, BLOCK_CHUNKS, CHUNK};
+use crate::chunks::{Chunked, RowOrder, Scratch, BLOCK_CHUNKS, CHUNK};
 use crate::covariance::{Prepared, SuffStats};
 use crate::kernels::dispatch;
 use crate::model::Mixture;
@@ -100,12 +100,57 @@ pub(crate) fn score(
 }
 
 /// Labels (`argmax_k` of the weighted log-densities) of every row, in the original row order.
+/// The one `N`-long buffer is put in row order and turned into labels in place.
 pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel, cull: bool) -> Vec<usize> {
     let prepared = prepared(model, cull);
-    let by_position = score(&prepared, data, ScoreOutput::Label, Some(par));
-    let mut labels = vec![0; data.n];
-    for (position, v) in by_position.into_iter().enumerate() {
-        labels[data.original_row(position)] = v as usize;
+    let mut values = score(&prepared, data, ScoreOutput::Label, Some(par));
+    if let Some(order) = &data.order {
+        permute_in_place(&mut values, order);
     }
-    labels
+    // f64 and usize have the same size, so this collect reuses the buffer.
+    values.into_iter().map(|v| v as usize).collect()
+}
+
+/// `values[order[p]] = old values[p]` for every `p`, following the permutation's cycles with
+/// one bit of bookkeeping per value instead of a second buffer.
+fn permute_in_place(values: &mut [f64], order: &RowOrder) {
+    let mut done = vec![false; values.len()];
+    for start in 0..values.len() {
+        if done[start] {
+            continue;
+        }
+        let (mut at, mut carry) = (start, values[start]);
+        loop {
+            done[at] = true;
+            let to = order.row(at);
+            std::mem::swap(&mut carry, &mut values[to]);
+            if to == start {
+                break;
+            }
+            at = to;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute_in_place;
+    use crate::chunks::RowOrder;
+
+    #[test]
+    fn permuting_in_place_equals_scattering_into_a_copy() {
+        let order = [3usize, 0, 4, 1, 2, 6, 5, 7];
+        let values: Vec<f64> = (0..8).map(|v| v as f64 * 1.5).collect();
+        let mut want = vec![0.0; 8];
+        for (p, &to) in order.iter().enumerate() {
+            want[to] = values[p];
+        }
+        for permutation in
+            [RowOrder::Wide(order.to_vec()), RowOrder::Compact(order.map(|r| r as u32).to_vec())]
+        {
+            let mut got = values.clone();
+            permute_in_place(&mut got, &permutation);
+            assert_eq!(got, want);
+        }
+    }
 }
