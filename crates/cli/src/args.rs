@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use einmix::{CovarianceType, InitParams};
+use einmix_image::{Background, FrameRange, Metric, ZProject};
 
 /// The exit codes, shown at the end of every `--help`.
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 a fit did not converge and --strict was given; \
@@ -56,7 +57,7 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
     /// Microscopy images and time-lapses: per-frame mixtures, component graphs, pictures.
-    Image(crate::cmd::image::ImageArgs),
+    Image(ImageArgs),
 }
 
 /// How much is said on standard error.
@@ -377,4 +378,174 @@ mod tests {
             assert!(init_params().parse_ref(&Cli::command(), None, init.to_string().as_ref()).is_ok());
         }
     }
+}
+
+// The flags of `einmix image` (the pipeline's glue is `cmd/image.rs`).
+
+/// `einmix image <COMMAND>`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Fit a mixture to one image (the first frame of the file, or --frame N).
+    Fit(FitImageArgs),
+    /// Track a time-lapse: fit the first frame, warm-start every later one from the previous
+    /// with K fixed, re-seed components that empty or collapse.
+    Track(TrackArgs),
+    /// Track the embedded demo time-lapse (a live yeast mitochondrial network, nellie's sample
+    /// data, CC BY 4.0) and write the pictures; needs no data.
+    Demo(DemoImageArgs),
+}
+
+/// The settings shared by every image command.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArgs {
+    /// A label image (.tif, .png or .npy, the image's size): nonzero pixels are inside.
+    #[arg(long, value_name = "MASK")]
+    pub mask: Option<PathBuf>,
+    /// Keep only the pixels of this label of the mask.
+    #[arg(long, value_name = "LABEL", requires = "mask", allow_negative_numbers = true)]
+    pub mask_label: Option<i64>,
+    /// Number of components: `auto` (one per local intensity maximum of the first frame) or K
+    /// (weighted k-means++).
+    #[arg(short = 'k', long, default_value = "auto", value_parser = parse_k)]
+    pub k: Components,
+    /// Background level subtracted from every pixel: a number, or pQ for the Q-th percentile of
+    /// each frame (inside the mask). Pixels at or below it are ignored.
+    #[arg(long, default_value = "0", value_parser = parse_background, allow_negative_numbers = true)]
+    pub background: Background,
+    /// Pixel size: coordinates are (row, col) times it.
+    #[arg(long, default_value_t = 1.0)]
+    pub pixel_size: f64,
+    /// Peaks: minimum distance between local maxima, in pixels.
+    #[arg(long, default_value_t = 5)]
+    pub min_distance: usize,
+    /// Peaks: absolute intensity threshold (default: the background level).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+    /// Peaks: standard deviation in pixels of the Gaussian smoothing first applied (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    pub smooth: f64,
+    /// Peaks: also accept maxima within --min-distance of the image border.
+    #[arg(long)]
+    pub include_border: bool,
+    /// Standard deviation, in pixels, of a new component's isotropic covariance.
+    #[arg(long, default_value_t = 2.0)]
+    pub init_size: f64,
+    /// Seed of the k-means++ initialisation (with a numeric -k).
+    #[arg(long, default_value_t = 0)]
+    pub random_state: u64,
+    /// EM convergence threshold on the per-pixel lower bound.
+    #[arg(long, default_value_t = 1e-3)]
+    pub tol: f64,
+    /// EM iterations per frame at most.
+    #[arg(long, default_value_t = 100)]
+    pub max_iter: usize,
+    /// Added to every covariance's diagonal (default: pixel_size^2 / 12, a pixel's own variance).
+    #[arg(long)]
+    pub reg_covar: Option<f64>,
+    /// Distance between components for the per-frame graphs.
+    #[arg(long, default_value = "hellinger", value_parser = parse_metric)]
+    pub metric: Metric,
+    /// Report emptied or collapsed components without re-seeding them.
+    #[arg(long)]
+    pub no_reseed: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (created if missing).
+    #[arg(short, long, value_name = "OUTDIR")]
+    pub output: PathBuf,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Args)]
+pub struct FitImageArgs {
+    /// The image: .tif/.tiff (also OME-TIFF), .png or .npy.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    /// Which frame of a multi-frame file.
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Maximum-intensity projection of Z slices (none refuses 3-D data).
+    #[arg(long, default_value = "none", value_parser = parse_z)]
+    pub z_project: ZProject,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// The time-lapse: multi-page .tif/.tiff (also OME-TIFF), or .npy of shape (F, H, W) or
+    /// (T, Z, H, W).
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Frames to track, START:STOP:STEP (each part optional).
+    #[arg(long, default_value = "::", value_parser = parse_frames)]
+    pub frames: FrameRange,
+    /// Maximum-intensity projection of Z slices (none refuses 3-D data).
+    #[arg(long, default_value = "none", value_parser = parse_z)]
+    pub z_project: ZProject,
+    /// Z slices per time point of a multi-page TIFF without OME metadata (Z fastest).
+    #[arg(long)]
+    pub z_slices: Option<usize>,
+    /// Frames (positions in the tracked sequence) to draw (default: first, middle, last).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub pictures: Vec<usize>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoImageArgs {
+    /// Output directory (created if missing).
+    #[arg(short, long, value_name = "OUTDIR", default_value = "einmix-image-demo")]
+    pub output: PathBuf,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+/// `-k auto` or `-k K`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Components {
+    /// One per local maximum of the first frame.
+    Auto,
+    /// A fixed number, started by k-means++.
+    Fixed(usize),
+}
+
+fn parse_k(s: &str) -> Result<Components, String> {
+    match s {
+        "auto" => Ok(Components::Auto),
+        _ => match s.parse::<usize>() {
+            Ok(k) if k >= 1 => Ok(Components::Fixed(k)),
+            _ => Err("K is `auto` or a whole number >= 1".into()),
+        },
+    }
+}
+fn parse_background(s: &str) -> Result<Background, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_z(s: &str) -> Result<ZProject, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_frames(s: &str) -> Result<FrameRange, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
 }

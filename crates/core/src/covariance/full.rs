@@ -35,7 +35,7 @@ pub(crate) fn precision_bounds(u: &[f64], d: usize, lo: &mut [f64], hi: &mut [f6
         let log_det: f64 = (0..d).map(|i| 2.0 * u[i * d + i].ln()).sum();
         ((log_det - (d as f64 - 1.0) * trace.ln()).exp(), trace)
     };
-    super::prepared::fill_bounds(lo_value, hi_value, lo, hi);
+    super::fill_bounds(lo_value, hi_value, lo, hi);
 }
 
 /// Adds `w dx dx^T` (upper triangle) to one `D x D` scatter.

@@ -155,6 +155,14 @@ impl CovarianceType {
         }
     }
 
+    /// What the kind's kernel reads besides the factors, into `out`: `mu_k^T U` for `tied`
+    /// (which evaluates `|x^T U - mu_k^T U|^2`), nothing for the others.
+    pub(crate) fn prepare_means(self, means: &[f64], prec_chol: &[f64], k: usize, d: usize, out: &mut [f64]) {
+        if self == CovarianceType::Tied {
+            tied::mean_prec(means, prec_chol, k, d, out);
+        }
+    }
+
     /// Per-feature weights `lo <= hi` bounding `t^T P_c t` from both sides (see [`Prepared`]).
     pub(crate) fn precision_bounds(
         self,
@@ -387,4 +395,11 @@ pub(crate) struct Moments<'a> {
 /// Exact algebra; with `c` near `m` no large terms cancel.
 pub(crate) fn recentre(entry: f64, delta_i: f64, delta_j: f64, sx_i: f64, sx_j: f64, sr: f64) -> f64 {
     entry - delta_i * sx_j - sx_i * delta_j + sr * delta_i * delta_j
+}
+
+/// Per-feature bounds `lo <= P <= hi` from the extreme eigenvalues, with slack so that
+/// rounding in the eigenvalues cannot make a bound invalid.
+pub(crate) fn fill_bounds(lo_value: f64, hi_value: f64, lo: &mut [f64], hi: &mut [f64]) {
+    lo.fill(lo_value * (1.0 - 1e-9));
+    hi.fill(hi_value * (1.0 + 1e-9));
 }

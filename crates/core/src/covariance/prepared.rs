@@ -59,9 +59,7 @@ impl Prepared {
         if self.cull {
             self.update_bounds();
         }
-        if self.kind == CovarianceType::Tied {
-            super::tied::mean_prec(&self.means, &self.prec_chol, k, d, &mut self.mean_prec);
-        }
+        self.kind.prepare_means(&self.means, &self.prec_chol, k, d, &mut self.mean_prec);
     }
 
     /// Eigenvalue bounds of every precision, for culling.
@@ -72,11 +70,4 @@ impl Prepared {
             self.kind.precision_bounds(&self.prec_chol, c, d, lo, hi);
         }
     }
-}
-
-/// Per-feature bounds `lo <= P <= hi` from the extreme eigenvalues, with slack so that
-/// rounding in the eigenvalues cannot make a bound invalid.
-pub(crate) fn fill_bounds(lo_value: f64, hi_value: f64, lo: &mut [f64], hi: &mut [f64]) {
-    lo.fill(lo_value * (1.0 - 1e-9));
-    hi.fill(hi_value * (1.0 + 1e-9));
 }

@@ -31,5 +31,5 @@ pub(crate) fn log_det(u: f64, d: usize) -> f64 {
 /// One variance: `t^T P t = u^2 |t|^2` exactly (with rounding slack).
 pub(crate) fn precision_bounds(u: f64, lo: &mut [f64], hi: &mut [f64]) {
     let v = u * u;
-    super::prepared::fill_bounds(v, v, lo, hi);
+    super::fill_bounds(v, v, lo, hi);
 }
