@@ -177,3 +177,19 @@ def test_a_worker_killed_mid_fit_is_survived(monkeypatch):
     # All 8 EM iterations (M-steps) ran, each after at least one pass.
     assert got.n_iter_ == 8 and len(got.lower_bounds_) == 8 and len(calls) >= 8
     assert_same(got, local)
+
+
+def test_statistics_of_the_wrong_length_from_an_engine_are_an_error_not_a_panic():
+    """Regression (issue 11): the core's driver checks what the engine hands back."""
+    X = blobs(n=2000, k=3)
+    start = einmix.GaussianMixture(3, max_iter=0, init_params="k-means++", random_state=0).fit(X)
+    model = dict(
+        weights=start.weights_, means=start.means_, covariances=start.covariances_,
+        precisions_cholesky=start.precisions_cholesky_,
+    )
+    settings = (3, "full", 1e-3, 1e-6, 10, 1)
+    with pytest.raises(einmix.EinmixError, match="statistics vector must have the layout's length"):
+        _einmix.fit_partitions(lambda run: model, lambda params, cull: np.zeros(5), n_features=2, settings=settings)
+    with pytest.raises(ZeroDivisionError):
+        # The engine's own failure comes through as it is.
+        _einmix.fit_partitions(lambda run: model, lambda params, cull: 1 / 0, n_features=2, settings=settings)

@@ -9,6 +9,8 @@
 //! Results depend only on the instruction set, never on the thread count: every reduction
 //! is written with a fixed lane structure ([`LANES`] partial sums, combined in a fixed order).
 
+#![allow(unsafe_code)]
+
 use std::sync::OnceLock;
 
 /// Width of the partial-sum arrays used for reductions over points. Fixed, so a reduction's

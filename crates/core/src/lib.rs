@@ -33,6 +33,8 @@
 //! ```
 
 #![deny(missing_docs)]
+// `unsafe` is allowed in one module only: `kernels` (instruction-set dispatch).
+#![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 // Layers, bottom to top (a module imports only from layers below it):

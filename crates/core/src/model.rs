@@ -318,6 +318,18 @@ impl Mixture {
     }
 
     /// The model as JSON (round-trips bit for bit through [`Mixture::from_json`]).
+    ///
+    /// ```
+    /// use einmix::{CovarianceType, Mixture};
+    /// use ndarray::{array, ArrayD, IxDyn};
+    ///
+    /// let cov = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![2.0, 0.3, 0.3, 1.0]).unwrap();
+    /// let m = Mixture::from_parameters(CovarianceType::Tied, array![0.25, 0.75].view(), array![[0.0, 1.0], [4.0, 2.0]].view(), cov.view())?;
+    /// let text = m.to_json();
+    /// assert_eq!(Mixture::from_json(&text)?, m);
+    /// assert!(Mixture::from_json("{}").is_err());
+    /// # Ok::<(), einmix::Error>(())
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a mixture always serialises")
     }

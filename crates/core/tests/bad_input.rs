@@ -486,3 +486,23 @@ fn no_returned_model_ever_holds_a_nan() {
     eprintln!("awkward fits: {} models, {} errors", outcomes.0, outcomes.1);
     assert!(outcomes.0 > 0 && outcomes.1 > 0);
 }
+
+/// Regression (issue 11): inputs from another engine's workers that used to reach an assertion
+/// or an `expect` now come back as errors.
+#[test]
+fn engine_inputs_that_used_to_panic_are_errors() {
+    use einmix::blockwise::{add, hard_statistics, m_step_from_statistics, Layout};
+    let mut total = vec![0.0; 7];
+    let e = add(&mut total, &[1.0; 9]).unwrap_err();
+    assert!(e.to_string().contains("lengths 7 and 9"), "{e}");
+    assert_eq!(total, vec![0.0; 7], "nothing is added from a vector of another layout");
+
+    let no_centers = Array2::<f64>::zeros((0, 3));
+    let e = hard_statistics(CovarianceType::Full, no_centers.view(), data().view(), None).unwrap_err();
+    assert!(e.to_string().contains("at least one center"), "{e}");
+
+    let m = GaussianMixture::new(2).random_state(0).max_iter(2).fit(data().view(), None).unwrap().mixture;
+    let short = vec![0.0; Layout::of(&m).len() - 1];
+    let e = m_step_from_statistics(&m, &short, 1e-6).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { name: "statistics", .. }), "{e}");
+}
