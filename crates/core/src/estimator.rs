@@ -105,6 +105,8 @@ pub struct GaussianMixture {
     pub(crate) n_threads: Option<usize>,
     pub(crate) culling: bool,
     pub(crate) final_labels: bool,
+    pub(crate) learning_decay: f64,
+    pub(crate) learning_offset: f64,
 }
 
 impl Default for GaussianMixture {
@@ -131,6 +133,8 @@ impl GaussianMixture {
             n_threads: None,
             culling: true,
             final_labels: true,
+            learning_decay: 0.7,
+            learning_offset: 10.0,
         }
     }
 
@@ -204,6 +208,19 @@ impl GaussianMixture {
         self.final_labels = on;
         self
     }
+    /// Online EM ([`GaussianMixture::partial_fit`]): the exponent `kappa` of the step size
+    /// `rho_t = (t + t0)^(-kappa)` (default 0.7, as scikit-learn's online LDA; in `(0.5, 1]`:
+    /// larger forgets the early batches more slowly).
+    pub fn learning_decay(mut self, kappa: f64) -> Self {
+        self.learning_decay = kappa;
+        self
+    }
+    /// Online EM: the offset `t0 >= 0` of the step size `rho_t = (t + t0)^(-kappa)` (default
+    /// 10): larger damps the first steps.
+    pub fn learning_offset(mut self, t0: f64) -> Self {
+        self.learning_offset = t0;
+        self
+    }
     /// Worker threads (default: all cores). Results do not depend on it.
     pub fn n_threads(mut self, n: usize) -> Self {
         self.n_threads = Some(n);
@@ -235,6 +252,18 @@ impl GaussianMixture {
             "reg_covar must be a finite non-negative number.",
         )?;
         parameter(self.n_init >= 1, "n_init", self.n_init, "n_init must be >= 1.")?;
+        parameter(
+            self.learning_decay > 0.5 && self.learning_decay <= 1.0,
+            "learning_decay",
+            self.learning_decay,
+            "learning_decay must be in (0.5, 1].",
+        )?;
+        parameter(
+            self.learning_offset >= 0.0 && self.learning_offset.is_finite(),
+            "learning_offset",
+            self.learning_offset,
+            "learning_offset must be a finite non-negative number.",
+        )?;
         if let Some(n) = self.n_threads {
             parameter(n >= 1, "n_threads", n, "n_threads must be at least 1 (or unset for all cores).")?;
         }

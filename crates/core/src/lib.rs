@@ -60,6 +60,7 @@ mod validate;
 
 pub use chunks::Element;
 pub use covariance::CovarianceType;
+pub use driver::online::{OnlineFit, OnlineState};
 pub use driver::partitions::PartitionSource;
 pub use driver::stream;
 pub use driver::FitOptions;

@@ -7,6 +7,7 @@ mod blockwise;
 mod convert;
 mod error;
 mod image;
+mod online;
 mod partitions;
 
 use einmix::{Element, Fit, FitOptions, GaussianMixture, InitParams, Mixture, Progress};
@@ -15,7 +16,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{mixture, mixture_dict};
+use crate::convert::{mixture, mixture_dict, EmSettings};
 use crate::error::{to_py, EinmixError};
 
 /// A warm start from Python: `(weights_, means_, covariances_, precisions_cholesky_, lower_bound_)`.
@@ -51,7 +52,7 @@ fn run_detached<T: Send>(
 /// The data as numpy hands it over: float64 or float32, any strides, read-only is fine. Either
 /// reaches the core without a copy (the core widens f32 as it lays the data out in chunks).
 #[derive(FromPyObject)]
-enum Data<'py> {
+pub(crate) enum Data<'py> {
     F64(PyReadonlyArray2<'py, f64>),
     F32(PyReadonlyArray2<'py, f32>),
 }
@@ -79,6 +80,37 @@ fn fit_detached<T: Element>(
         None => options,
     };
     spec.fit_with(x, w, options)
+}
+
+/// The specification of a fit from Python's arguments: the shared EM settings, then the
+/// initialisation and the threads.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn full_spec(
+    settings: &EmSettings,
+    init_params: &str,
+    random_state: Option<u64>,
+    n_threads: Option<usize>,
+    weights_init: Option<PyReadonlyArray1<'_, f64>>,
+    means_init: Option<PyReadonlyArray2<'_, f64>>,
+    precisions_init: Option<PyReadonlyArrayDyn<'_, f64>>,
+) -> PyResult<GaussianMixture> {
+    let mut spec = convert::spec(settings)?.init_params(init_params.parse::<InitParams>().map_err(to_py)?);
+    if let Some(seed) = random_state {
+        spec = spec.random_state(seed);
+    }
+    if let Some(n) = n_threads {
+        spec = spec.n_threads(n);
+    }
+    if let Some(w) = weights_init {
+        spec = spec.weights_init(w.as_array().to_owned());
+    }
+    if let Some(m) = means_init {
+        spec = spec.means_init(m.as_array().to_owned());
+    }
+    if let Some(p) = precisions_init {
+        spec = spec.precisions_init(p.as_array().to_owned());
+    }
+    Ok(spec)
 }
 
 /// Fits a mixture; returns a dict of the fitted arrays and the fit report.
@@ -109,22 +141,15 @@ fn fit<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let settings = (n_components, covariance_type.to_string(), tol, reg_covar, max_iter, n_init);
-    let mut spec = convert::spec(&settings)?.init_params(init_params.parse::<InitParams>().map_err(to_py)?);
-    if let Some(seed) = random_state {
-        spec = spec.random_state(seed);
-    }
-    if let Some(n) = n_threads {
-        spec = spec.n_threads(n);
-    }
-    if let Some(w) = weights_init {
-        spec = spec.weights_init(w.as_array().to_owned());
-    }
-    if let Some(m) = means_init {
-        spec = spec.means_init(m.as_array().to_owned());
-    }
-    if let Some(p) = precisions_init {
-        spec = spec.precisions_init(p.as_array().to_owned());
-    }
+    let spec = full_spec(
+        &settings,
+        init_params,
+        random_state,
+        n_threads,
+        weights_init,
+        means_init,
+        precisions_init,
+    )?;
     let start: Option<(Mixture, f64)> = match warm_start {
         Some((w, m, c, u, lb)) => Some((mixture(covariance_type, w, m, c, u)?, lb)),
         None => None,
@@ -280,6 +305,7 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("instruction_set", einmix::instruction_set())?;
     blockwise::register(m)?;
     partitions::register(m)?;
+    online::register(m)?;
     image::register(m)?;
     Ok(())
 }

@@ -21,6 +21,7 @@
 pub(crate) mod diag;
 pub(crate) mod full;
 mod prepared;
+mod running;
 mod scatter;
 pub(crate) mod spherical;
 mod stats;
@@ -29,6 +30,7 @@ mod tests;
 pub(crate) mod tied;
 
 pub(crate) use prepared::Prepared;
+pub(crate) use running::RunningStats;
 pub(crate) use stats::SuffStats;
 
 use std::fmt;

@@ -16,6 +16,7 @@
 //! convergence, restarts, progress and the [`FitInfo`] are here.
 
 pub(crate) mod memory;
+pub(crate) mod online;
 pub(crate) mod partitions;
 pub mod stream;
 
@@ -108,14 +109,9 @@ struct Run {
     converged: bool,
 }
 
-/// One EM iteration in place: returns the lower bound of the parameters that entered it.
-fn iterate<S: Source>(
-    source: &mut S,
-    model: &mut Mixture,
-    reg_covar: f64,
-    shifts: &mut Vec<f64>,
-    scratch: &mut MStepScratch,
-) -> std::result::Result<f64, S::Error> {
+/// The E-step: one pass over the source under `model` (again without culling if culling lost
+/// mass), leaving the statistics in the source; returns the lower bound of `model`.
+pub(crate) fn e_step<S: Source>(source: &mut S, model: &Mixture) -> std::result::Result<f64, S::Error> {
     let cull = source.culls();
     source.pass(model, cull)?;
     if cull && !source.statistics().0.culling_was_exact() {
@@ -128,10 +124,22 @@ fn iterate<S: Source>(
     if !lower_bound.is_finite() {
         return Err(Error::NonFiniteLikelihood.into());
     }
+    Ok(lower_bound)
+}
+
+/// One EM iteration in place: returns the lower bound of the parameters that entered it.
+fn iterate<S: Source>(
+    source: &mut S,
+    model: &mut Mixture,
+    reg_covar: f64,
+    shifts: &mut Vec<f64>,
+    scratch: &mut MStepScratch,
+) -> std::result::Result<f64, S::Error> {
+    let lower_bound = e_step(source, model)?;
     // The statistics were accumulated around the means that entered.
     shifts.clear();
     shifts.extend_from_slice(model.means_slice());
-    m_step(stats, shifts, reg_covar, WeightNorm::SumOfCounts, model, scratch)?;
+    m_step(source.statistics().0, shifts, reg_covar, WeightNorm::SumOfCounts, model, scratch)?;
     Ok(lower_bound)
 }
 
