@@ -30,6 +30,8 @@ class GaussianMixture:
     verbose: int
     verbose_interval: int
     n_threads: Optional[int]
+    learning_decay: float
+    learning_offset: float
     weights_: npt.NDArray[np.float64]
     means_: npt.NDArray[np.float64]
     covariances_: npt.NDArray[np.float64]
@@ -58,8 +60,11 @@ class GaussianMixture:
         verbose: int = ...,
         verbose_interval: int = ...,
         n_threads: Optional[int] = ...,
+        learning_decay: float = ...,
+        learning_offset: float = ...,
     ) -> None: ...
     def fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "GaussianMixture": ...
+    def partial_fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "GaussianMixture": ...
     def fit_predict(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> npt.NDArray[np.int64]: ...
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
     def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...

@@ -26,6 +26,21 @@ _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
+def _as_sample_weight(sample_weight, n):
+    """scikit-learn's ``_check_sample_weight`` for what einmix accepts: ``None``, a scalar or
+    one float64 per row (contiguous)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+    return np.ascontiguousarray(w)
+
+
 def _as_2d_float(X, name="X", min_samples=1):
     """scikit-learn's ``check_array`` for what einmix accepts: dense, 2-D, finite, numeric."""
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
@@ -144,6 +159,8 @@ class GaussianMixture(*_BASES):
         verbose=0,
         verbose_interval=10,
         n_threads=None,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -160,6 +177,8 @@ class GaussianMixture(*_BASES):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- parameter checks ---------------------------------------------------------------
     def _check_parameters(self):
@@ -275,16 +294,7 @@ class GaussianMixture(*_BASES):
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = {params['n_components']}, n_samples = {n}"
             )
-        w = None
-        if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.ndim == 0:
-                w = np.full(n, float(w))
-            if w.ndim != 1:
-                raise ValueError("Sample weights must be 1D array or scalar")
-            if w.shape != (n,):
-                raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-            w = np.ascontiguousarray(w)
+        w = _as_sample_weight(sample_weight, n)
         warm = None
         if self.warm_start and hasattr(self, "means_"):
             if self.n_features_in_ != d:
@@ -294,33 +304,18 @@ class GaussianMixture(*_BASES):
             warm = self._params_tuple()[1:] + (float(self.lower_bound_),)
         kwargs = dict(params)
         kwargs["random_state"] = _seed_from(self.random_state)
-        for name, shape_dims in (("weights_init", 1), ("means_init", 2)):
-            value = getattr(self, name)
-            if value is not None:
-                value = np.ascontiguousarray(value, dtype=np.float64)
-                if value.ndim != shape_dims:
-                    raise ValueError(f"The parameter '{name}' should be a {shape_dims}-D array, got shape {value.shape}.")
-                kwargs[name] = value
-        if self.precisions_init is not None:
-            kwargs["precisions_init"] = np.ascontiguousarray(self.precisions_init, dtype=np.float64)
+        kwargs.update(self._given_inits())
         progress = _VerbosePrinter(self.verbose, self.verbose_interval, self.tol, params["max_iter"]) if self.verbose else None
         result = _einmix.fit(X, w, warm_start=warm, progress=progress, **kwargs)
         if progress is not None:
             progress.finish(result["converged"])
 
-        # As scikit-learn does, the fitted arrays take the input's float dtype (einmix computes in
-        # float64 throughout and rounds the results once).
-        dtype = X.dtype if X.dtype == np.float32 else np.float64
-        self.weights_ = result["weights"].astype(dtype, copy=False)
-        self.means_ = result["means"].astype(dtype, copy=False)
-        self.covariances_ = result["covariances"].astype(dtype, copy=False)
-        self.precisions_cholesky_ = result["precisions_cholesky"].astype(dtype, copy=False)
-        self.precisions_ = result["precisions"].astype(dtype, copy=False)
+        self._set_fitted(result, X.dtype, d)
+        self.__dict__.pop("_online_state", None)  # a full fit starts any stream over
         self.converged_ = bool(result["converged"])
         self.n_iter_ = int(result["n_iter"])
         self.lower_bound_ = float(result["lower_bound"])
         self.lower_bounds_ = list(result["lower_bounds"])
-        self.n_features_in_ = d
         if not self.converged_ and params["max_iter"] > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init parameters, "
@@ -328,6 +323,94 @@ class GaussianMixture(*_BASES):
                 ConvergenceWarning,
             )
         return result["labels"]
+
+    def _given_inits(self):
+        """The user's ``weights_init``/``means_init``/``precisions_init``, as the core takes them."""
+        given = {}
+        for name, shape_dims in (("weights_init", 1), ("means_init", 2)):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.ascontiguousarray(value, dtype=np.float64)
+                if value.ndim != shape_dims:
+                    raise ValueError(f"The parameter '{name}' should be a {shape_dims}-D array, got shape {value.shape}.")
+                given[name] = value
+        if self.precisions_init is not None:
+            given["precisions_init"] = np.ascontiguousarray(self.precisions_init, dtype=np.float64)
+        return given
+
+    def _set_fitted(self, result, input_dtype, n_features):
+        # As scikit-learn does, the fitted arrays take the input's float dtype (einmix computes in
+        # float64 throughout and rounds the results once).
+        dtype = input_dtype if input_dtype == np.float32 else np.float64
+        self.weights_ = result["weights"].astype(dtype, copy=False)
+        self.means_ = result["means"].astype(dtype, copy=False)
+        self.covariances_ = result["covariances"].astype(dtype, copy=False)
+        self.precisions_cholesky_ = result["precisions_cholesky"].astype(dtype, copy=False)
+        self.precisions_ = result["precisions"].astype(dtype, copy=False)
+        self.n_features_in_ = n_features
+
+    # -- online EM -------------------------------------------------------------------------
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one batch of samples by online (stepwise) EM.
+
+        The first call (or the first after :meth:`fit`) fits the batch as :meth:`fit` would,
+        with the configured initialisation, and fixes ``n_features_in_``; it needs at least
+        ``n_components`` samples. Each later call makes one E-step on the batch under the
+        current parameters, moves running averages of the sufficient statistics a step
+        ``rho_t = (t + learning_offset) ** -learning_decay`` towards the batch's, and
+        re-estimates the parameters (Cappé & Moulines, 2009). All fitted attributes are valid
+        after every call; ``n_iter_`` counts the batches, ``lower_bound_`` is the batch's mean
+        log-likelihood under the parameters it met, and ``converged_`` stays False (a stream
+        has no end to converge to). A Dask array is streamed one block at a time.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        if _is_dask(X):
+            from . import _dask_engine as _dask
+
+            return _dask.partial_fit(self, X, sample_weight)
+        params = self._check_parameters()
+        decay, offset = self.learning_decay, self.learning_offset
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0.5 < decay <= 1:
+            raise ValueError(f"The 'learning_decay' parameter of GaussianMixture must be a float in the range (0.5, 1.0]. Got {decay!r} instead.")
+        if isinstance(offset, bool) or not isinstance(offset, numbers.Real) or not 0 <= offset < np.inf:
+            raise ValueError(f"The 'learning_offset' parameter of GaussianMixture must be a float in the range [0.0, inf). Got {offset!r} instead.")
+        state = getattr(self, "_online_state", None)
+        X = _as_2d_float(X, min_samples=1)
+        n, d = X.shape
+        if state is not None and d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        if state is None and n < params["n_components"]:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {params['n_components']}, n_samples = {n}"
+            )
+        w = _as_sample_weight(sample_weight, n)
+        settings = tuple(params[k] for k in ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init"))
+        previous = None if state is None else self._params_tuple()[1:] + (state,)
+        result = _einmix.partial_fit(
+            X, w, settings=settings, init_params=params["init_params"], random_state=_seed_from(self.random_state),
+            n_threads=params["n_threads"], learning=(float(decay), float(offset)), previous=previous,
+            **self._given_inits(),
+        )
+        self._set_fitted(result, X.dtype, d)
+        self._online_state = (
+            result["mass"], result["state_means"], result["scatter"], float(result["mean_weight"]), int(result["n_batches"])
+        )
+        self.converged_ = False
+        self.n_iter_ = int(result["n_batches"])
+        self.lower_bound_ = float(result["lower_bound"])
+        self.lower_bounds_ = [self.lower_bound_]
+        return self
 
     # -- using the model ----------------------------------------------------------------
     def score_samples(self, X):

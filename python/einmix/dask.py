@@ -27,10 +27,10 @@ uniform sample of rows, or the given ``weights_init``/``means_init``/``precision
 from __future__ import annotations
 
 from . import _dask_engine
-from ._dask_engine import is_dask_collection, predict, predict_proba, score_samples
+from ._dask_engine import is_dask_collection, partial_fit, predict, predict_proba, score_samples
 from ._gaussian_mixture import GaussianMixture
 
-__all__ = ["fit", "predict", "predict_proba", "score_samples", "is_dask_collection"]
+__all__ = ["fit", "partial_fit", "predict", "predict_proba", "score_samples", "is_dask_collection"]
 
 
 def fit(
