@@ -159,6 +159,23 @@ pub struct FitArgs {
     /// Rows per block read with --stream.
     #[arg(long, default_value_t = 262_144, value_parser = at_least_one, requires = "stream")]
     pub chunk_rows: usize,
+    /// Online EM: read the data --batch-rows rows at a time (a .npy file, a CSV/TSV file, or
+    /// standard input) and update the model after each batch, each row seen once per pass
+    /// (memory O(batch)). The first batch is fitted as `fit` would; it needs at least K rows.
+    #[arg(long, conflicts_with_all = ["stream", "weights"])]
+    pub online: bool,
+    /// Rows per batch with --online.
+    #[arg(long, default_value_t = 10_000, value_parser = at_least_one, requires = "online")]
+    pub batch_rows: usize,
+    /// Passes over the data with --online (more than one needs a file, not standard input).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one, requires = "online")]
+    pub passes: usize,
+    /// Online EM's step size rho_t = (t + offset)^-decay: the decay, in (0.5, 1].
+    #[arg(long, default_value_t = 0.7, requires = "online")]
+    pub learning_decay: f64,
+    /// Online EM's step size offset (>= 0): larger damps the first steps.
+    #[arg(long, default_value_t = 10.0, requires = "online")]
+    pub learning_offset: f64,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]

@@ -77,6 +77,12 @@ impl fmt::Display for Cell {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ReadError {
+    /// Standard input, where the command needs what only a file can give.
+    #[error("standard input can be read only once, from the start: {needs}")]
+    NeedsAFile {
+        /// What the command would need to do with it.
+        needs: &'static str,
+    },
     /// The operating system refused (missing file, permissions, ...).
     #[error("cannot read: {0}")]
     Io(#[from] io::Error),

@@ -37,14 +37,14 @@ fn read_bytes(file: &Source) -> Result<Vec<u8>, CliError> {
 
 /// How an input file is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InputFormat {
+pub enum InputFormat {
     Npy,
     Text(u8),
 }
 
 /// By extension (`.npy`, `.csv`, `.tsv`/`.tab`); otherwise (standard input included) by
 /// content: `.npy`'s magic string, else text, tab-separated if the first line holds a tab.
-fn input_format(file: &Source, bytes: &[u8]) -> InputFormat {
+pub fn input_format(file: &Source, bytes: &[u8]) -> InputFormat {
     let ext = match file {
         Source::Path(p) => extension(p),
         _ => String::new(),

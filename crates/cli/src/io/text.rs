@@ -6,7 +6,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::columns::{self, Table};
+use super::columns::{self, Selection, Table};
 use crate::error::{Cell, ReadError};
 
 /// Parses `bytes` as a table separated by `delimiter`, keeping the selected columns.
@@ -16,67 +16,106 @@ pub fn parse(
     select: &[String],
     weight: Option<&str>,
 ) -> Result<Table, ReadError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(bytes);
-    // One record, reused for every line: no allocation per row.
-    let mut r = csv::ByteRecord::new();
-    let mut next = |r: &mut csv::ByteRecord| -> Result<bool, ReadError> {
-        reader.read_byte_record(r).map_err(|e| ReadError::Csv {
+    TableReader::new(bytes, delimiter, select, weight)?.next_block(usize::MAX)?.ok_or(ReadError::Empty)
+}
+
+/// A table read a block of rows at a time, from any reader (a file, standard input): the same
+/// header detection, column selection and checks as [`parse`], in `O(block)` memory.
+pub struct TableReader<R: std::io::Read> {
+    reader: csv::Reader<R>,
+    /// One record, reused for every line: no allocation per row.
+    record: csv::ByteRecord,
+    /// Whether `record` holds a data line not yet returned.
+    pending: bool,
+    names: Option<Vec<String>>,
+    selection: Selection,
+    n_columns: usize,
+    first_line: u64,
+}
+
+impl<R: std::io::Read> TableReader<R> {
+    /// Reads the first line (a header when none of its fields is a number) and resolves the
+    /// columns; an input with no line at all is [`ReadError::Empty`].
+    pub fn new(source: R, delimiter: u8, select: &[String], weight: Option<&str>) -> Result<Self, ReadError> {
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .comment(Some(b'#'))
+            .from_reader(source);
+        let mut t = TableReader {
+            reader,
+            record: csv::ByteRecord::new(),
+            pending: false,
+            names: None,
+            selection: Selection { features: Vec::new(), weight: None },
+            n_columns: 0,
+            first_line: 0,
+        };
+        if !t.advance()? {
+            return Err(ReadError::Empty);
+        }
+        t.first_line = line_of(&t.record);
+        t.n_columns = t.record.len();
+        let is_header = t.record.iter().all(|f| number(f).is_none());
+        t.names =
+            is_header.then(|| t.record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect());
+        t.selection = columns::resolve(select, weight, t.names.as_deref(), t.n_columns)?;
+        t.pending = !is_header;
+        Ok(t)
+    }
+
+    /// Reads the next record into `self.record`; false at the end.
+    fn advance(&mut self) -> Result<bool, ReadError> {
+        self.reader.read_byte_record(&mut self.record).map_err(|e| ReadError::Csv {
             line: e.position().map_or(0, |p| p.line()),
             message: e.to_string(),
         })
-    };
-    if !next(&mut r)? {
-        return Err(ReadError::Empty);
     }
-    let line_of = |r: &csv::ByteRecord| r.position().map_or(0, |p| p.line());
-    let first_line = line_of(&r);
-    let n_columns = r.len();
-    let is_header = r.iter().all(|f| number(f).is_none());
-    let names: Option<Vec<String>> =
-        is_header.then(|| r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect());
-    let sel = columns::resolve(select, weight, names.as_deref(), n_columns)?;
 
-    let mut x = Vec::new();
-    let mut w = Vec::new();
-    let mut n = 0;
-    let mut more = if is_header { next(&mut r)? } else { true };
-    while more {
-        let line = line_of(&r);
-        if r.len() != n_columns {
-            return Err(ReadError::Ragged { line, found: r.len(), first_line, expected: n_columns });
-        }
-        let cell = |j: usize| -> Result<f64, ReadError> {
-            let field = &r[j];
-            let at = || Cell { line, column: j + 1, name: names.as_ref().map(|n| n[j].clone()) };
-            let text = || String::from_utf8_lossy(field).into_owned();
-            match number(field) {
-                Some(v) if v.is_finite() => Ok(v),
-                Some(_) => Err(ReadError::NotFinite { cell: at(), value: text() }),
-                None => Err(ReadError::NotANumber { cell: at(), value: text() }),
+    /// Up to `max_rows` more rows (at least one), or `None` at the end of the input.
+    pub fn next_block(&mut self, max_rows: usize) -> Result<Option<Table>, ReadError> {
+        let (mut x, mut w, mut n) = (Vec::new(), Vec::new(), 0);
+        let features = self.selection.features.len();
+        while n < max_rows && (self.pending || self.advance()?) {
+            self.pending = false;
+            let r = &self.record;
+            let line = line_of(r);
+            if r.len() != self.n_columns {
+                let (first_line, expected) = (self.first_line, self.n_columns);
+                return Err(ReadError::Ragged { line, found: r.len(), first_line, expected });
             }
-        };
-        for &j in &sel.features {
-            x.push(cell(j)?);
+            let cell = |j: usize| -> Result<f64, ReadError> {
+                let field = &r[j];
+                let at = || Cell { line, column: j + 1, name: self.names.as_ref().map(|n| n[j].clone()) };
+                let text = || String::from_utf8_lossy(field).into_owned();
+                match number(field) {
+                    Some(v) if v.is_finite() => Ok(v),
+                    Some(_) => Err(ReadError::NotFinite { cell: at(), value: text() }),
+                    None => Err(ReadError::NotANumber { cell: at(), value: text() }),
+                }
+            };
+            for &j in &self.selection.features {
+                x.push(cell(j)?);
+            }
+            if let Some(j) = self.selection.weight {
+                w.push(cell(j)?);
+            }
+            n += 1;
         }
-        if let Some(j) = sel.weight {
-            w.push(cell(j)?);
+        if n == 0 {
+            return Ok(None);
         }
-        n += 1;
-        more = next(&mut r)?;
+        Ok(Some(Table {
+            x: Array2::from_shape_vec((n, features), x).expect("n rows of the selection"),
+            weights: self.selection.weight.map(|_| Array1::from(w)),
+        }))
     }
-    if n == 0 {
-        return Err(ReadError::Empty);
-    }
-    Ok(Table {
-        x: Array2::from_shape_vec((n, sel.features.len()), x).expect("n rows of the selection"),
-        weights: sel.weight.map(|_| Array1::from(w)),
-    })
+}
+
+fn line_of(r: &csv::ByteRecord) -> u64 {
+    r.position().map_or(0, |p| p.line())
 }
 
 /// The field as a number, if it is one.
@@ -128,6 +167,15 @@ mod tests {
         assert_eq!(t.weights.unwrap().to_vec(), vec![0.5, 1.5]);
         let t = parse(text, b'\t', &[], Some("w")).unwrap();
         assert_eq!(t.x.ncols(), 2);
+    }
+
+    #[test]
+    fn blocks_cover_the_table_in_order() {
+        let text = b"x,y\n1,2\n3,4\n5,6\n";
+        let mut r = TableReader::new(&text[..], b',', &[], None).unwrap();
+        assert_eq!(r.next_block(2).unwrap().unwrap().x, ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(r.next_block(2).unwrap().unwrap().x, ndarray::array![[5.0, 6.0]]);
+        assert!(r.next_block(2).unwrap().is_none());
     }
 
     #[test]
