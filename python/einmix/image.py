@@ -89,6 +89,7 @@ def track(
     reseed: bool = True,
     laplacian: bool = True,
     n_threads: Optional[int] = None,
+    online: bool = False,
 ) -> dict[str, Any]:
     """Track a time-lapse ``(F, H, W)`` (or one image ``(H, W)``).
 
@@ -98,6 +99,9 @@ def track(
     ``background`` is a number or ``"pQ"`` (the Q-th percentile of each frame inside the mask).
     ``mask`` is a label image (nonzero = inside) or booleans; ``mask_label`` keeps one label.
     ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance).
+    ``online=True`` updates one model across the frames by online EM (one E-step and a step of
+    running statistics per frame, see ``GaussianMixture.partial_fit``) instead of a
+    warm-started fit to convergence per frame.
 
     Returns a dict of numpy arrays: ``means`` (F, K, 2), ``covars`` (F, K, 2, 2), ``weights``
     (F, K), ``precs`` (F, K, 2, 2) (OrNet's layout), ``distances`` (F, K, K), ``laplacian``
@@ -138,6 +142,7 @@ def track(
         eigen_floor=float(eigen_floor),
         metric=metric,
         reseed=bool(reseed),
+        online=bool(online),
         laplacian=bool(laplacian),
         n_threads=n_threads,
     )

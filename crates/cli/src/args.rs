@@ -517,6 +517,10 @@ pub struct TrackArgs {
     /// Frames (positions in the tracked sequence) to draw (default: first, middle, last).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub pictures: Vec<usize>,
+    /// Update one model across the frames by online EM (one E-step and a step of running
+    /// statistics per frame) instead of a warm-started fit to convergence per frame.
+    #[arg(long)]
+    pub online: bool,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }

@@ -74,6 +74,12 @@ pub struct TrackOptions {
     pub metric: Metric,
     /// Compute the normalised Laplacian's eigenvalues per frame [true].
     pub laplacian: bool,
+    /// Update one model across the time-lapse by online EM, the frames as the stream [false]:
+    /// each frame after the first is one E-step and a step of the running statistics
+    /// (`einmix::GaussianMixture::partial_fit`) instead of a warm-started fit to convergence,
+    /// so a component averages over the frames it has seen (smoother tracks, one pass per
+    /// frame). Re-seeding refits the frame and restarts the running statistics from it.
+    pub online: bool,
 }
 
 impl Default for TrackOptions {
@@ -87,6 +93,7 @@ impl Default for TrackOptions {
             max_iter: 100,
             reg_covar: None,
             n_threads: None,
+            online: false,
             weight_floor: None,
             eigen_floor: 0.1,
             reseed: true,
@@ -158,7 +165,8 @@ pub struct FrameFit {
     pub lower_bound: f64,
     /// EM iterations (all rounds, re-seeding included).
     pub n_iter: usize,
-    /// Whether the last EM round converged.
+    /// Whether the last EM round converged (always true for an online update, which has no
+    /// convergence test: it is one step by design).
     pub converged: bool,
     /// Pixels above background (points fitted).
     pub n_points: usize,
@@ -221,6 +229,8 @@ pub struct Tracker {
     options: TrackOptions,
     mask: Option<Mask>,
     previous: Option<(Mixture, f64)>,
+    /// With `online`: the running state after the previous frame.
+    online: Option<einmix::OnlineFit>,
 }
 
 impl Tracker {
@@ -256,7 +266,7 @@ impl Tracker {
         if let Init::KMeansPlusPlus { k, .. } = o.init {
             check(k >= 1, "k", k as f64, "K must be at least 1")?;
         }
-        Ok(Tracker { options, mask, previous: None })
+        Ok(Tracker { options, mask, previous: None, online: None })
     }
 
     /// The options in force.
@@ -335,11 +345,33 @@ impl Tracker {
         }
         let fit_err = |source| Error::Fit { frame: frame_index, source };
         let (x, w) = (points.coords.view(), points.weights.view());
-        let mut fit = match &self.previous {
-            Some((m, lb)) => {
+        let online_step = match &self.online {
+            Some(previous) if self.options.online => {
+                let k = previous.mixture.n_components();
+                Some(self.spec(k).partial_fit(x, Some(w), Some(previous)).map_err(fit_err)?)
+            }
+            _ => None,
+        };
+        let mut fit = match (&online_step, &self.previous) {
+            (Some(step), _) => einmix::Fit {
+                mixture: step.mixture.clone(),
+                info: einmix::FitInfo {
+                    converged: true,
+                    n_iter: 1,
+                    lower_bound: step.lower_bound,
+                    lower_bounds: vec![step.lower_bound],
+                    run_lower_bounds: vec![step.lower_bound],
+                    best_run: 0,
+                    init_time: Duration::ZERO,
+                    em_time: t0.elapsed(),
+                    total_iter: 1,
+                },
+                labels: Array1::zeros(0),
+            },
+            (None, Some((m, lb))) => {
                 self.spec(m.n_components()).fit_with(x, Some(w), from(m, *lb)).map_err(fit_err)?
             }
-            None => match self.initial(frame_index, frame, &points)? {
+            (None, None) => match self.initial(frame_index, frame, &points)? {
                 Some(start) => self
                     .spec(start.n_components())
                     .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
@@ -379,6 +411,18 @@ impl Tracker {
                 .map_err(fit_err)?;
             n_iter += fit.info.n_iter;
         }
+        let refitted = online_step.is_none() || n_iter > 1;
+        self.online = match (self.options.online, online_step) {
+            (false, _) => None,
+            (true, Some(step)) if !refitted => Some(step),
+            // The frame was fitted in full (the first, or re-seeded): the stream starts over from it.
+            (true, _) => {
+                let k = fit.mixture.n_components();
+                let start = self.spec(k).partial_fit_from(x, Some(w), &fit.mixture).map_err(fit_err)?;
+                fit.mixture = start.mixture.clone();
+                Some(start)
+            }
+        };
         let mixture = fit.mixture;
         let covs = mixture.covariances().into_dimensionality::<ndarray::Ix3>().expect("full covariances");
         let distances = component_distances(mixture.means(), covs, self.options.metric)?;

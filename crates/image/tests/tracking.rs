@@ -119,3 +119,30 @@ fn an_empty_frame_is_a_clear_error() {
     let err = track(&Stack::new(frames), None, &options(), &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("frame 2: no pixel"), "{err}");
 }
+
+/// Issue 14: with `online`, one model is updated across the frames, one step per frame; a
+/// still blob is located as well as by per-frame fits, and identities hold.
+#[test]
+fn online_tracking_steps_once_per_frame_and_keeps_identities() {
+    let n = 8;
+    let (frames, truth) = common::moving_splitting_fading(n, 100, 100);
+    let stack = Stack::new(frames);
+    let result = track(&stack, None, &TrackOptions { online: true, ..options() }, &mut |_| {}).unwrap();
+    assert_eq!(result.n_components(), 3);
+    assert!(result.frames[1..].iter().all(|f| f.n_iter == 1 && f.converged), "one step per frame");
+    let a0 = nearest(&result, 0, truth[0][0].centre);
+    let b0 = nearest(&result, 0, truth[0][1].centre);
+    for (f, blobs) in truth.iter().enumerate() {
+        assert_eq!(nearest(&result, f, blobs[0].centre), a0, "frame {f}: blob A changed component");
+        assert_eq!(nearest(&result, f, blobs[1].centre), b0, "frame {f}: blob B changed component");
+    }
+    let (means, last) = (result.means(), n - 1);
+    let c = truth[last][1].centre;
+    let err = (means[[last, b0, 0]] - c.0).hypot(means[[last, b0, 1]] - c.1);
+    assert!(err < 0.3, "the still blob B is {err} px off");
+    // Per-frame fits of the same stack agree on the still blob.
+    let batch = track(&stack, None, &options(), &mut |_| {}).unwrap();
+    let b = batch.means();
+    let gap = (b[[last, b0, 0]] - means[[last, b0, 0]]).hypot(b[[last, b0, 1]] - means[[last, b0, 1]]);
+    assert!(gap < 0.3, "online and per-frame fits differ by {gap} px on a still blob");
+}

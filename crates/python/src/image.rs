@@ -34,7 +34,7 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
     stack, mask=None, *, k=None, background="0", pixel_size=1.0, min_distance=5, threshold=None,
     smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
-    reseed=true, laplacian=true, n_threads=None, frames=None
+    reseed=true, laplacian=true, n_threads=None, frames=None, online=false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn image_track<'py>(
@@ -61,6 +61,7 @@ fn image_track<'py>(
     laplacian: bool,
     n_threads: Option<usize>,
     frames: Option<Vec<usize>>,
+    online: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let init = match k {
         Some(k) => Init::KMeansPlusPlus { k, seed: random_state },
@@ -86,6 +87,7 @@ fn image_track<'py>(
         reseed,
         metric: parse::<Metric>(metric)?,
         laplacian,
+        online,
     };
     let mut stack = Stack::new(stack.as_array().to_owned());
     if let Some(f) = frames {

@@ -30,11 +30,11 @@ pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
                 z_slices: None,
                 frames: FrameRange { start: a.frame, stop: Some(a.frame + 1), step: 1 },
             };
-            run_pipeline(&a.image, &options, &a.pipeline, "fit", &[0])
+            run_pipeline(&a.image, &options, &a.pipeline, "fit", &[0], false)
         }
         ImageCommand::Track(a) => {
             let options = ReadOptions { z_project: a.z_project, z_slices: a.z_slices, frames: a.frames };
-            run_pipeline(&a.stack, &options, &a.pipeline, "track", &a.pictures)
+            run_pipeline(&a.stack, &options, &a.pipeline, "track", &a.pictures, a.online)
         }
         ImageCommand::Demo(a) => demo(a),
     }
@@ -72,8 +72,9 @@ fn run_pipeline(
     p: &PipelineArgs,
     name: &str,
     pictures: &[usize],
+    online: bool,
 ) -> Result<ExitCode, CliError> {
-    let options = track_options(p);
+    let options = TrackOptions { online, ..track_options(p) };
     // Fail on a bad option before reading anything.
     einmix_image::Tracker::new(options.clone(), None)?;
     let stack = read_stack(input, read)?;

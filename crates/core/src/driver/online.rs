@@ -117,10 +117,36 @@ impl GaussianMixture {
         previous: Option<&OnlineFit>,
     ) -> Result<OnlineFit> {
         self.validate()?;
-        let (model, state) = match previous {
-            None => (self.fit_with(x, sample_weight, FitOptions::new())?.mixture, None),
-            Some(p) => (p.mixture.clone(), Some(&p.state)),
-        };
+        match previous {
+            None => {
+                let model = self.fit_with(x, sample_weight, FitOptions::new())?.mixture;
+                self.online_step(x, sample_weight, model, None)
+            }
+            Some(p) => self.online_step(x, sample_weight, p.mixture.clone(), Some(&p.state)),
+        }
+    }
+
+    /// Starts online EM from a mixture fitted elsewhere (e.g. a previous frame's): the batch's
+    /// statistics under `start` become the running ones, then an M-step.
+    pub fn partial_fit_from<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+        start: &Mixture,
+    ) -> Result<OnlineFit> {
+        self.validate()?;
+        self.online_step(x, sample_weight, start.clone(), None)
+    }
+
+    /// One E-step of `model` on the batch, a step of the running statistics (or their start),
+    /// and an M-step.
+    fn online_step<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+        model: Mixture,
+        state: Option<&OnlineState>,
+    ) -> Result<OnlineFit> {
         crate::validate::data(x)?;
         if x.ncols() != model.n_features() {
             return Err(Error::DimensionMismatch { expected: model.n_features(), found: x.ncols() });
@@ -136,12 +162,11 @@ impl GaussianMixture {
         let (running, n_batches) = match state {
             None => (RunningStats::from_batch(batch, shifts, total_weight, kind), 1),
             Some(s) => {
-                let mut running = s.running.clone();
-                if (running.kind, running.k, running.d) != (kind, k, d) {
-                    return Err(Error::InvalidModel {
-                        message: "the online state does not belong to this mixture".into(),
-                    });
+                if (s.running.kind, s.running.k, s.running.d) != (kind, k, d) {
+                    let message = "the online state does not belong to this mixture".into();
+                    return Err(Error::InvalidModel { message });
                 }
+                let mut running = s.running.clone();
                 running.blend(batch, shifts, total_weight, step_size(self, s.n_batches));
                 (running, s.n_batches + 1)
             }
@@ -149,14 +174,8 @@ impl GaussianMixture {
         let mut stats = SuffStats::new(kind, k, d);
         running.scaled_into(&mut stats);
         let mut next = model;
-        m_step(
-            &stats,
-            &running.means,
-            self.reg_covar,
-            WeightNorm::SumOfCounts,
-            &mut next,
-            &mut MStepScratch::new(k, d),
-        )?;
+        let mut scratch = MStepScratch::new(k, d);
+        m_step(&stats, &running.means, self.reg_covar, WeightNorm::SumOfCounts, &mut next, &mut scratch)?;
         Ok(OnlineFit { mixture: next, state: OnlineState { running, n_batches }, lower_bound })
     }
 }
