@@ -133,7 +133,7 @@ fn plot(curves: &[Curve]) {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         root.fill(&WHITE).expect("fill");
         let mut chart = ChartBuilder::on(&root)
-            .caption("held-out log-likelihood minus the batch fit's (dashed: -0.005)", ("sans-serif", 20))
+            .caption("held-out log-likelihood minus the batch fit's (grey line: -0.005)", ("sans-serif", 20))
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(70)
