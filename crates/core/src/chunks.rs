@@ -163,16 +163,6 @@ impl Chunked {
         Chunked::build(x, sample_weight, None, WeightScale::MeanOne)
     }
 
-    /// Copies `x` with its points in [`spatial_order`].
-    pub(crate) fn new_spatial<T: Element>(
-        x: ArrayView2<T>,
-        sample_weight: Option<ArrayView1<f64>>,
-        par: &Parallel,
-    ) -> Chunked {
-        let order = spatial_order(x, Some(par));
-        Chunked::build(x, sample_weight, Some(order), WeightScale::MeanOne)
-    }
-
     /// The one chunk builder (EM, k-means, initialisation and engine blocks alike): rows of
     /// `x` in `order` (or their own), padded, with per-chunk bounding boxes and weights.
     pub(crate) fn build<T: Element>(

@@ -20,7 +20,10 @@ pub(crate) const EMPTY_GUARD: f64 = 10.0 * f64::EPSILON;
 
 /// Small buffers the M-step reuses every iteration.
 pub(crate) struct MStepScratch {
-    nk: Vec<f64>,
+    /// `N_k` of the last M-step (with the guard).
+    pub nk: Vec<f64>,
+    /// The shifts the statistics were taken around (a copy of the entering means).
+    pub shifts: Vec<f64>,
     delta: Vec<f64>,
     chol: Vec<f64>,
     variances: Vec<f64>,
@@ -30,6 +33,7 @@ impl MStepScratch {
     pub(crate) fn new(k: usize, d: usize) -> MStepScratch {
         MStepScratch {
             nk: vec![0.0; k],
+            shifts: Vec::with_capacity(k * d),
             delta: vec![0.0; k * d],
             chol: vec![0.0; d * d],
             variances: vec![0.0; k * d],

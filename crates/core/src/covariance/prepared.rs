@@ -23,6 +23,8 @@ pub(crate) struct Prepared {
     pub mean_prec: Vec<f64>,
     /// Whether chunks skip components that provably cannot matter (see `pass::cull`).
     pub cull: bool,
+    /// Whether the pass also sums the responsibilities' `r log r` (for a variational bound).
+    pub track_entropy: bool,
     /// Per component and feature, weights `a_kj <= b_kj` with
     /// `sum_j a_kj t_j^2 <= t^T P_k t <= sum_j b_kj t_j^2` for every `t`: the extreme
     /// eigenvalues of `P_k` (bounds on them for D > 2), or the diagonal precisions themselves.
@@ -41,6 +43,7 @@ impl Prepared {
             prec_chol: vec![0.0; kind.len(k, d)],
             mean_prec: vec![0.0; if kind == CovarianceType::Tied { k * d } else { 0 }],
             cull: false,
+            track_entropy: false,
             bound_min: vec![0.0; k * d],
             bound_max: vec![0.0; k * d],
         }
@@ -48,13 +51,19 @@ impl Prepared {
 
     /// Copies the parameters (same shape) without allocating.
     pub(crate) fn update(&mut self, weights: &[f64], means: &[f64], prec_chol: &[f64]) {
+        self.update_with(|c| weights[c].ln(), means, prec_chol);
+    }
+
+    /// As [`Prepared::update`], with each component's additive log term given (`log pi_k` for
+    /// EM; the expected log-weight and Wishart terms for the variational model).
+    pub(crate) fn update_with(&mut self, log_term: impl Fn(usize) -> f64, means: &[f64], prec_chol: &[f64]) {
         let (k, d) = (self.k, self.d);
         self.means.copy_from_slice(means);
         self.prec_chol.copy_from_slice(prec_chol);
         let offset = -(d as f64) * HALF_LOG_2PI;
         for c in 0..k {
             let log_det = self.kind.log_det(&self.prec_chol, c, d);
-            self.log_const[c] = weights[c].ln() + log_det + offset;
+            self.log_const[c] = log_term(c) + log_det + offset;
         }
         if self.cull {
             self.update_bounds();

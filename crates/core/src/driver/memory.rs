@@ -8,15 +8,15 @@ use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{drive, FitOptions, Source};
-use crate::chunks::{Chunked, Element, Scratch};
+use super::{drive, FitOptions, Model, Source};
+use crate::chunks::{spatial_order, Chunked, Element, Scratch, WeightScale};
 use crate::covariance::{Prepared, SuffStats};
 use crate::error::{Error, Result};
 use crate::estimator::GaussianMixture;
 use crate::init;
 use crate::model::{Fit, Mixture};
 use crate::parallel::Parallel;
-use crate::pass::run::{em_statistics, labels, refresh, worker_scratch};
+use crate::pass::run::{em_statistics, labels, worker_scratch};
 use crate::validate;
 
 /// Everything an EM pass needs, sized once per fit.
@@ -28,8 +28,8 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn new(model: &Mixture, data: &Chunked, par: &Parallel) -> Workspace {
-        let (kind, k, d) = (model.covariance_type(), model.n_components(), model.n_features());
+    fn new<M: Model>(model: &M, data: &Chunked, par: &Parallel) -> Workspace {
+        let (kind, k, d) = model.shape();
         Workspace {
             prepared: Prepared::new(kind, k, d),
             scratch: worker_scratch(par, k, d),
@@ -39,54 +39,82 @@ impl Workspace {
     }
 }
 
+/// How a model's run starts from the chunked data: the initialisation of run `run`.
+pub(crate) type Initialise<'a, M> = Box<dyn FnMut(&Chunked, &mut ChaCha8Rng, &Parallel) -> Result<M> + 'a>;
+
 /// Data in memory, chunked.
-pub(crate) struct InMemory<'a> {
-    spec: &'a GaussianMixture,
+pub(crate) struct InMemory<'a, M = Mixture> {
     data: Chunked,
     par: Parallel,
     rng: ChaCha8Rng,
     cull: bool,
     workspace: Option<Workspace>,
+    initialise: Initialise<'a, M>,
 }
 
-impl<'a> InMemory<'a> {
-    /// Lays out `x` for `k` components (culling, and so the spatial order, where it pays:
-    /// low dimensions, several components).
+impl<'a> InMemory<'a, Mixture> {
+    /// Lays out `x` for EM with `k` components (weights rescaled to mean 1, see `Chunked`).
     pub(crate) fn new<T: Element>(
         spec: &'a GaussianMixture,
         x: ArrayView2<T>,
         sample_weight: Option<ArrayView1<f64>>,
         k: usize,
-    ) -> Result<InMemory<'a>> {
+    ) -> Result<InMemory<'a, Mixture>> {
+        let initialise: Initialise<'a, Mixture> =
+            Box::new(move |data, rng, par| init::initial_mixture(spec, data, rng, par));
+        InMemory::with_model(spec, x, sample_weight, k, WeightScale::MeanOne, initialise)
+    }
+}
+
+impl<'a, M: Model> InMemory<'a, M> {
+    /// Lays out `x` for `k` components (culling, and so the spatial order, where it pays:
+    /// low dimensions, several components), weights as `scale` says.
+    pub(crate) fn with_model<T: Element>(
+        spec: &GaussianMixture,
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+        k: usize,
+        scale: WeightScale,
+        initialise: Initialise<'a, M>,
+    ) -> Result<InMemory<'a, M>> {
         let d = x.ncols();
         let cull = spec.culling && d <= 3 && k >= 4;
         let par = Parallel::new(spec.n_threads)?;
-        let data =
-            if cull { Chunked::new_spatial(x, sample_weight, &par) } else { Chunked::new(x, sample_weight) };
+        let order = cull.then(|| spatial_order(x, Some(&par)));
+        let data = Chunked::build(x, sample_weight, order, scale);
         let rng = match spec.random_state {
             Some(seed) => ChaCha8Rng::seed_from_u64(seed),
             None => ChaCha8Rng::from_os_rng(),
         };
-        Ok(InMemory { spec, data, par, rng, cull, workspace: None })
+        Ok(InMemory { data, par, rng, cull, workspace: None, initialise })
+    }
+
+    /// The final labels of `model` (`argmax_k` of its log terms), in row order.
+    pub(crate) fn labels(&self, model: &M) -> Vec<usize> {
+        let (kind, k, d) = model.shape();
+        let mut prepared = Prepared::new(kind, k, d);
+        prepared.cull = self.cull;
+        model.prepare(&mut prepared);
+        labels(&prepared, &self.data, &self.par)
     }
 }
 
-impl Source for InMemory<'_> {
+impl<M: Model> Source<M> for InMemory<'_, M> {
     type Error = Error;
 
     fn culls(&self) -> bool {
         self.cull
     }
 
-    fn initial_mixture(&mut self, _run: usize) -> Result<Mixture> {
-        init::initial_mixture(self.spec, &self.data, &mut self.rng, &self.par)
+    fn initial_mixture(&mut self, _run: usize) -> Result<M> {
+        (self.initialise)(&self.data, &mut self.rng, &self.par)
     }
 
-    fn pass(&mut self, model: &Mixture, cull: bool) -> Result<()> {
+    fn pass(&mut self, model: &M, cull: bool) -> Result<()> {
         let (data, par) = (&self.data, &self.par);
         let ws = self.workspace.get_or_insert_with(|| Workspace::new(model, data, par));
         ws.prepared.cull = cull;
-        refresh(&mut ws.prepared, model);
+        model.prepare(&mut ws.prepared);
         em_statistics(&ws.prepared, data, par, &ws.scratch, &mut ws.block_stats, &mut ws.total);
         Ok(())
     }
@@ -143,11 +171,7 @@ impl GaussianMixture {
         let mut source = InMemory::new(self, x, sample_weight, k)?;
         let (mixture, mut info) = drive(self, &mut source, options, Duration::ZERO)?;
         let t = Instant::now();
-        let labels = if self.final_labels {
-            labels(&mixture, &source.data, &source.par, source.cull).into()
-        } else {
-            Default::default()
-        };
+        let labels = if self.final_labels { source.labels(&mixture).into() } else { Default::default() };
         info.em_time += t.elapsed();
         Ok(Fit { mixture, info, labels })
     }
@@ -185,14 +209,11 @@ mod tests {
             assert!(culled_source.cull);
             full_source.cull = false;
             let (mut culled, mut full) = (start.clone(), start);
-            let (mut shifts, mut scratch) = (Vec::new(), MStepScratch::new(30, 2));
+            let mut scratch = MStepScratch::new(30, 2);
             for iteration in 0..25 {
                 let lb_c =
-                    super::super::iterate(&mut culled_source, &mut culled, 1e-6, &mut shifts, &mut scratch)
-                        .unwrap();
-                let lb_f =
-                    super::super::iterate(&mut full_source, &mut full, 1e-6, &mut shifts, &mut scratch)
-                        .unwrap();
+                    super::super::iterate(&mut culled_source, &mut culled, 1e-6, &mut scratch).unwrap();
+                let lb_f = super::super::iterate(&mut full_source, &mut full, 1e-6, &mut scratch).unwrap();
                 assert!(
                     culled_source.statistics().0.culled_pairs > 0,
                     "{kind}: nothing was culled, the test proves nothing"
@@ -207,7 +228,8 @@ mod tests {
                 }
                 if iteration % 8 == 0 {
                     let (data, par) = (&culled_source.data, &culled_source.par);
-                    assert_eq!(labels(&culled, data, par, true), labels(&culled, data, par, false));
+                    let with = |cull: bool| labels(&crate::pass::run::prepared(&culled, cull), data, par);
+                    assert_eq!(with(true), with(false));
                 }
             }
         }

@@ -22,8 +22,8 @@ pub mod stream;
 
 use std::time::{Duration, Instant};
 
-use crate::covariance::SuffStats;
-use crate::error::Error;
+use crate::covariance::{CovarianceType, Prepared, SuffStats};
+use crate::error::{Error, Result};
 use crate::estimator::{GaussianMixture, Progress};
 use crate::model::{Fit, FitInfo, Mixture};
 use crate::mstep::{m_step, MStepScratch, WeightNorm};
@@ -44,16 +44,21 @@ use crate::mstep::{m_step, MStepScratch, WeightNorm};
 /// assert_eq!(iterations, again.info.n_iter);
 /// # Ok::<(), einmix::Error>(())
 /// ```
-#[derive(Default)]
-pub struct FitOptions<'a> {
-    start: Option<(&'a Mixture, f64)>,
+pub struct FitOptions<'a, M = Mixture> {
+    start: Option<(&'a M, f64)>,
     progress: Option<&'a mut dyn FnMut(&Progress)>,
     sample_size: Option<usize>,
 }
 
-impl<'a> FitOptions<'a> {
+impl<M> Default for FitOptions<'_, M> {
+    fn default() -> Self {
+        FitOptions { start: None, progress: None, sample_size: None }
+    }
+}
+
+impl<'a, M> FitOptions<'a, M> {
     /// Cold start from the specification's initialisation, no observer.
-    pub fn new() -> FitOptions<'a> {
+    pub fn new() -> FitOptions<'a, M> {
         FitOptions::default()
     }
 
@@ -61,14 +66,9 @@ impl<'a> FitOptions<'a> {
     /// settings are ignored), as scikit-learn's `warm_start=True` does. `previous_lower_bound`
     /// is the lower bound the start reached (`f64::NEG_INFINITY` if unknown); the first
     /// iteration's change is measured from it.
-    pub fn warm_start(mut self, start: &'a Mixture, previous_lower_bound: f64) -> Self {
+    pub fn warm_start(mut self, start: &'a M, previous_lower_bound: f64) -> Self {
         self.start = Some((start, previous_lower_bound));
         self
-    }
-
-    /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
-    pub fn warm_start_from(self, previous: &'a Fit) -> Self {
-        self.warm_start(&previous.mixture, previous.info.lower_bound)
     }
 
     /// Calls `observer` after every EM iteration.
@@ -85,24 +85,79 @@ impl<'a> FitOptions<'a> {
     }
 }
 
+impl<'a> FitOptions<'a, Mixture> {
+    /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
+    pub fn warm_start_from(self, previous: &'a Fit) -> Self {
+        self.warm_start(&previous.mixture, previous.info.lower_bound)
+    }
+}
+
+/// A model the driver fits: how the pass reads it, and its M-step. EM's [`Mixture`] and the
+/// variational mixture are the two; each adds only its formulas.
+pub(crate) trait Model: Clone {
+    /// `(kind, K, D)`.
+    fn shape(&self) -> (CovarianceType, usize, usize);
+    /// The parameters as the kernels read them (and whether the pass sums `r log r`).
+    fn prepare(&self, prepared: &mut Prepared);
+    /// The M-step in place from the E-step's statistics (around this model's means, total
+    /// weight `total_weight`); `e_step_bound` is the mean log-likelihood the E-step found.
+    /// Returns the iteration's lower bound.
+    fn update(
+        &mut self,
+        stats: &SuffStats,
+        total_weight: f64,
+        e_step_bound: f64,
+        reg_covar: f64,
+        scratch: &mut MStepScratch,
+    ) -> Result<f64>;
+}
+
+impl Model for Mixture {
+    fn shape(&self) -> (CovarianceType, usize, usize) {
+        (self.covariance_type(), self.n_components(), self.n_features())
+    }
+
+    fn prepare(&self, prepared: &mut Prepared) {
+        crate::pass::run::refresh(prepared, self);
+    }
+
+    /// EM's lower bound is the E-step's: the mean log-likelihood of the parameters that entered.
+    fn update(
+        &mut self,
+        stats: &SuffStats,
+        _: f64,
+        e_step_bound: f64,
+        reg_covar: f64,
+        scratch: &mut MStepScratch,
+    ) -> Result<f64> {
+        // The statistics were accumulated around the means that entered.
+        let mut shifts = std::mem::take(&mut scratch.shifts);
+        shifts.clear();
+        shifts.extend_from_slice(self.means_slice());
+        let result = m_step(stats, &shifts, reg_covar, WeightNorm::SumOfCounts, self, scratch);
+        scratch.shifts = shifts;
+        result.map(|()| e_step_bound)
+    }
+}
+
 /// Where the data of a fit come from, as the driver sees them: an initialisation and a pass.
-pub(crate) trait Source {
+pub(crate) trait Source<M: Model> {
     /// The source's own failure (I/O, another engine's); core errors convert into it.
     type Error: From<Error>;
     /// Whether the pass culls (exactly) for this data and model shape.
     fn culls(&self) -> bool;
-    /// The first mixture of run `run` (0-based).
-    fn initial_mixture(&mut self, run: usize) -> std::result::Result<Mixture, Self::Error>;
+    /// The first model of run `run` (0-based).
+    fn initial_mixture(&mut self, run: usize) -> std::result::Result<M, Self::Error>;
     /// One pass: the statistics of all the data under `model`, kept for [`Source::statistics`].
-    fn pass(&mut self, model: &Mixture, cull: bool) -> std::result::Result<(), Self::Error>;
+    fn pass(&mut self, model: &M, cull: bool) -> std::result::Result<(), Self::Error>;
     /// The last pass's statistics, with sample weights rescaled to average 1 per row, and
     /// that rescaled total weight.
     fn statistics(&self) -> (&SuffStats, f64);
 }
 
 /// What one EM run (one initialisation) ends with.
-struct Run {
-    mixture: Mixture,
+struct Run<M> {
+    mixture: M,
     lower_bound: f64,
     lower_bounds: Vec<f64>,
     n_iter: usize,
@@ -111,7 +166,10 @@ struct Run {
 
 /// The E-step: one pass over the source under `model` (again without culling if culling lost
 /// mass), leaving the statistics in the source; returns the lower bound of `model`.
-pub(crate) fn e_step<S: Source>(source: &mut S, model: &Mixture) -> std::result::Result<f64, S::Error> {
+pub(crate) fn e_step<M: Model, S: Source<M>>(
+    source: &mut S,
+    model: &M,
+) -> std::result::Result<f64, S::Error> {
     let cull = source.culls();
     source.pass(model, cull)?;
     if cull && !source.statistics().0.culling_was_exact() {
@@ -127,39 +185,35 @@ pub(crate) fn e_step<S: Source>(source: &mut S, model: &Mixture) -> std::result:
     Ok(lower_bound)
 }
 
-/// One EM iteration in place: returns the lower bound of the parameters that entered it.
-fn iterate<S: Source>(
+/// One EM iteration in place: returns its lower bound (the model's own definition).
+fn iterate<M: Model, S: Source<M>>(
     source: &mut S,
-    model: &mut Mixture,
+    model: &mut M,
     reg_covar: f64,
-    shifts: &mut Vec<f64>,
     scratch: &mut MStepScratch,
 ) -> std::result::Result<f64, S::Error> {
-    let lower_bound = e_step(source, model)?;
-    // The statistics were accumulated around the means that entered.
-    shifts.clear();
-    shifts.extend_from_slice(model.means_slice());
-    m_step(source.statistics().0, shifts, reg_covar, WeightNorm::SumOfCounts, model, scratch)?;
-    Ok(lower_bound)
+    let e_step_bound = e_step(source, model)?;
+    let (stats, total_weight) = source.statistics();
+    Ok(model.update(stats, total_weight, e_step_bound, reg_covar, scratch)?)
 }
 
 /// scikit-learn's iteration loop for one run, from `model`: iterate until the lower bound
 /// changes by less than `tol`, or `max_iter` times.
-fn run_em<S: Source>(
+fn run_em<M: Model, S: Source<M>>(
     spec: &GaussianMixture,
     source: &mut S,
     (run, n_runs): (usize, usize),
-    mut model: Mixture,
+    mut model: M,
     start_bound: f64,
     observer: &mut dyn FnMut(&Progress),
-) -> std::result::Result<Run, S::Error> {
-    let (k, d) = (model.n_components(), model.n_features());
-    let (mut shifts, mut scratch) = (Vec::with_capacity(k * d), MStepScratch::new(k, d));
+) -> std::result::Result<Run<M>, S::Error> {
+    let (_, k, d) = model.shape();
+    let mut scratch = MStepScratch::new(k, d);
     let mut lower_bound = start_bound;
     let (mut lower_bounds, mut converged, mut n_iter) = (Vec::new(), false, 0);
     for iteration in 1..=spec.max_iter {
         let previous = lower_bound;
-        lower_bound = iterate(source, &mut model, spec.reg_covar, &mut shifts, &mut scratch)?;
+        lower_bound = iterate(source, &mut model, spec.reg_covar, &mut scratch)?;
         lower_bounds.push(lower_bound);
         n_iter = iteration;
         let change = lower_bound - previous;
@@ -178,12 +232,12 @@ fn run_em<S: Source>(
 /// Runs EM on `source`: `n_init` runs (one from a warm start), the best kept as scikit-learn
 /// keeps it (the highest final lower bound; while the best is `-inf`, as with `max_iter = 0`,
 /// the latest run). `init_time` is what the caller already spent preparing the initialisation.
-fn drive<S: Source>(
+pub(crate) fn drive<M: Model, S: Source<M>>(
     spec: &GaussianMixture,
     source: &mut S,
-    options: FitOptions<'_>,
+    options: FitOptions<'_, M>,
     mut init_time: Duration,
-) -> std::result::Result<(Mixture, FitInfo), S::Error> {
+) -> std::result::Result<(M, FitInfo), S::Error> {
     let FitOptions { start, progress, .. } = options;
     let mut ignore = |_: &Progress| {};
     let observer: &mut dyn FnMut(&Progress) = match progress {
@@ -191,7 +245,7 @@ fn drive<S: Source>(
         None => &mut ignore,
     };
     let n_runs = if start.is_some() { 1 } else { spec.n_init };
-    let mut best: Option<(Run, usize)> = None;
+    let mut best: Option<(Run<M>, usize)> = None;
     let (mut run_lower_bounds, mut total_iter, mut em_time) = (Vec::new(), 0, Duration::ZERO);
     for run in 0..n_runs {
         let t0 = Instant::now();

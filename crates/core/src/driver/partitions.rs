@@ -66,7 +66,7 @@ struct Partitions<'p, P: PartitionSource> {
     stats: Option<(SuffStats, f64)>,
 }
 
-impl<P: PartitionSource> Source for Partitions<'_, P> {
+impl<P: PartitionSource> Source<Mixture> for Partitions<'_, P> {
     type Error = P::Error;
 
     fn culls(&self) -> bool {

@@ -171,7 +171,7 @@ struct Streamed<'s, S: RowSource> {
     stats: Option<(SuffStats, f64)>,
 }
 
-impl<S: RowSource> Source for Streamed<'_, S> {
+impl<S: RowSource> Source<Mixture> for Streamed<'_, S> {
     type Error = S::Error;
 
     fn culls(&self) -> bool {

@@ -99,11 +99,11 @@ pub(crate) fn score(
     out
 }
 
-/// Labels (`argmax_k` of the weighted log-densities) of every row, in the original row order.
-/// The one `N`-long buffer is put in row order and turned into labels in place.
-pub(crate) fn labels(model: &Mixture, data: &Chunked, par: &Parallel, cull: bool) -> Vec<usize> {
-    let prepared = prepared(model, cull);
-    let mut values = score(&prepared, data, ScoreOutput::Label, Some(par));
+/// Labels (`argmax_k` of the weighted log-densities under `prepared`) of every row, in the
+/// original row order. The one `N`-long buffer is put in row order and turned into labels in
+/// place.
+pub(crate) fn labels(prepared: &Prepared, data: &Chunked, par: &Parallel) -> Vec<usize> {
+    let mut values = score(prepared, data, ScoreOutput::Label, Some(par));
     if let Some(order) = &data.order {
         permute_in_place(&mut values, order);
     }
