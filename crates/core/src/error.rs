@@ -22,6 +22,10 @@ pub enum Input {
     MeansInit,
     /// `precisions_init`.
     PrecisionsInit,
+    /// `mean_prior` (variational mixture).
+    MeanPrior,
+    /// `covariance_prior` (variational mixture).
+    CovariancePrior,
 }
 
 impl std::fmt::Display for Input {
@@ -32,6 +36,8 @@ impl std::fmt::Display for Input {
             Input::WeightsInit => "weights_init",
             Input::MeansInit => "means_init",
             Input::PrecisionsInit => "precisions_init",
+            Input::MeanPrior => "means",
+            Input::CovariancePrior => "covariance_prior",
         })
     }
 }
@@ -141,6 +147,22 @@ pub enum Error {
         expected: usize,
         /// The data's.
         found: usize,
+    },
+    /// `degrees_of_freedom_prior` must exceed `n_features - 1` (scikit-learn's wording).
+    #[error("The parameter 'degrees_of_freedom_prior' should be greater than {}, but got {value:.3}.", *n_features as f64 - 1.0)]
+    DegreesOfFreedomPrior {
+        /// The value given.
+        value: f64,
+        /// `D`.
+        n_features: usize,
+    },
+    /// A `covariance_prior` that is not symmetric positive definite (or not positive).
+    #[error("'{kind} covariance_prior' should be {requirement}.")]
+    CovariancePriorNotPositive {
+        /// The covariance kind's name.
+        kind: String,
+        /// "symmetric, positive-definite" or "positive".
+        requirement: &'static str,
     },
     /// A model file could not be parsed.
     #[error("Could not read the mixture model: {message}")]

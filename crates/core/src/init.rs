@@ -157,6 +157,43 @@ fn hard_statistics(
     stats
 }
 
+/// The statistics of the initial responsibilities (scikit-learn's `resp` from `init_params`),
+/// around the initial means: `(statistics, shifts, how EM normalises the first weights)`.
+pub(crate) fn initial_statistics(
+    spec: &GaussianMixture,
+    data: &Chunked,
+    rng: &mut ChaCha8Rng,
+    par: &Parallel,
+) -> (SuffStats, Vec<f64>, WeightNorm) {
+    let (k, d, kind) = (spec.n_components, data.d, spec.covariance_type);
+    let labels;
+    let rows;
+    let (resp, norm) = match spec.init_params {
+        InitParams::KMeans => {
+            labels = kmeans::kmeans(data, k, rng, par);
+            (Responsibilities::Labels(&labels), WeightNorm::TotalWeight(data.total_weight))
+        }
+        InitParams::KMeansPlusPlus => {
+            rows = kmeans::kmeans_plusplus(data, k, rng, par);
+            (Responsibilities::Rows(&rows), WeightNorm::SumOfCounts)
+        }
+        InitParams::Random => {
+            (Responsibilities::Random(rng.next_u64()), WeightNorm::TotalWeight(data.total_weight))
+        }
+        InitParams::RandomFromData => {
+            rows = weighted_rows_without_replacement(data, k, rng);
+            (Responsibilities::Rows(&rows), WeightNorm::SumOfCounts)
+        }
+    };
+    // Two passes: means (around 0), then the scatter around those means.
+    let zeros = vec![0.0; k * d];
+    let first = statistics(kind, k, data, &resp, &zeros, par);
+    let shifts: Vec<f64> =
+        (0..k * d).map(|at| first.sx[at] / (first.sr[at / d] + crate::mstep::EMPTY_GUARD)).collect();
+    let second = statistics(kind, k, data, &resp, &shifts, par);
+    (second, shifts, norm)
+}
+
 /// The initial mixture for one run.
 pub(crate) fn initial_mixture(
     spec: &GaussianMixture,
@@ -169,33 +206,9 @@ pub(crate) fn initial_mixture(
     let all_given =
         spec.weights_init.is_some() && spec.means_init.is_some() && spec.precisions_init.is_some();
     if !all_given {
-        let labels;
-        let rows;
-        let (resp, norm) = match spec.init_params {
-            InitParams::KMeans => {
-                labels = kmeans::kmeans(data, k, rng, par);
-                (Responsibilities::Labels(&labels), WeightNorm::TotalWeight(data.total_weight))
-            }
-            InitParams::KMeansPlusPlus => {
-                rows = kmeans::kmeans_plusplus(data, k, rng, par);
-                (Responsibilities::Rows(&rows), WeightNorm::SumOfCounts)
-            }
-            InitParams::Random => {
-                (Responsibilities::Random(rng.next_u64()), WeightNorm::TotalWeight(data.total_weight))
-            }
-            InitParams::RandomFromData => {
-                rows = weighted_rows_without_replacement(data, k, rng);
-                (Responsibilities::Rows(&rows), WeightNorm::SumOfCounts)
-            }
-        };
-        // Two passes: means (around 0), then the scatter around those means.
-        let zeros = vec![0.0; k * d];
-        let first = statistics(kind, k, data, &resp, &zeros, par);
+        let (stats, shifts, norm) = initial_statistics(spec, data, rng, par);
         let mut scratch = MStepScratch::new(k, d);
-        let shifts: Vec<f64> =
-            (0..k * d).map(|at| first.sx[at] / (first.sr[at / d] + crate::mstep::EMPTY_GUARD)).collect();
-        let second = statistics(kind, k, data, &resp, &shifts, par);
-        m_step(&second, &shifts, spec.reg_covar, norm, &mut model, &mut scratch)?;
+        m_step(&stats, &shifts, spec.reg_covar, norm, &mut model, &mut scratch)?;
     }
     let parts = model.parts_mut();
     if let Some(w) = &spec.weights_init {

@@ -39,7 +39,8 @@
 
 // Layers, bottom to top (a module imports only from layers below it):
 // kernels, linalg, parallel, error, validate  ->  chunks  ->  covariance  ->  pass
-// ->  mstep, model, scoring, kmeans, init  ->  estimator  ->  driver, blockwise  ->  datasets
+// ->  mstep, model, scoring, kmeans, init  ->  estimator  ->  driver, blockwise  ->  variational
+// ->  datasets
 pub mod blockwise;
 mod chunks;
 mod covariance;
@@ -57,6 +58,7 @@ mod parallel;
 mod pass;
 mod scoring;
 mod validate;
+mod variational;
 
 pub use chunks::Element;
 pub use covariance::CovarianceType;
@@ -69,6 +71,7 @@ pub use estimator::{GaussianMixture, InitParams, Progress};
 pub use kernels::instruction_set;
 pub use linalg::{cholesky_lower, symmetric_eigen};
 pub use model::{Fit, FitInfo, Mixture};
+pub use variational::{BayesianFit, BayesianGaussianMixture, Priors, VariationalMixture, WeightPrior};
 
 /// The README's Rust examples, compiled and run as doc-tests.
 #[doc = include_str!("../../../README.md")]

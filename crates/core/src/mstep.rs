@@ -10,7 +10,7 @@
 //! The statistics were accumulated around shifts `c_k` (the previous means), so the
 //! correction from `c_k` to the new `mu_k` is small and nothing cancels catastrophically.
 
-use crate::covariance::{Moments, SuffStats};
+use crate::covariance::{CovarianceType, Moments, SuffStats};
 use crate::error::Result;
 use crate::model::Mixture;
 
@@ -25,7 +25,7 @@ pub(crate) struct MStepScratch {
     /// The shifts the statistics were taken around (a copy of the entering means).
     pub shifts: Vec<f64>,
     delta: Vec<f64>,
-    chol: Vec<f64>,
+    pub chol: Vec<f64>,
     variances: Vec<f64>,
 }
 
@@ -50,6 +50,35 @@ pub(crate) enum WeightNorm {
     TotalWeight(f64),
 }
 
+/// The Gaussian moments of weighted statistics accumulated around `shifts`, as scikit-learn's
+/// `_estimate_gaussian_parameters`: `N_k` (with the guard) into `scratch.nk`, the means into
+/// `means`, the kind's covariances (with `reg_covar`) into `cov`.
+pub(crate) fn gaussian_moments(
+    kind: CovarianceType,
+    stats: &SuffStats,
+    shifts: &[f64],
+    reg_covar: f64,
+    scratch: &mut MStepScratch,
+    means: &mut [f64],
+    cov: &mut [f64],
+) {
+    let (k, d) = (stats.sr.len(), shifts.len() / stats.sr.len().max(1));
+    let nk = &mut scratch.nk;
+    for c in 0..k {
+        nk[c] = stats.sr[c] + EMPTY_GUARD;
+    }
+    for c in 0..k {
+        for j in 0..d {
+            let at = c * d + j;
+            let mean = (stats.sx[at] + shifts[at] * stats.sr[c]) / nk[c];
+            means[at] = mean;
+            scratch.delta[at] = mean - shifts[at];
+        }
+    }
+    let moments = Moments { stats, nk, delta: &scratch.delta, d, reg_covar };
+    kind.covariances_from_scatter(&moments, &mut scratch.variances, cov);
+}
+
 /// Replaces the parameters of `model` by the M-step estimates from `stats`, which were
 /// accumulated around `shifts` (`K x D`).
 pub(crate) fn m_step(
@@ -61,26 +90,15 @@ pub(crate) fn m_step(
     scratch: &mut MStepScratch,
 ) -> Result<()> {
     let (k, d, kind) = (model.n_components(), model.n_features(), model.covariance_type());
-    let nk = &mut scratch.nk;
-    for c in 0..k {
-        nk[c] = stats.sr[c] + EMPTY_GUARD;
-    }
+    let parts = model.parts_mut();
+    gaussian_moments(kind, stats, shifts, reg_covar, scratch, parts.means, parts.covariances);
+    let nk = &scratch.nk;
     let divisor = match norm {
         WeightNorm::SumOfCounts => nk.iter().sum(),
         WeightNorm::TotalWeight(w) => w,
     };
-    let parts = model.parts_mut();
     for c in 0..k {
         parts.weights[c] = nk[c] / divisor;
-        for j in 0..d {
-            let at = c * d + j;
-            let mean = (stats.sx[at] + shifts[at] * stats.sr[c]) / nk[c];
-            parts.means[at] = mean;
-            scratch.delta[at] = mean - shifts[at];
-        }
     }
-    let cov = &mut *parts.covariances;
-    let moments = Moments { stats, nk, delta: &scratch.delta, d, reg_covar };
-    kind.covariances_from_scatter(&moments, &mut scratch.variances, cov);
-    kind.precisions_cholesky_into(cov, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
+    kind.precisions_cholesky_into(parts.covariances, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
 }

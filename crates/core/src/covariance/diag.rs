@@ -132,3 +132,16 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         }
     }
 }
+
+/// Variational M-step (scikit-learn's `_estimate_wishart_diag`):
+/// `(psi_0j + N_k (s_kj + beta_0 / beta_k (x_kj - m_0j)^2)) / nu_k`.
+pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
+    let d = w.d;
+    for k in 0..w.nk.len() {
+        for j in 0..d {
+            let at = k * d + j;
+            let v = w.prior[j] + w.nk[k] * (w.sk[at] + w.beta0 / w.beta[k] * w.diff[at] * w.diff[at]);
+            out[at] = v / w.nu[k];
+        }
+    }
+}

@@ -249,3 +249,19 @@ fn quadratic_form_upper<A: Arith>(dx: &[f64], u: &[f64], d: usize, acc: &mut [f6
         l += 1;
     }
 }
+
+/// Variational M-step (scikit-learn's `_estimate_wishart_full`): per component
+/// `W_k^-1 / nu_k = (Psi_0 + N_k S_k + N_k beta_0 / beta_k (x_k - m_0)(x_k - m_0)^T) / nu_k`.
+pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
+    let d = w.d;
+    for k in 0..w.nk.len() {
+        let diff = &w.diff[k * d..(k + 1) * d];
+        let (sk, o) = (&w.sk[k * d * d..(k + 1) * d * d], &mut out[k * d * d..(k + 1) * d * d]);
+        let f = w.nk[k] * w.beta0 / w.beta[k];
+        for i in 0..d {
+            for j in 0..d {
+                o[i * d + j] = (w.prior[i * d + j] + w.nk[k] * sk[i * d + j] + f * diff[i] * diff[j]) / w.nu[k];
+            }
+        }
+    }
+}

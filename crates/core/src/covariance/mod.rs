@@ -198,6 +198,27 @@ impl CovarianceType {
         }
     }
 
+    /// The variational posterior's covariances `W_k^-1 / nu_k` into `out` (the kind's layout).
+    pub(crate) fn wishart_covariances(self, input: &WishartInput, out: &mut [f64]) {
+        match self {
+            CovarianceType::Full => full::wishart(input, out),
+            CovarianceType::Tied => tied::wishart(input, out),
+            CovarianceType::Diag => diag::wishart(input, out),
+            CovarianceType::Spherical => spherical::wishart(input, out),
+        }
+    }
+
+    /// Values of the prior scale `Psi_0` the kind takes (`D x D`, `D` or 1).
+    pub(crate) fn prior_len(self, d: usize) -> usize {
+        if self.is_dense() {
+            d * d
+        } else if self == CovarianceType::Diag {
+            d
+        } else {
+            1
+        }
+    }
+
     /// Covariances -> precision Cholesky factors into `out` (`chol` is `D x D` scratch).
     pub(crate) fn precisions_cholesky_into(
         self,
@@ -388,6 +409,21 @@ pub(crate) struct Moments<'a> {
     pub delta: &'a [f64],
     pub d: usize,
     pub reg_covar: f64,
+}
+
+/// What the variational M-step's Wishart update reads (scikit-learn's `_estimate_wishart_*`):
+/// the prior scale `Psi_0` (the kind's layout: `D x D`, `D`, or 1), the Gaussian moments `N_k`
+/// and `S_k` (with `reg_covar`), `x_k - m_0` (`K x D`), `beta_k`, `beta_0` and `nu_k` (one value
+/// for tied).
+pub(crate) struct WishartInput<'a> {
+    pub prior: &'a [f64],
+    pub nk: &'a [f64],
+    pub sk: &'a [f64],
+    pub diff: &'a [f64],
+    pub beta: &'a [f64],
+    pub beta0: f64,
+    pub nu: &'a [f64],
+    pub d: usize,
 }
 
 /// The centred weighted scatter of one component, corrected from the shift `c` it was

@@ -33,3 +33,14 @@ pub(crate) fn precision_bounds(u: f64, lo: &mut [f64], hi: &mut [f64]) {
     let v = u * u;
     super::fill_bounds(v, v, lo, hi);
 }
+
+/// Variational M-step (scikit-learn's `_estimate_wishart_spherical`):
+/// `(psi_0 + N_k (s_k + beta_0 / beta_k mean_j (x_kj - m_0j)^2)) / nu_k`.
+pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
+    let d = w.d;
+    for k in 0..w.nk.len() {
+        let diff = &w.diff[k * d..(k + 1) * d];
+        let mean_sq = diff.iter().map(|v| v * v).sum::<f64>() / d as f64;
+        out[k] = (w.prior[0] + w.nk[k] * (w.sk[k] + w.beta0 / w.beta[k] * mean_sq)) / w.nu[k];
+    }
+}

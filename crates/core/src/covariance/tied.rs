@@ -83,3 +83,18 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         }
     }
 }
+
+/// Variational M-step (scikit-learn's `_estimate_wishart_tied`): one scale,
+/// `(Psi_0 + S sum_k N_k / K + beta_0 / K sum_k (N_k / beta_k) (x_k - m_0)(x_k - m_0)^T) / nu`.
+pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
+    let (d, k) = (w.d, w.nk.len());
+    let mean_nk = w.nk.iter().sum::<f64>() / k as f64;
+    for i in 0..d {
+        for j in 0..d {
+            let between: f64 =
+                (0..k).map(|c| w.nk[c] / w.beta[c] * w.diff[c * d + i] * w.diff[c * d + j]).sum();
+            let v = w.prior[i * d + j] + w.sk[i * d + j] * mean_nk + w.beta0 / k as f64 * between;
+            out[i * d + j] = v / w.nu[0];
+        }
+    }
+}

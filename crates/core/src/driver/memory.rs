@@ -8,7 +8,7 @@ use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{drive, FitOptions, Model, Source};
+use super::{drive, start_and_progress, FitOptions, Model, Source};
 use crate::chunks::{spatial_order, Chunked, Element, Scratch, WeightScale};
 use crate::covariance::{Prepared, SuffStats};
 use crate::error::{Error, Result};
@@ -169,7 +169,7 @@ impl GaussianMixture {
         }
         let k = options.start.map_or(self.n_components, |(m, _)| m.n_components());
         let mut source = InMemory::new(self, x, sample_weight, k)?;
-        let (mixture, mut info) = drive(self, &mut source, options, Duration::ZERO)?;
+        let (mixture, mut info) = drive(self, &mut source, start_and_progress(options), Duration::ZERO)?;
         let t = Instant::now();
         let labels = if self.final_labels { source.labels(&mixture).into() } else { Default::default() };
         info.em_time += t.elapsed();

@@ -85,11 +85,26 @@ impl<'a, M> FitOptions<'a, M> {
     }
 }
 
+impl<'a, M: Clone> FitOptions<'a, M> {
+    /// `(the warm start, owned; the observer; the sample size)`.
+    pub(crate) fn into_parts(self) -> (Option<(M, f64)>, Option<&'a mut dyn FnMut(&Progress)>, Option<usize>) {
+        (self.start.map(|(m, b)| (m.clone(), b)), self.progress, self.sample_size)
+    }
+}
+
 impl<'a> FitOptions<'a, Mixture> {
     /// Warm start from a previous [`Fit`] (its mixture and final lower bound).
     pub fn warm_start_from(self, previous: &'a Fit) -> Self {
         self.warm_start(&previous.mixture, previous.info.lower_bound)
     }
+}
+
+/// The warm start (owned) and the observer of `options`, as [`drive`] takes them.
+pub(crate) fn start_and_progress<'a, M: Clone>(
+    options: FitOptions<'a, M>,
+) -> (Option<(M, f64)>, Option<&'a mut dyn FnMut(&Progress)>) {
+    let (start, progress, _) = options.into_parts();
+    (start, progress)
 }
 
 /// A model the driver fits: how the pass reads it, and its M-step. EM's [`Mixture`] and the
@@ -235,10 +250,9 @@ fn run_em<M: Model, S: Source<M>>(
 pub(crate) fn drive<M: Model, S: Source<M>>(
     spec: &GaussianMixture,
     source: &mut S,
-    options: FitOptions<'_, M>,
+    (start, progress): (Option<(M, f64)>, Option<&mut dyn FnMut(&Progress)>),
     mut init_time: Duration,
 ) -> std::result::Result<(M, FitInfo), S::Error> {
-    let FitOptions { start, progress, .. } = options;
     let mut ignore = |_: &Progress| {};
     let observer: &mut dyn FnMut(&Progress) = match progress {
         Some(observer) => observer,
@@ -249,13 +263,13 @@ pub(crate) fn drive<M: Model, S: Source<M>>(
     let (mut run_lower_bounds, mut total_iter, mut em_time) = (Vec::new(), 0, Duration::ZERO);
     for run in 0..n_runs {
         let t0 = Instant::now();
-        let model = match start {
+        let model = match &start {
             Some((m, _)) => m.clone(),
             None => source.initial_mixture(run)?,
         };
         init_time += t0.elapsed();
         let t1 = Instant::now();
-        let start_bound = start.map_or(f64::NEG_INFINITY, |(_, lb)| lb);
+        let start_bound = start.as_ref().map_or(f64::NEG_INFINITY, |(_, lb)| *lb);
         let outcome = run_em(spec, source, (run, n_runs), model, start_bound, observer)?;
         em_time += t1.elapsed();
         run_lower_bounds.push(outcome.lower_bound);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{drive, FitOptions, Source};
+use super::{drive, start_and_progress, FitOptions, Source};
 use crate::blockwise::{culls, unpack_checked, Layout};
 use crate::covariance::SuffStats;
 use crate::error::Error;
@@ -104,7 +104,7 @@ impl GaussianMixture {
             None => (self.n_components, partitions.n_features()),
         };
         let mut source = Partitions { engine: partitions, cull: culls(k, d), stats: None };
-        let (mixture, info) = drive(self, &mut source, options, Duration::ZERO)?;
+        let (mixture, info) = drive(self, &mut source, start_and_progress(options), Duration::ZERO)?;
         Ok(StreamFit { mixture, info })
     }
 }

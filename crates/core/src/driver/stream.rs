@@ -32,7 +32,7 @@ use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{drive, FitOptions, Source};
+use super::{drive, start_and_progress, FitOptions, Source};
 use crate::blockwise::{culls, unpack_checked, BlockStatistics, Layout};
 use crate::covariance::SuffStats;
 use crate::error::{Error, Result};
@@ -271,7 +271,7 @@ impl GaussianMixture {
             summed: Vec::new(),
             stats: None,
         };
-        let (mixture, info) = drive(self, &mut streamed, options, t0.elapsed())?;
+        let (mixture, info) = drive(self, &mut streamed, start_and_progress(options), t0.elapsed())?;
         Ok(StreamFit { mixture, info })
     }
 }

@@ -1,0 +1,229 @@
+//! The fitted variational mixture and its two steps, as scikit-learn's `BayesianGaussianMixture`
+//! defines them (Bishop, *PRML* 10.2; Blei & Jordan 2006 for the Dirichlet process):
+//!
+//! ```text
+//! E-step   log rho_ik = E[log pi_k] + log N(x_i | m_k, W_k^-1 / nu_k) - D/2 log nu_k
+//!                       + 1/2 (D log 2 + sum_j psi((nu_k - j) / 2) - D / beta_k)
+//!          E[log pi_k] = psi(a_k) - psi(a_k + b_k) + sum_{j<k} (psi(b_j) - psi(a_j + b_j))   (process)
+//!                      = psi(alpha_k) - psi(sum alpha)                                       (distribution)
+//! M-step   N_k, x_k, S_k from the responsibilities (with reg_covar), then
+//!          a_k = 1 + N_k, b_k = alpha_0 + sum_{j>k} N_j  |  alpha_k = alpha_0 + N_k
+//!          beta_k = beta_0 + N_k,  m_k = (beta_0 m_0 + N_k x_k) / beta_k,  nu_k = nu_0 + N_k
+//!          W_k^-1 / nu_k: the kind's Wishart update (covariance/), then its Cholesky
+//! bound    -sum r log r - sum log B(W_k, nu_k) - log C(alpha) - D/2 sum log beta_k
+//! ```
+//! The E-step is the fused pass with these per-component constants; nothing loops over points
+//! here. The bound is scikit-learn's (its constant terms dropped), so the two agree.
+
+use statrs::function::gamma::{digamma, ln_gamma};
+
+use super::priors::Priors;
+use super::WeightPrior;
+use crate::covariance::{CovarianceType, Prepared, SuffStats, WishartInput};
+use crate::driver::Model;
+use crate::error::Result;
+use crate::model::Mixture;
+use crate::mstep::{gaussian_moments, MStepScratch};
+
+/// A fitted variational Gaussian mixture: the posterior's parameters and the priors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VariationalMixture {
+    /// The weight prior's kind.
+    pub weight_prior: WeightPrior,
+    /// The priors the fit used.
+    pub priors: Priors,
+    /// Process: the Beta parameters `a_k`; distribution: the Dirichlet's `alpha_k`.
+    pub concentration_a: Vec<f64>,
+    /// Process: the Beta parameters `b_k`; empty for the distribution.
+    pub concentration_b: Vec<f64>,
+    /// `beta_k` (`mean_precision_`).
+    pub mean_precision: Vec<f64>,
+    /// `nu_k` (`degrees_of_freedom_`); one value for `tied`.
+    pub degrees_of_freedom: Vec<f64>,
+    /// The expected weights, the means `m_k`, the covariances `W_k^-1 / nu_k` and their
+    /// precision Cholesky factors (`weights_`, `means_`, `covariances_`, `precisions_cholesky_`).
+    pub mixture: Mixture,
+}
+
+fn betaln(a: f64, b: f64) -> f64 {
+    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+}
+
+impl VariationalMixture {
+    /// `E[log pi_k]`.
+    pub fn expected_log_weights(&self) -> Vec<f64> {
+        let a = &self.concentration_a;
+        match self.weight_prior {
+            WeightPrior::DirichletProcess => {
+                let b = &self.concentration_b;
+                let mut tail = 0.0;
+                (0..a.len())
+                    .map(|k| {
+                        let digamma_sum = digamma(a[k] + b[k]);
+                        let v = digamma(a[k]) - digamma_sum + tail;
+                        tail += digamma(b[k]) - digamma_sum;
+                        v
+                    })
+                    .collect()
+            }
+            WeightPrior::DirichletDistribution => {
+                let total = digamma(a.iter().sum());
+                a.iter().map(|&x| digamma(x) - total).collect()
+            }
+        }
+    }
+
+    /// `nu` of component `c` (the one value for `tied`).
+    fn nu(&self, c: usize) -> f64 {
+        self.degrees_of_freedom[c.min(self.degrees_of_freedom.len() - 1)]
+    }
+
+    /// Each component's additive log term in the E-step (all but the Gaussian's own).
+    pub(crate) fn log_terms(&self) -> Vec<f64> {
+        let d = self.mixture.n_features() as f64;
+        self.expected_log_weights()
+            .into_iter()
+            .enumerate()
+            .map(|(c, log_weight)| {
+                let nu = self.nu(c);
+                let log_lambda =
+                    d * 2f64.ln() + (0..self.mixture.n_features()).map(|j| digamma(0.5 * (nu - j as f64))).sum::<f64>();
+                log_weight - 0.5 * d * nu.ln() + 0.5 * (log_lambda - d / self.mean_precision[c])
+            })
+            .collect()
+    }
+
+    /// The expected weights from the concentrations (`weights_`).
+    fn expected_weights(&self) -> Vec<f64> {
+        let a = &self.concentration_a;
+        let mut w: Vec<f64> = match self.weight_prior {
+            WeightPrior::DirichletProcess => {
+                let b = &self.concentration_b;
+                let mut stick = 1.0;
+                (0..a.len())
+                    .map(|k| {
+                        let sum = a[k] + b[k];
+                        let v = a[k] / sum * stick;
+                        stick *= b[k] / sum;
+                        v
+                    })
+                    .collect()
+            }
+            WeightPrior::DirichletDistribution => a.clone(),
+        };
+        let total: f64 = w.iter().sum();
+        w.iter_mut().for_each(|v| *v /= total);
+        w
+    }
+
+    /// The variational M-step from the statistics (around `shifts`): the posterior's
+    /// parameters, the expected weights, and the precision factors.
+    pub(crate) fn m_step(&mut self, stats: &SuffStats, shifts: &[f64], reg_covar: f64, scratch: &mut MStepScratch) -> Result<()> {
+        let (kind, k, d) = (self.mixture.covariance_type(), self.mixture.n_components(), self.mixture.n_features());
+        let (mut xk, mut sk) = (vec![0.0; k * d], vec![0.0; kind.len(k, d)]);
+        gaussian_moments(kind, stats, shifts, reg_covar, scratch, &mut xk, &mut sk);
+        let nk = &scratch.nk;
+        let p = &self.priors;
+        match self.weight_prior {
+            WeightPrior::DirichletProcess => {
+                self.concentration_a = nk.iter().map(|n| 1.0 + n).collect();
+                let mut tail = 0.0;
+                self.concentration_b = vec![0.0; k];
+                for c in (0..k).rev() {
+                    self.concentration_b[c] = p.weight_concentration + tail;
+                    tail += nk[c];
+                }
+            }
+            WeightPrior::DirichletDistribution => {
+                self.concentration_a = nk.iter().map(|n| p.weight_concentration + n).collect();
+            }
+        }
+        self.mean_precision = nk.iter().map(|n| p.mean_precision + n).collect();
+        let mut means = vec![0.0; k * d];
+        let mut diff = vec![0.0; k * d];
+        for c in 0..k {
+            for j in 0..d {
+                let at = c * d + j;
+                means[at] = (p.mean_precision * p.mean[j] + nk[c] * xk[at]) / self.mean_precision[c];
+                diff[at] = xk[at] - p.mean[j];
+            }
+        }
+        self.degrees_of_freedom = if kind.is_shared() {
+            vec![p.degrees_of_freedom + nk.iter().sum::<f64>() / k as f64]
+        } else {
+            nk.iter().map(|n| p.degrees_of_freedom + n).collect()
+        };
+        let input = WishartInput {
+            prior: &p.covariance,
+            nk,
+            sk: &sk,
+            diff: &diff,
+            beta: &self.mean_precision,
+            beta0: p.mean_precision,
+            nu: &self.degrees_of_freedom,
+            d,
+        };
+        let weights = self.expected_weights();
+        let parts = self.mixture.parts_mut();
+        kind.wishart_covariances(&input, parts.covariances);
+        parts.means.copy_from_slice(&means);
+        parts.weights.copy_from_slice(&weights);
+        kind.precisions_cholesky_into(parts.covariances, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
+    }
+
+    /// scikit-learn's `_compute_lower_bound`: `entropy = sum_i w_i sum_k r log r` of the E-step.
+    pub(crate) fn lower_bound(&self, entropy: f64) -> f64 {
+        let m = &self.mixture;
+        let (kind, k, d) = (m.covariance_type(), m.n_components(), m.n_features());
+        let df = d as f64;
+        let log_wishart_norm = |c: usize| {
+            let nu = self.nu(c);
+            let log_det = kind.log_det(m.precisions_cholesky_slice(), c, d) - 0.5 * df * nu.ln();
+            let gammas: f64 = (0..d).map(|j| ln_gamma(0.5 * (nu - j as f64))).sum();
+            -(nu * log_det + nu * df * 0.5 * 2f64.ln() + gammas)
+        };
+        let log_wishart =
+            if kind == CovarianceType::Tied { k as f64 * log_wishart_norm(0) } else { (0..k).map(log_wishart_norm).sum() };
+        let a = &self.concentration_a;
+        let log_norm_weight = match self.weight_prior {
+            WeightPrior::DirichletProcess => {
+                -(0..k).map(|c| betaln(a[c], self.concentration_b[c])).sum::<f64>()
+            }
+            WeightPrior::DirichletDistribution => {
+                ln_gamma(a.iter().sum()) - a.iter().map(|&x| ln_gamma(x)).sum::<f64>()
+            }
+        };
+        let log_beta: f64 = self.mean_precision.iter().map(|b| b.ln()).sum();
+        -entropy - log_wishart - log_norm_weight - 0.5 * df * log_beta
+    }
+}
+
+impl Model for VariationalMixture {
+    fn shape(&self) -> (CovarianceType, usize, usize) {
+        self.mixture.shape()
+    }
+
+    fn prepare(&self, prepared: &mut Prepared) {
+        let terms = self.log_terms();
+        let m = &self.mixture;
+        prepared.update_with(|c| terms[c], m.means_slice(), m.precisions_cholesky_slice());
+        prepared.track_entropy = true;
+    }
+
+    fn update(
+        &mut self,
+        stats: &SuffStats,
+        _total_weight: f64,
+        _e_step_bound: f64,
+        reg_covar: f64,
+        scratch: &mut MStepScratch,
+    ) -> Result<f64> {
+        let mut shifts = std::mem::take(&mut scratch.shifts);
+        shifts.clear();
+        shifts.extend_from_slice(self.mixture.means_slice());
+        let result = self.m_step(stats, &shifts, reg_covar, scratch);
+        scratch.shifts = shifts;
+        result?;
+        Ok(self.lower_bound(stats.entropy))
+    }
+}
