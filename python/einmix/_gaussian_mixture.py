@@ -11,14 +11,23 @@ estimator checks see a native estimator) and raises its ``NotFittedError`` and
 from __future__ import annotations
 
 import numbers
-import time
 import warnings
 
 import numpy as np
 
 from . import _einmix
 
-from ._common import _BASES, ConvergenceWarning, NotFittedError, _is_dask, _seed_from
+from ._common import (
+    _BASES,
+    ConvergenceWarning,
+    NotFittedError,
+    _as_2d_float,
+    _as_sample_weight,
+    _is_dask,
+    _MixtureMixin,
+    _seed_from,
+    _VerbosePrinter,
+)
 
 EinmixError = _einmix.EinmixError
 
@@ -26,57 +35,7 @@ _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-def _as_sample_weight(sample_weight, n):
-    """scikit-learn's ``_check_sample_weight`` for what einmix accepts: ``None``, a scalar or
-    one float64 per row (contiguous)."""
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.ndim == 0:
-        w = np.full(n, float(w))
-    if w.ndim != 1:
-        raise ValueError("Sample weights must be 1D array or scalar")
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-    return np.ascontiguousarray(w)
-
-
-def _as_2d_float(X, name="X", min_samples=1):
-    """scikit-learn's ``check_array`` for what einmix accepts: dense, 2-D, finite, numeric."""
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise TypeError(
-            "Sparse data was passed, but dense data is required. Use '.toarray()' to convert to a dense numpy array."
-        )
-    arr = np.asarray(X)
-    if np.iscomplexobj(arr):
-        raise ValueError("Complex data not supported\n{}\n".format(arr))
-    if arr.dtype.kind not in "fiub":
-        arr = arr.astype(np.float64)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"Expected 2D array, got {arr.ndim}D array instead:\narray={arr}.\n"
-            "Reshape your data either using array.reshape(-1, 1) if your data has a single feature "
-            "or array.reshape(1, -1) if it contains a single sample."
-        )
-    # float64 and float32 arrays of any layout (strided, Fortran-ordered, read-only) reach the
-    # Rust core as they are, without a copy; anything else is converted to float64 once.
-    if arr.dtype not in (np.float64, np.float32) or not arr.dtype.isnative:
-        arr = np.asarray(arr, dtype=np.float64)
-    n, d = arr.shape
-    if n < min_samples:
-        raise ValueError(
-            f"Found array with {n} sample(s) (shape={arr.shape}) while a minimum of {min_samples} is required."
-        )
-    if d < 1:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
-    if not np.isfinite(arr).all():
-        if np.isnan(arr).any():
-            raise ValueError(f"Input {name} contains NaN.")
-        raise ValueError(f"Input {name} contains infinity or a value too large for {arr.dtype!r}.")
-    return arr
-
-
-class GaussianMixture(*_BASES):
+class GaussianMixture(_MixtureMixin, *_BASES):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     A drop-in for :class:`sklearn.mixture.GaussianMixture`: same parameters, defaults,
@@ -225,22 +184,6 @@ class GaussianMixture(*_BASES):
             np.ascontiguousarray(self.covariances_, dtype=np.float64),
             np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64),
         )
-
-    def _check_is_fitted(self):
-        if not hasattr(self, "means_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
-
-    def _check_X_predict(self, X):
-        self._check_is_fitted()
-        X = _as_2d_float(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
-            )
-        return X
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -412,80 +355,13 @@ class GaussianMixture(*_BASES):
         self.lower_bounds_ = [self.lower_bound_]
         return self
 
-    # -- using the model ----------------------------------------------------------------
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the model.
+    def _score(self, X, what):
+        return getattr(_einmix, what)(X, *self._params_tuple(), n_threads=self.n_threads)
 
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        if _is_dask(X):
-            from . import _dask_engine as _dask
+    def _score_dask(self, X, what):
+        from . import _dask_engine as _dask
 
-            return _dask.score_samples(self, X)
-        X = self._check_X_predict(X)
-        out = _einmix.score_samples(X, *self._params_tuple(), n_threads=self.n_threads)
-        return out.astype(np.float32) if X.dtype == np.float32 else out
-
-    def score(self, X, y=None):
-        """Mean per-sample log-likelihood of ``X``.
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        if _is_dask(X):
-            return float(self.score_samples(X).mean().compute())
-        return float(self.score_samples(X).mean())
-
-    def predict(self, X):
-        """Component labels of the samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        if _is_dask(X):
-            from . import _dask_engine as _dask
-
-            return _dask.predict(self, X)
-        X = self._check_X_predict(X)
-        return _einmix.predict(X, *self._params_tuple(), n_threads=self.n_threads)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component given each sample.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        if _is_dask(X):
-            from . import _dask_engine as _dask
-
-            return _dask.predict_proba(self, X)
-        X = self._check_X_predict(X)
-        out = _einmix.predict_proba(X, *self._params_tuple(), n_threads=self.n_threads)
-        return out.astype(np.float32) if X.dtype == np.float32 else out
-
-    def sample(self, n_samples=1):
-        """Generate random samples from the fitted model.
-
-        As in scikit-learn, an integer ``random_state`` gives the same samples on every call.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            Component labels, grouped by component.
-        """
-        self._check_is_fitted()
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
-            )
-        seed = _seed_from(self.random_state)
-        return _einmix.sample(int(n_samples), seed, *self._params_tuple())
+        return getattr(_dask, what)(self, X)
 
     def _n_parameters(self):
         k, d = self.means_.shape
@@ -513,43 +389,3 @@ class GaussianMixture(*_BASES):
         """
         X = _as_2d_float(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
-
-
-class _VerbosePrinter:
-    """Prints per-iteration progress in scikit-learn's words."""
-
-    def __init__(self, verbose, interval, tol, max_iter):
-        self.verbose, self.interval, self.tol, self.max_iter = verbose, interval, tol, max_iter
-        self.run = None
-        self.run_start = self.iter_start = time.time()
-        self.last = None
-
-    def __call__(self, run, iteration, lower_bound, change):
-        if run != self.run:
-            if self.run is not None:
-                self._end(self.last_converged)
-            self.run = run
-            print(f"Initialization {run}")
-            self.run_start = self.iter_start = time.time()
-        if iteration % self.interval == 0:
-            now = time.time()
-            if self.verbose == 1:
-                print(f"  Iteration {iteration}")
-            else:
-                print(f"  Iteration {iteration}\t time lapse {now - self.iter_start:.5f}s\t ll change {change:.5f}")
-            self.iter_start = now
-        self.last = lower_bound
-        self.last_converged = abs(change) < self.tol
-
-    def _end(self, converged):
-        message = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {message}.")
-        else:
-            print(
-                f"Initialization {message}. time lapse {time.time() - self.run_start:.5f}s\t lower bound {self.last:.5f}."
-            )
-
-    def finish(self, converged):
-        if self.run is not None:
-            self._end(self.last_converged)

@@ -3,6 +3,7 @@
 //! Thin on purpose: array conversion, the GIL released around every heavy call, errors mapped
 //! in one place (`error.rs`). The scikit-learn-shaped class is plain Python (`python/einmix`).
 
+mod bayesian;
 mod blockwise;
 mod convert;
 mod error;
@@ -32,7 +33,7 @@ type WarmStart<'py> = (
 type Samples<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>);
 
 /// Runs `f` on a pool of `n_threads` (or rayon's global pool), without the GIL.
-fn run_detached<T: Send>(
+pub(crate) fn run_detached<T: Send>(
     py: Python<'_>,
     n_threads: Option<usize>,
     f: impl FnOnce() -> T + Send,
@@ -306,6 +307,7 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     blockwise::register(m)?;
     partitions::register(m)?;
     online::register(m)?;
+    bayesian::register(m)?;
     image::register(m)?;
     Ok(())
 }

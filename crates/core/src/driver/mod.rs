@@ -87,7 +87,7 @@ impl<'a, M> FitOptions<'a, M> {
 
 impl<'a, M: Clone> FitOptions<'a, M> {
     /// `(the warm start, owned; the observer; the sample size)`.
-    pub(crate) fn into_parts(self) -> (Option<(M, f64)>, Option<&'a mut dyn FnMut(&Progress)>, Option<usize>) {
+    pub(crate) fn into_parts(self) -> (Option<(M, f64)>, Observer<'a>, Option<usize>) {
         (self.start.map(|(m, b)| (m.clone(), b)), self.progress, self.sample_size)
     }
 }
@@ -99,10 +99,14 @@ impl<'a> FitOptions<'a, Mixture> {
     }
 }
 
+/// A progress observer, if any.
+pub(crate) type Observer<'a> = Option<&'a mut dyn FnMut(&Progress)>;
+
+/// How [`drive`] begins: a warm start (model, its lower bound) or none, and an observer.
+pub(crate) type Begin<'a, M> = (Option<(M, f64)>, Observer<'a>);
+
 /// The warm start (owned) and the observer of `options`, as [`drive`] takes them.
-pub(crate) fn start_and_progress<'a, M: Clone>(
-    options: FitOptions<'a, M>,
-) -> (Option<(M, f64)>, Option<&'a mut dyn FnMut(&Progress)>) {
+pub(crate) fn start_and_progress<M: Clone>(options: FitOptions<'_, M>) -> Begin<'_, M> {
     let (start, progress, _) = options.into_parts();
     (start, progress)
 }
@@ -250,7 +254,7 @@ fn run_em<M: Model, S: Source<M>>(
 pub(crate) fn drive<M: Model, S: Source<M>>(
     spec: &GaussianMixture,
     source: &mut S,
-    (start, progress): (Option<(M, f64)>, Option<&mut dyn FnMut(&Progress)>),
+    (start, progress): Begin<'_, M>,
     mut init_time: Duration,
 ) -> std::result::Result<(M, FitInfo), S::Error> {
     let mut ignore = |_: &Progress| {};
