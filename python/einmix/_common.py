@@ -124,11 +124,52 @@ def _as_2d_float(X, name="X", min_samples=1):
     return arr
 
 
+_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
 class _MixtureMixin:
     """What every einmix mixture does with its fitted model: checks, scoring, sampling. A
     subclass supplies ``_score(X, what)`` (``what``: ``"score_samples"``, ``"predict_proba"``
     or ``"predict"``) for numpy input, ``_score_dask(X, what)`` for Dask arrays, and
     ``_params_tuple()`` (kind, weights, means, covariances, precision Cholesky factors)."""
+
+    def _check_parameters(self):
+        """scikit-learn's parameter validation of the settings every mixture shares."""
+        def integer(name, low):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"The '{name}' parameter of {type(self).__name__} must be an int in the range [{low}, inf). Got {value!r} instead.")
+            return int(value)
+
+        def real(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+                raise ValueError(f"The '{name}' parameter of {type(self).__name__} must be a float in the range [0.0, inf). Got {value!r} instead.")
+            return float(value)
+
+        if self.covariance_type not in _COVARIANCE_TYPES:
+            raise ValueError(
+                f"The 'covariance_type' parameter of {type(self).__name__} must be a str among {set(_COVARIANCE_TYPES)}. Got {self.covariance_type!r} instead."
+            )
+        if self.init_params not in _INIT_PARAMS:
+            raise ValueError(
+                f"The 'init_params' parameter of {type(self).__name__} must be a str among {set(_INIT_PARAMS)}. Got {self.init_params!r} instead."
+            )
+        n_threads = None if self.n_threads is None else integer("n_threads", 1)
+        if not isinstance(self.verbose, bool):  # scikit-learn accepts verbose=True
+            integer("verbose", 0)
+        integer("verbose_interval", 1)
+        return dict(
+            n_components=integer("n_components", 1),
+            covariance_type=self.covariance_type,
+            tol=real("tol"),
+            reg_covar=real("reg_covar"),
+            max_iter=integer("max_iter", 0),
+            n_init=integer("n_init", 1),
+            init_params=self.init_params,
+            n_threads=n_threads,
+        )
 
     def _check_is_fitted(self):
         if not hasattr(self, "means_"):

@@ -100,5 +100,11 @@ pub(crate) fn m_step(
     for c in 0..k {
         parts.weights[c] = nk[c] / divisor;
     }
-    kind.precisions_cholesky_into(parts.covariances, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
+    kind.precisions_cholesky_into(
+        parts.covariances,
+        d,
+        reg_covar,
+        parts.precisions_cholesky,
+        &mut scratch.chol,
+    )
 }

@@ -1,7 +1,9 @@
 //! `einmix._einmix.bayesian_fit` / `bayesian_score`: the core's variational mixture
 //! (`einmix::BayesianGaussianMixture`) for the scikit-learn-shaped class in Python.
 
-use einmix::{BayesianGaussianMixture, Element, FitOptions, Mixture, Priors, Progress, VariationalMixture, WeightPrior};
+use einmix::{
+    BayesianGaussianMixture, Element, FitOptions, Mixture, Priors, Progress, VariationalMixture, WeightPrior,
+};
 use ndarray::{ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -13,8 +15,13 @@ use crate::Data;
 
 /// The user's priors, `None` for scikit-learn's defaults: `(weight_concentration_prior,
 /// mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)`.
-type GivenPriors<'py> =
-    (Option<f64>, Option<f64>, Option<PyReadonlyArray1<'py, f64>>, Option<f64>, Option<PyReadonlyArrayDyn<'py, f64>>);
+type GivenPriors<'py> = (
+    Option<f64>,
+    Option<f64>,
+    Option<PyReadonlyArray1<'py, f64>>,
+    Option<f64>,
+    Option<PyReadonlyArrayDyn<'py, f64>>,
+);
 
 /// A fitted variational state as the Python estimator holds it: `(weights_, means_,
 /// covariances_, precisions_cholesky_, concentration_a, concentration_b (empty for the
@@ -34,17 +41,29 @@ type State<'py> = (
 fn variational(covariance_type: &str, weight_prior: WeightPrior, s: State) -> PyResult<VariationalMixture> {
     let m: Mixture = mixture(covariance_type, s.0, s.1, s.2, s.3)?;
     let k = m.n_components();
-    let (a, b, beta, nu) = (s.4.as_array().to_vec(), s.5.as_array().to_vec(), s.6.as_array().to_vec(), s.7.as_array().to_vec());
+    let (a, b, beta, nu) =
+        (s.4.as_array().to_vec(), s.5.as_array().to_vec(), s.6.as_array().to_vec(), s.7.as_array().to_vec());
     let nu_len = if m.covariance_type().is_shared() { 1 } else { k };
     let b_len = if weight_prior == WeightPrior::DirichletProcess { k } else { 0 };
     let positive = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x > 0.0);
-    if a.len() != k || b.len() != b_len || beta.len() != k || nu.len() != nu_len || ![&a, &b, &beta, &nu].iter().all(|v| positive(v)) {
+    if a.len() != k
+        || b.len() != b_len
+        || beta.len() != k
+        || nu.len() != nu_len
+        || ![&a, &b, &beta, &nu].iter().all(|v| positive(v))
+    {
         return Err(to_py(einmix::Error::InvalidModel {
             message: "the variational state (weight_concentration_, mean_precision_, degrees_of_freedom_) does not fit the mixture".into(),
         }));
     }
     let d = m.n_features();
-    let priors = Priors { weight_concentration: 1.0, mean_precision: 1.0, mean: vec![0.0; d], degrees_of_freedom: d as f64, covariance: Vec::new() };
+    let priors = Priors {
+        weight_concentration: 1.0,
+        mean_precision: 1.0,
+        mean: vec![0.0; d],
+        degrees_of_freedom: d as f64,
+        covariance: Vec::new(),
+    };
     Ok(VariationalMixture {
         weight_prior,
         priors,

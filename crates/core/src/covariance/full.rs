@@ -260,7 +260,8 @@ pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
         let f = w.nk[k] * w.beta0 / w.beta[k];
         for i in 0..d {
             for j in 0..d {
-                o[i * d + j] = (w.prior[i * d + j] + w.nk[k] * sk[i * d + j] + f * diff[i] * diff[j]) / w.nu[k];
+                o[i * d + j] =
+                    (w.prior[i * d + j] + w.nk[k] * sk[i * d + j] + f * diff[i] * diff[j]) / w.nu[k];
             }
         }
     }

@@ -182,7 +182,11 @@ impl BayesianGaussianMixture {
     }
 
     /// Fits by variational inference from the chosen initialisation.
-    pub fn fit<T: Element>(&self, x: ArrayView2<T>, sample_weight: Option<ArrayView1<f64>>) -> Result<BayesianFit> {
+    pub fn fit<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+    ) -> Result<BayesianFit> {
         self.fit_with(x, sample_weight, FitOptions::new())
     }
 
@@ -211,12 +215,17 @@ impl BayesianGaussianMixture {
         let (start, progress, _) = options.into_parts();
         let start = match start {
             Some((m, bound)) => {
-                if m.mixture.n_features() != d || m.mixture.n_components() != k || m.mixture.covariance_type() != kind
+                if m.mixture.n_features() != d
+                    || m.mixture.n_components() != k
+                    || m.mixture.covariance_type() != kind
                 {
                     return Err(Error::DimensionMismatch { expected: m.mixture.n_features(), found: d });
                 }
                 // The priors come from the data of this fit, as scikit-learn recomputes them.
-                Some((VariationalMixture { priors: priors.clone(), weight_prior: self.weight_prior, ..m }, bound))
+                Some((
+                    VariationalMixture { priors: priors.clone(), weight_prior: self.weight_prior, ..m },
+                    bound,
+                ))
             }
             None => None,
         };

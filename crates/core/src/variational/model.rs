@@ -86,8 +86,8 @@ impl VariationalMixture {
             .enumerate()
             .map(|(c, log_weight)| {
                 let nu = self.nu(c);
-                let log_lambda =
-                    d * 2f64.ln() + (0..self.mixture.n_features()).map(|j| digamma(0.5 * (nu - j as f64))).sum::<f64>();
+                let log_lambda = d * 2f64.ln()
+                    + (0..self.mixture.n_features()).map(|j| digamma(0.5 * (nu - j as f64))).sum::<f64>();
                 log_weight - 0.5 * d * nu.ln() + 0.5 * (log_lambda - d / self.mean_precision[c])
             })
             .collect()
@@ -118,8 +118,15 @@ impl VariationalMixture {
 
     /// The variational M-step from the statistics (around `shifts`): the posterior's
     /// parameters, the expected weights, and the precision factors.
-    pub(crate) fn m_step(&mut self, stats: &SuffStats, shifts: &[f64], reg_covar: f64, scratch: &mut MStepScratch) -> Result<()> {
-        let (kind, k, d) = (self.mixture.covariance_type(), self.mixture.n_components(), self.mixture.n_features());
+    pub(crate) fn m_step(
+        &mut self,
+        stats: &SuffStats,
+        shifts: &[f64],
+        reg_covar: f64,
+        scratch: &mut MStepScratch,
+    ) -> Result<()> {
+        let (kind, k, d) =
+            (self.mixture.covariance_type(), self.mixture.n_components(), self.mixture.n_features());
         let (mut xk, mut sk) = (vec![0.0; k * d], vec![0.0; kind.len(k, d)]);
         gaussian_moments(kind, stats, shifts, reg_covar, scratch, &mut xk, &mut sk);
         let nk = &scratch.nk;
@@ -168,7 +175,13 @@ impl VariationalMixture {
         kind.wishart_covariances(&input, parts.covariances);
         parts.means.copy_from_slice(&means);
         parts.weights.copy_from_slice(&weights);
-        kind.precisions_cholesky_into(parts.covariances, d, reg_covar, parts.precisions_cholesky, &mut scratch.chol)
+        kind.precisions_cholesky_into(
+            parts.covariances,
+            d,
+            reg_covar,
+            parts.precisions_cholesky,
+            &mut scratch.chol,
+        )
     }
 
     /// scikit-learn's `_compute_lower_bound`: `entropy = sum_i w_i sum_k r log r` of the E-step.
@@ -182,8 +195,11 @@ impl VariationalMixture {
             let gammas: f64 = (0..d).map(|j| ln_gamma(0.5 * (nu - j as f64))).sum();
             -(nu * log_det + nu * df * 0.5 * 2f64.ln() + gammas)
         };
-        let log_wishart =
-            if kind == CovarianceType::Tied { k as f64 * log_wishart_norm(0) } else { (0..k).map(log_wishart_norm).sum() };
+        let log_wishart = if kind == CovarianceType::Tied {
+            k as f64 * log_wishart_norm(0)
+        } else {
+            (0..k).map(log_wishart_norm).sum()
+        };
         let a = &self.concentration_a;
         let log_norm_weight = match self.weight_prior {
             WeightPrior::DirichletProcess => {

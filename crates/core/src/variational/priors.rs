@@ -126,13 +126,15 @@ impl GivenPriors {
 fn weighted_mean<T: Element>(x: ArrayView2<T>, w: Option<ArrayView1<f64>>) -> Vec<f64> {
     let (n, d) = x.dim();
     let total: f64 = w.map_or(n as f64, |w| w.sum());
-    (0..d)
-        .map(|j| (0..n).map(|i| w.map_or(1.0, |w| w[i]) * x[[i, j]].into()).sum::<f64>() / total)
-        .collect()
+    (0..d).map(|j| (0..n).map(|i| w.map_or(1.0, |w| w[i]) * x[[i, j]].into()).sum::<f64>() / total).collect()
 }
 
 /// `numpy.cov(X.T, fweights=w)` (ddof 1), in the kind's prior layout.
-fn data_covariance<T: Element>(kind: CovarianceType, x: ArrayView2<T>, w: Option<ArrayView1<f64>>) -> Result<Vec<f64>> {
+fn data_covariance<T: Element>(
+    kind: CovarianceType,
+    x: ArrayView2<T>,
+    w: Option<ArrayView1<f64>>,
+) -> Result<Vec<f64>> {
     let (n, d) = x.dim();
     let total: f64 = w.map_or(n as f64, |w| w.sum());
     if total <= 1.0 {
@@ -181,11 +183,20 @@ fn check_covariance_prior(kind: CovarianceType, c: &[f64], d: usize) -> Result<V
             l if l == d => shape_text(&[d]),
             _ => shape_text(&[d, d]),
         };
-        return Err(Error::WrongShape { input: Input::CovariancePrior, expected, found: format!("{} values", c.len()) });
+        return Err(Error::WrongShape {
+            input: Input::CovariancePrior,
+            expected,
+            found: format!("{} values", c.len()),
+        });
     }
     if let Some(j) = c.iter().position(|v| !v.is_finite()) {
         let what = if c[j].is_nan() { "NaN" } else { "infinity" };
-        return Err(Error::NonFinite { input: Input::CovariancePrior, what, row: j / d.max(1), column: j % d.max(1) });
+        return Err(Error::NonFinite {
+            input: Input::CovariancePrior,
+            what,
+            row: j / d.max(1),
+            column: j % d.max(1),
+        });
     }
     let ok = if kind.is_dense() {
         is_symmetric(c, d) && cholesky_lower(c, d).is_some()
