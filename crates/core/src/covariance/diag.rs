@@ -145,3 +145,8 @@ pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
         }
     }
 }
+
+/// `sum_j u_j^2 s_j`: `tr(P S)` of a diagonal precision and per-feature squares.
+pub(crate) fn scatter_trace(u: &[f64], s: &[f64]) -> f64 {
+    u.iter().zip(s).map(|(u, s)| u * u * s).sum()
+}

@@ -266,3 +266,16 @@ pub(crate) fn wishart(w: &super::WishartInput, out: &mut [f64]) {
         }
     }
 }
+
+/// `tr(P S)` with `P = U U^T` and `S` given by its upper triangle.
+pub(crate) fn scatter_trace(u: &[f64], s: &[f64], d: usize) -> f64 {
+    let p = |i: usize, j: usize| (0..d).map(|l| u[i * d + l] * u[j * d + l]).sum::<f64>();
+    let mut t = 0.0;
+    for i in 0..d {
+        t += p(i, i) * s[i * d + i];
+        for j in i + 1..d {
+            t += 2.0 * p(i, j) * s[i * d + j];
+        }
+    }
+    t
+}

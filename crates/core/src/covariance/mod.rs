@@ -208,6 +208,32 @@ impl CovarianceType {
         }
     }
 
+    /// `tr(P_c S_c)` for the statistics' scatter of component `c` (pooled for tied; the upper
+    /// triangle for full and tied, the squares for diag and spherical): with the scatter taken
+    /// around the mean, `sum_i w_i r_ic (x_i - mu_c)^T P_c (x_i - mu_c)`.
+    pub(crate) fn precision_scatter_trace(
+        self,
+        prec_chol: &[f64],
+        scatter: &[f64],
+        c: usize,
+        d: usize,
+    ) -> f64 {
+        match self {
+            CovarianceType::Full => full::scatter_trace(
+                &prec_chol[c * d * d..(c + 1) * d * d],
+                &scatter[c * d * d..(c + 1) * d * d],
+                d,
+            ),
+            CovarianceType::Tied => full::scatter_trace(prec_chol, scatter, d),
+            CovarianceType::Diag => {
+                diag::scatter_trace(&prec_chol[c * d..(c + 1) * d], &scatter[c * d..(c + 1) * d])
+            }
+            CovarianceType::Spherical => {
+                diag::scatter_trace(&vec![prec_chol[c]; d], &scatter[c * d..(c + 1) * d])
+            }
+        }
+    }
+
     /// Values of the prior scale `Psi_0` the kind takes (`D x D`, `D` or 1).
     pub(crate) fn prior_len(self, d: usize) -> usize {
         if self.is_dense() {

@@ -23,8 +23,6 @@ pub(crate) struct Prepared {
     pub mean_prec: Vec<f64>,
     /// Whether chunks skip components that provably cannot matter (see `pass::cull`).
     pub cull: bool,
-    /// Whether the pass also sums the responsibilities' `r log r` (for a variational bound).
-    pub track_entropy: bool,
     /// Per component and feature, weights `a_kj <= b_kj` with
     /// `sum_j a_kj t_j^2 <= t^T P_k t <= sum_j b_kj t_j^2` for every `t`: the extreme
     /// eigenvalues of `P_k` (bounds on them for D > 2), or the diagonal precisions themselves.
@@ -43,7 +41,6 @@ impl Prepared {
             prec_chol: vec![0.0; kind.len(k, d)],
             mean_prec: vec![0.0; if kind == CovarianceType::Tied { k * d } else { 0 }],
             cull: false,
-            track_entropy: false,
             bound_min: vec![0.0; k * d],
             bound_max: vec![0.0; k * d],
         }

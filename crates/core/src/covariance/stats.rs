@@ -22,8 +22,6 @@ pub(crate) struct SuffStats {
     pub scatter: Vec<f64>,
     /// `sum_i w_i log p(x_i)`.
     pub log_lik: f64,
-    /// `sum_i w_i sum_k r_ik log r_ik`, when the pass tracks it (the variational bound).
-    pub entropy: f64,
     /// Upper bound on the weighted responsibility each component lost to culling.
     pub skipped: Vec<f64>,
     /// (chunk, component) pairs skipped by culling.
@@ -37,7 +35,6 @@ impl SuffStats {
             sx: vec![0.0; k * d],
             scatter: vec![0.0; kind.scatter_len(k, d)],
             log_lik: 0.0,
-            entropy: 0.0,
             skipped: vec![0.0; k],
             culled_pairs: 0,
         }
@@ -48,7 +45,6 @@ impl SuffStats {
         self.sx.fill(0.0);
         self.scatter.fill(0.0);
         self.log_lik = 0.0;
-        self.entropy = 0.0;
         self.skipped.fill(0.0);
         self.culled_pairs = 0;
     }
@@ -72,7 +68,6 @@ impl SuffStats {
             }
         }
         self.log_lik += other.log_lik;
-        self.entropy += other.entropy;
         self.culled_pairs += other.culled_pairs;
     }
 

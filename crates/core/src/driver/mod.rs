@@ -118,6 +118,12 @@ pub(crate) trait Model: Clone {
     fn shape(&self) -> (CovarianceType, usize, usize);
     /// The parameters as the kernels read them (and whether the pass sums `r log r`).
     fn prepare(&self, prepared: &mut Prepared);
+    /// Whether what culling left out cannot change this model's M-step beyond rounding
+    /// (EM: every component's skipped mass below 1e-13 of its own; a model with priors may
+    /// measure it against what the prior adds).
+    fn culling_was_exact(&self, stats: &SuffStats) -> bool {
+        stats.culling_was_exact()
+    }
     /// The M-step in place from the E-step's statistics (around this model's means, total
     /// weight `total_weight`); `e_step_bound` is the mean log-likelihood the E-step found.
     /// Returns the iteration's lower bound.
@@ -191,7 +197,7 @@ pub(crate) fn e_step<M: Model, S: Source<M>>(
 ) -> std::result::Result<f64, S::Error> {
     let cull = source.culls();
     source.pass(model, cull)?;
-    if cull && !source.statistics().0.culling_was_exact() {
+    if cull && !model.culling_was_exact(source.statistics().0) {
         // A component lost a non-negligible share to culling (it is nearly empty): this
         // iteration is computed in full.
         source.pass(model, false)?;

@@ -2,7 +2,7 @@
 //! or cull, log-densities and a per-point output (scoring).
 
 use super::cull::cull;
-use super::logsumexp::{log_sum_exp_chunk, weighted_entropy, weighted_log_lik};
+use super::logsumexp::{log_sum_exp_chunk, weighted_log_lik};
 use crate::chunks::{Chunked, Scratch, CHUNK};
 use crate::covariance::{accumulate_chunk, log_prob_chunk, Prepared, SuffStats};
 use crate::kernels::{Arith, Kernel};
@@ -31,12 +31,7 @@ impl Kernel for EmBlock<'_> {
             }
             let n_active = self.scratch.active.len();
             log_prob_chunk::<A>(p, xs, self.scratch);
-            if p.track_entropy {
-                log_sum_exp_chunk::<A, true>(n_active, w, self.scratch);
-                self.stats.entropy += weighted_entropy::<A>(w, self.scratch);
-            } else {
-                log_sum_exp_chunk::<A, false>(n_active, w, self.scratch);
-            }
+            log_sum_exp_chunk::<A>(n_active, w, self.scratch);
             self.stats.log_lik += weighted_log_lik(w, self.scratch);
             accumulate_chunk::<A>(p.kind, &p.means, xs, self.scratch, self.stats);
         }
@@ -98,7 +93,7 @@ impl Kernel for ScoreBlock<'_> {
                 }
                 continue;
             }
-            log_sum_exp_chunk::<A, false>(p.k, &ones, self.scratch);
+            log_sum_exp_chunk::<A>(p.k, &ones, self.scratch);
             match self.what {
                 ScoreOutput::LogLikelihood => {
                     self.out[row0..row0 + len].copy_from_slice(&self.scratch.log_lik[..len]);

@@ -11,7 +11,7 @@ use crate::kernels::{exp_nonpositive, sum_lanes, Arith, LANES};
 /// Log-sum-exp per point: replaces `s.lp` by `exp(lp - max)`, fills `s.log_lik` and
 /// `s.scale = w / sum`, so that `w_i r_ik = s.lp[k][i] * s.scale[i]`.
 #[inline(always)]
-pub(crate) fn log_sum_exp_chunk<A: Arith, const ENTROPY: bool>(k: usize, w: &[f64], s: &mut Scratch) {
+pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch) {
     let max: &mut [f64; CHUNK] = lanes_mut(&mut s.max, 0);
     max.copy_from_slice(lanes(&s.lp, 0));
     for c in 1..k {
@@ -22,18 +22,10 @@ pub(crate) fn log_sum_exp_chunk<A: Arith, const ENTROPY: bool>(k: usize, w: &[f6
     }
     let sum: &mut [f64; CHUNK] = lanes_mut(&mut s.sum, 0);
     sum.fill(0.0);
-    // With ENTROPY, `acc_i = sum_k e_ik (lp_ik - m_i)`, for `sum_k r log r` (see `weighted_entropy`).
-    let acc: &mut [f64; CHUNK] = lanes_mut(&mut s.acc, 0);
-    if ENTROPY {
-        acc.fill(0.0);
-    }
     for c in 0..k {
         let lp = lanes_mut(&mut s.lp, c);
         for i in 0..CHUNK {
             let e = exp_nonpositive::<A>(lp[i] - max[i]);
-            if ENTROPY {
-                acc[i] = A::mul_add(e, lp[i] - max[i], acc[i]);
-            }
             lp[i] = e;
             sum[i] += e;
         }
@@ -44,23 +36,6 @@ pub(crate) fn log_sum_exp_chunk<A: Arith, const ENTROPY: bool>(k: usize, w: &[f6
         ll[i] = max[i] + ln_at_least_one::<A>(sum[i]);
         scale[i] = w[i] / sum[i];
     }
-}
-
-/// `sum_i w_i sum_k r_ik log r_ik` over the chunk (after `log_sum_exp_chunk::<_, true>`):
-/// with `e_ik = exp(lp_ik - m_i)` and `S_i = sum_k e_ik`, `r_ik = e_ik / S_i` and
-/// `sum_k r_ik log r_ik = (sum_k e_ik (lp_ik - m_i)) / S_i - ln S_i`.
-#[inline(always)]
-pub(crate) fn weighted_entropy<A: Arith>(w: &[f64], s: &Scratch) -> f64 {
-    let mut total = [0.0; LANES];
-    for g in 0..CHUNK / LANES {
-        for l in 0..LANES {
-            let i = g * LANES + l;
-            let per_point = s.acc[i] / s.sum[i] - ln_at_least_one::<A>(s.sum[i]);
-            // A zero weight (padding) must contribute exactly zero.
-            total[l] += if w[i] == 0.0 { 0.0 } else { w[i] * per_point };
-        }
-    }
-    sum_lanes(&total)
 }
 
 /// `ln(x)` for `1 <= x < 2^1023`, vectorisable: `x = 2^e m` with `m` in `[sqrt(1/2), sqrt(2))`,

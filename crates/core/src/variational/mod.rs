@@ -143,6 +143,12 @@ impl BayesianGaussianMixture {
         self.em = self.em.n_threads(n);
         self
     }
+    /// Whether the E-step skips components that provably cannot contribute to a chunk (default
+    /// true; see [`GaussianMixture::culling`]).
+    pub fn culling(mut self, on: bool) -> Self {
+        self.em = self.em.culling(on);
+        self
+    }
     /// The weight prior (default the Dirichlet process).
     pub fn weight_prior(mut self, prior: WeightPrior) -> Self {
         self.weight_prior = prior;

@@ -184,6 +184,29 @@ impl VariationalMixture {
         )
     }
 
+    /// `sum_i w_i sum_k r_ik log r_ik` of an E-step under `self`, from its statistics alone:
+    /// `log r_ik = lp_ik - log p(x_i)` and `sum_k r_ik = 1` give
+    /// `sum_k r_ik log r_ik = sum_k r_ik lp_ik - log p(x_i)`, and with
+    /// `lp_ik = c_k - 1/2 (x_i - mu_k)^T P_k (x_i - mu_k)` and the scatter taken around `mu_k`,
+    /// `sum_i w_i r_ik lp_ik = c_k N_k - 1/2 tr(P_k S_k)`. No per-point work beyond the pass.
+    fn responsibility_entropy(&self, stats: &SuffStats) -> f64 {
+        let m = &self.mixture;
+        let (kind, k, d) = (m.covariance_type(), m.n_components(), m.n_features());
+        let mut prepared = Prepared::new(kind, k, d);
+        self.prepare(&mut prepared);
+        let mut weighted = 0.0;
+        for c in 0..k {
+            let trace = kind.precision_scatter_trace(m.precisions_cholesky_slice(), &stats.scatter, c, d);
+            weighted +=
+                prepared.log_const[c] * stats.sr[c] - if kind.is_shared() { 0.0 } else { 0.5 * trace };
+        }
+        if kind.is_shared() {
+            weighted -=
+                0.5 * kind.precision_scatter_trace(m.precisions_cholesky_slice(), &stats.scatter, 0, d);
+        }
+        weighted - stats.log_lik
+    }
+
     /// scikit-learn's `_compute_lower_bound`: `entropy = sum_i w_i sum_k r log r` of the E-step.
     pub(crate) fn lower_bound(&self, entropy: f64) -> f64 {
         let m = &self.mixture;
@@ -223,7 +246,16 @@ impl Model for VariationalMixture {
         let terms = self.log_terms();
         let m = &self.mixture;
         prepared.update_with(|c| terms[c], m.means_slice(), m.precisions_cholesky_slice());
-        prepared.track_entropy = true;
+    }
+
+    /// Each posterior parameter is the prior's term plus `N_k`'s (`1 + N_k`, `alpha_0 + N_k`,
+    /// `beta_0 + N_k`, `nu_0 + N_k`, `Psi_0 + N_k S_k`), so a component's skipped mass is
+    /// measured against `N_k` plus the smallest prior term: an empty component (the Dirichlet
+    /// process makes many) does not force every pass to be redone without culling.
+    fn culling_was_exact(&self, stats: &SuffStats) -> bool {
+        let p = &self.priors;
+        let floor = p.mean_precision.min(p.degrees_of_freedom).min(p.weight_concentration).min(1.0);
+        stats.skipped.iter().zip(&stats.sr).all(|(s, r)| *s <= 1e-13 * (r + floor))
     }
 
     fn update(
@@ -234,12 +266,13 @@ impl Model for VariationalMixture {
         reg_covar: f64,
         scratch: &mut MStepScratch,
     ) -> Result<f64> {
+        let entropy = self.responsibility_entropy(stats);
         let mut shifts = std::mem::take(&mut scratch.shifts);
         shifts.clear();
         shifts.extend_from_slice(self.mixture.means_slice());
         let result = self.m_step(stats, &shifts, reg_covar, scratch);
         scratch.shifts = shifts;
         result?;
-        Ok(self.lower_bound(stats.entropy))
+        Ok(self.lower_bound(entropy))
     }
 }
