@@ -159,6 +159,23 @@ pub struct FitArgs {
     /// Rows per block read with --stream.
     #[arg(long, default_value_t = 262_144, value_parser = at_least_one, requires = "stream")]
     pub chunk_rows: usize,
+    /// Variational Bayesian fit (scikit-learn's BayesianGaussianMixture): -k is an upper bound,
+    /// the weight prior switches off the components the data do not need; the saved model's
+    /// predictions and scores are the variational ones.
+    #[arg(long, conflicts_with_all = ["stream", "online"])]
+    pub bayesian: bool,
+    /// With --bayesian: the weight prior.
+    #[arg(long, default_value = "dirichlet_process", value_parser = ["dirichlet_process", "dirichlet_distribution"], requires = "bayesian")]
+    pub weight_prior: String,
+    /// With --bayesian: the weight concentration prior alpha_0 > 0 [default: 1/K].
+    #[arg(long, requires = "bayesian")]
+    pub weight_concentration_prior: Option<f64>,
+    /// With --bayesian: the mean precision prior beta_0 > 0 [default: 1].
+    #[arg(long, requires = "bayesian")]
+    pub mean_precision_prior: Option<f64>,
+    /// With --bayesian: the degrees-of-freedom prior nu_0 > D - 1 [default: D].
+    #[arg(long, requires = "bayesian")]
+    pub degrees_of_freedom_prior: Option<f64>,
     /// Online EM: read the data --batch-rows rows at a time (a .npy file, a CSV/TSV file, or
     /// standard input) and update the model after each batch, each row seen once per pass
     /// (memory O(batch)). The first batch is fitted as `fit` would; it needs at least K rows.

@@ -40,23 +40,8 @@ type State<'py> = (
 /// The posterior from Python's arrays (the priors are the fit's business, not the state's).
 fn variational(covariance_type: &str, weight_prior: WeightPrior, s: State) -> PyResult<VariationalMixture> {
     let m: Mixture = mixture(covariance_type, s.0, s.1, s.2, s.3)?;
-    let k = m.n_components();
-    let (a, b, beta, nu) =
-        (s.4.as_array().to_vec(), s.5.as_array().to_vec(), s.6.as_array().to_vec(), s.7.as_array().to_vec());
-    let nu_len = if m.covariance_type().is_shared() { 1 } else { k };
-    let b_len = if weight_prior == WeightPrior::DirichletProcess { k } else { 0 };
-    let positive = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x > 0.0);
-    if a.len() != k
-        || b.len() != b_len
-        || beta.len() != k
-        || nu.len() != nu_len
-        || ![&a, &b, &beta, &nu].iter().all(|v| positive(v))
-    {
-        return Err(to_py(einmix::Error::InvalidModel {
-            message: "the variational state (weight_concentration_, mean_precision_, degrees_of_freedom_) does not fit the mixture".into(),
-        }));
-    }
     let d = m.n_features();
+    let flat = |a: PyReadonlyArray1<f64>| a.as_array().to_vec();
     let priors = Priors {
         weight_concentration: 1.0,
         mean_precision: 1.0,
@@ -64,15 +49,8 @@ fn variational(covariance_type: &str, weight_prior: WeightPrior, s: State) -> Py
         degrees_of_freedom: d as f64,
         covariance: Vec::new(),
     };
-    Ok(VariationalMixture {
-        weight_prior,
-        priors,
-        concentration_a: a,
-        concentration_b: b,
-        mean_precision: beta,
-        degrees_of_freedom: nu,
-        mixture: m,
-    })
+    VariationalMixture::from_parts(weight_prior, priors, (flat(s.4), flat(s.5)), flat(s.6), flat(s.7), m)
+        .map_err(to_py)
 }
 
 fn fit_detached<T: Element>(

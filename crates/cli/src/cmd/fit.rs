@@ -16,6 +16,9 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
     if a.online {
         return super::fit_online::run(a, output);
     }
+    if a.bayesian {
+        return super::fit_bayesian::run(a, output);
+    }
     let (file, table) = io::read_data(&a.data, &a.columns.columns, a.weight_column.as_deref())?;
     let weights = match &a.weights {
         Some(path) => Some(io::read_weights(path, table.x.nrows())?),

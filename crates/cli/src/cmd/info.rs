@@ -12,8 +12,13 @@ use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::io;
 
+/// A component of a variational model counts as effective when its expected weight exceeds
+/// this: below it, a component holds less than 1 % of the data (the prior's leftover mass).
+const EFFECTIVE_WEIGHT: f64 = 0.01;
+
 pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
-    let (file, m) = io::read_model(&a.model)?;
+    let (file, model) = io::read_model(&a.model)?;
+    let m = model.mixture();
     let mut out = std::io::stdout().lock();
     let (k, d, kind) = (m.n_components(), m.n_features(), m.covariance_type());
     writeln!(
@@ -23,6 +28,16 @@ pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
         if d == 1 { "" } else { "s" },
         m.n_parameters()
     )?;
+    if let io::Model::Variational(v) = &model {
+        let (k_eff, mass) = v.effective_components(EFFECTIVE_WEIGHT);
+        writeln!(
+            out,
+            "variational ({} prior): {k_eff} effective component{} (expected weight above {EFFECTIVE_WEIGHT}) holding {:.4} of the mass",
+            v.weight_prior,
+            if k_eff == 1 { "" } else { "s" },
+            mass
+        )?;
+    }
     let dense = |c: usize| m.covariance_matrix(c).iter().copied().collect::<Vec<f64>>();
     if kind.is_shared() {
         writeln!(out, "shared covariance axes:")?;

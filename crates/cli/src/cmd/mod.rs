@@ -2,6 +2,7 @@
 
 mod demo;
 mod fit;
+mod fit_bayesian;
 mod fit_online;
 mod fit_stream;
 pub(crate) mod image;

@@ -15,7 +15,7 @@ pub fn run(a: &SampleArgs) -> Result<ExitCode, CliError> {
     let (_, model) = io::read_model(&a.model)?;
     // The model reader has checked every covariance is positive definite (sampling factors them).
     let seed = a.random_state.unwrap_or_else(fresh_seed);
-    let (x, labels) = model.sample(a.n_samples, seed);
+    let (x, labels) = model.mixture().sample(a.n_samples, seed);
     output.matrix(x.view(), &super::feature_names(x.ncols()))?;
     if let Some(l) = &labels_output {
         l.labels(labels.view(), "label")?;

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use einmix::Mixture;
+use einmix::{Mixture, VariationalMixture};
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
 pub use columns::Table;
@@ -116,8 +116,51 @@ pub fn read_weights(arg: &Path, n_samples: usize) -> Result<Array1<f64>, CliErro
     }
 }
 
-/// Reads a model saved as JSON.
-pub fn read_model(arg: &Path) -> Result<(Source, Mixture), CliError> {
+/// A saved model: fitted by EM, or variational (`fit --bayesian`), whose scores and labels
+/// come from the variational E-step as scikit-learn's `BayesianGaussianMixture` gives them.
+pub enum Model {
+    /// `einmix fit`.
+    Em(Mixture),
+    /// `einmix fit --bayesian`.
+    Variational(VariationalMixture),
+}
+
+impl Model {
+    /// The mixture (expected weights, means, covariances).
+    pub fn mixture(&self) -> &Mixture {
+        match self {
+            Model::Em(m) => m,
+            Model::Variational(v) => &v.mixture,
+        }
+    }
+
+    /// Labels of the rows.
+    pub fn predict(&self, x: ArrayView2<f64>) -> einmix::Result<Array1<usize>> {
+        match self {
+            Model::Em(m) => m.predict(x),
+            Model::Variational(v) => v.predict(x),
+        }
+    }
+
+    /// Responsibilities, `(N, K)`.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> einmix::Result<ndarray::Array2<f64>> {
+        match self {
+            Model::Em(m) => m.predict_proba(x),
+            Model::Variational(v) => v.predict_proba(x),
+        }
+    }
+
+    /// Per-row log-likelihood.
+    pub fn score_samples(&self, x: ArrayView2<f64>) -> einmix::Result<Array1<f64>> {
+        match self {
+            Model::Em(m) => m.score_samples(x),
+            Model::Variational(v) => v.score_samples(x),
+        }
+    }
+}
+
+/// Reads a model saved as JSON (by `fit`, `fit --bayesian` or `select`).
+pub fn read_model(arg: &Path) -> Result<(Source, Model), CliError> {
     let file = Source::input(arg);
     let bytes = read_bytes(&file)?;
     let text = String::from_utf8(bytes).map_err(|_| {
@@ -126,7 +169,12 @@ pub fn read_model(arg: &Path) -> Result<(Source, Mixture), CliError> {
             ReadError::Model(einmix::Error::InvalidModel { message: "the file is not UTF-8 text".into() }),
         )
     })?;
-    let model = Mixture::from_json(&text).map_err(|e| CliError::read(&file, ReadError::Model(e)))?;
+    let model = if VariationalMixture::is_json(&text) {
+        VariationalMixture::from_json(&text).map(Model::Variational)
+    } else {
+        Mixture::from_json(&text).map(Model::Em)
+    }
+    .map_err(|e| CliError::read(&file, ReadError::Model(e)))?;
     Ok((file, model))
 }
 
@@ -258,7 +306,15 @@ impl Output {
 
     /// A model as JSON.
     pub fn model(&self, m: &Mixture) -> Result<(), CliError> {
-        let mut json = m.to_json();
+        self.json(m.to_json())
+    }
+
+    /// A variational model (`fit --bayesian`).
+    pub fn variational(&self, m: &VariationalMixture) -> Result<(), CliError> {
+        self.json(m.to_json())
+    }
+
+    fn json(&self, mut json: String) -> Result<(), CliError> {
         json.push('\n');
         self.write_bytes(json.as_bytes())
     }

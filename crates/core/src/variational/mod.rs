@@ -7,19 +7,20 @@
 //! M-step and its bound. Sample weights are frequencies: an integer weight is a repeated row.
 //!
 //! ```
-//! use einmix::{BayesianGaussianMixture, WeightPrior};
-//! use ndarray::Array2;
+//! use einmix::{datasets, BayesianGaussianMixture, CovarianceType, WeightPrior};
 //!
-//! // Two clusters, ten components offered: the process switches the surplus off.
-//! let x = Array2::from_shape_fn((600, 2), |(i, j)| (i % 2) as f64 * 8.0 + ((i * 7 + j * 13) % 17) as f64 / 17.0);
-//! let fit = BayesianGaussianMixture::new(10)
+//! // Three clusters, eight components offered: the process switches the surplus off.
+//! let truth = datasets::random_mixture(CovarianceType::Full, 3, 2, 12.0, 4);
+//! let (x, _) = truth.sample(3000, 5);
+//! let fit = BayesianGaussianMixture::new(8)
 //!     .weight_prior(WeightPrior::DirichletProcess)
-//!     .weight_concentration_prior(0.01)
+//!     .weight_concentration_prior(1e-3)
 //!     .random_state(0)
-//!     .max_iter(500)
+//!     .max_iter(1000)
 //!     .fit(x.view(), None)?;
-//! let weights = fit.model.mixture.weights();
-//! assert_eq!(weights.iter().filter(|&&w| w > 0.01).count(), 2);
+//! let (effective, mass) = fit.model.effective_components(0.01);
+//! assert_eq!(effective, 3);
+//! assert!(mass > 0.99);
 //! # Ok::<(), einmix::Error>(())
 //! ```
 
@@ -48,7 +49,8 @@ use crate::pass::run::score;
 use crate::validate;
 
 /// The prior on the mixing weights (scikit-learn's `weight_concentration_prior_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WeightPrior {
     /// Stick-breaking Dirichlet process (`"dirichlet_process"`), the default: switches off the
     /// components the data do not need.

@@ -26,7 +26,7 @@ use crate::model::Mixture;
 use crate::mstep::{gaussian_moments, MStepScratch};
 
 /// A fitted variational Gaussian mixture: the posterior's parameters and the priors.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VariationalMixture {
     /// The weight prior's kind.
     pub weight_prior: WeightPrior,
@@ -43,6 +43,77 @@ pub struct VariationalMixture {
     /// The expected weights, the means `m_k`, the covariances `W_k^-1 / nu_k` and their
     /// precision Cholesky factors (`weights_`, `means_`, `covariances_`, `precisions_cholesky_`).
     pub mixture: Mixture,
+}
+
+const FORMAT_NAME: &str = "einmix.BayesianMixture";
+
+impl VariationalMixture {
+    /// A posterior from its parts, checked: one concentration (and, for the process, one `b`)
+    /// per component, `beta_k`, `nu_k` (one for tied), all finite and positive.
+    pub fn from_parts(
+        weight_prior: WeightPrior,
+        priors: Priors,
+        concentration: (Vec<f64>, Vec<f64>),
+        mean_precision: Vec<f64>,
+        degrees_of_freedom: Vec<f64>,
+        mixture: Mixture,
+    ) -> Result<VariationalMixture> {
+        let (concentration_a, concentration_b) = concentration;
+        let m = VariationalMixture {
+            weight_prior,
+            priors,
+            concentration_a,
+            concentration_b,
+            mean_precision,
+            degrees_of_freedom,
+            mixture,
+        };
+        m.check().map(|()| m)
+    }
+
+    fn check(&self) -> Result<()> {
+        let (kind, k, _) = self.mixture.shape();
+        let b_len = if self.weight_prior == WeightPrior::DirichletProcess { k } else { 0 };
+        let nu_len = if kind.is_shared() { 1 } else { k };
+        let positive = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x > 0.0);
+        let fits = self.concentration_a.len() == k
+            && self.concentration_b.len() == b_len
+            && self.mean_precision.len() == k
+            && self.degrees_of_freedom.len() == nu_len;
+        let values =
+            [&self.concentration_a, &self.concentration_b, &self.mean_precision, &self.degrees_of_freedom];
+        if fits && values.iter().all(|v| positive(v)) {
+            Ok(())
+        } else {
+            Err(crate::error::Error::InvalidModel {
+                message: "the variational state (concentrations, mean precisions, degrees of freedom) does not fit the mixture".into(),
+            })
+        }
+    }
+
+    /// The model as JSON: the mixture's own fields and the variational state, round-tripping
+    /// through [`VariationalMixture::from_json`].
+    pub fn to_json(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("a variational mixture always serialises");
+        value["format"] = serde_json::Value::from(FORMAT_NAME);
+        serde_json::to_string_pretty(&value).expect("a JSON value always prints")
+    }
+
+    /// Reads a model written by [`VariationalMixture::to_json`], checking it.
+    pub fn from_json(text: &str) -> Result<VariationalMixture> {
+        let bad = |message: String| crate::error::Error::InvalidModel { message };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(bad(format!("not a '{FORMAT_NAME}' model")));
+        }
+        let m: VariationalMixture = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        m.check().map(|()| m)
+    }
+
+    /// Whether `text` holds a variational model (its `format` field).
+    pub fn is_json(text: &str) -> bool {
+        text.contains(FORMAT_NAME)
+    }
 }
 
 fn betaln(a: f64, b: f64) -> f64 {

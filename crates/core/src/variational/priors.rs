@@ -21,7 +21,7 @@ use crate::linalg::{cholesky_lower, is_symmetric};
 use crate::validate::shape_text;
 
 /// The resolved priors.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Priors {
     /// `alpha_0` (`weight_concentration_prior_`).
     pub weight_concentration: f64,
