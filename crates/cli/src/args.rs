@@ -168,13 +168,13 @@ pub struct FitArgs {
     #[arg(long, default_value = "dirichlet_process", value_parser = ["dirichlet_process", "dirichlet_distribution"], requires = "bayesian")]
     pub weight_prior: String,
     /// With --bayesian: the weight concentration prior alpha_0 > 0 [default: 1/K].
-    #[arg(long, requires = "bayesian")]
+    #[arg(long, requires = "bayesian", allow_negative_numbers = true)]
     pub weight_concentration_prior: Option<f64>,
     /// With --bayesian: the mean precision prior beta_0 > 0 [default: 1].
-    #[arg(long, requires = "bayesian")]
+    #[arg(long, requires = "bayesian", allow_negative_numbers = true)]
     pub mean_precision_prior: Option<f64>,
     /// With --bayesian: the degrees-of-freedom prior nu_0 > D - 1 [default: D].
-    #[arg(long, requires = "bayesian")]
+    #[arg(long, requires = "bayesian", allow_negative_numbers = true)]
     pub degrees_of_freedom_prior: Option<f64>,
     /// Online EM: read the data --batch-rows rows at a time (a .npy file, a CSV/TSV file, or
     /// standard input) and update the model after each batch, each row seen once per pass
