@@ -55,7 +55,7 @@ def _mask(mask: Optional[np.ndarray], label: Optional[int]) -> Optional[np.ndarr
 
 def _arrays(result: dict) -> dict[str, Any]:
     out: dict[str, Any] = dict(result)
-    for name in ("frames", "n_iter", "n_points", "reseed_frame", "reseed_component"):
+    for name in ("frames", "n_iter", "n_points", "reseed_frame", "reseed_component", "effective_k"):
         out[name] = np.asarray(result[name], dtype=np.int64)
     for name in ("lower_bound", "background", "time_ms"):
         out[name] = np.asarray(result[name], dtype=np.float64)
@@ -90,6 +90,8 @@ def track(
     laplacian: bool = True,
     n_threads: Optional[int] = None,
     online: bool = False,
+    bayesian: bool = False,
+    weight_concentration_prior: Optional[float] = None,
 ) -> dict[str, Any]:
     """Track a time-lapse ``(F, H, W)`` (or one image ``(H, W)``).
 
@@ -101,7 +103,9 @@ def track(
     ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance).
     ``online=True`` updates one model across the frames by online EM (one E-step and a step of
     running statistics per frame, see ``GaussianMixture.partial_fit``) instead of a
-    warm-started fit to convergence per frame.
+    warm-started fit to convergence per frame. ``bayesian=True`` fits each frame with the
+    variational mixture (Dirichlet-process prior, ``weight_concentration_prior``): K is an upper
+    bound, and ``effective_k`` counts each frame's components above 1 % of its weight.
 
     Returns a dict of numpy arrays: ``means`` (F, K, 2), ``covars`` (F, K, 2, 2), ``weights``
     (F, K), ``precs`` (F, K, 2, 2) (OrNet's layout), ``distances`` (F, K, K), ``laplacian``
@@ -143,6 +147,8 @@ def track(
         metric=metric,
         reseed=bool(reseed),
         online=bool(online),
+        bayesian=bool(bayesian),
+        weight_concentration_prior=weight_concentration_prior,
         laplacian=bool(laplacian),
         n_threads=n_threads,
     )

@@ -491,6 +491,14 @@ pub struct PipelineArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Fit each frame with the variational mixture (Dirichlet-process prior): -k (or the
+    /// peaks) is an upper bound and each frame keeps the components it needs (summary.csv's
+    /// effective_k; the pictures draw those).
+    #[arg(long)]
+    pub bayesian: bool,
+    /// With --bayesian: the weight concentration prior alpha_0 > 0 [default: 1/K].
+    #[arg(long, requires = "bayesian", allow_negative_numbers = true)]
+    pub weight_concentration_prior: Option<f64>,
     /// Output directory (created if missing).
     #[arg(short, long, value_name = "OUTDIR")]
     pub output: PathBuf,

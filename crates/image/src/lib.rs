@@ -58,4 +58,4 @@ pub use peaks::{gaussian_smooth, peak_local_max, PeakOptions};
 pub use points::{background_level, percentile, weighted_points, Background, Points};
 pub use render::{colour, overlay_png, overlay_rgb, RenderOptions};
 pub use stack::{FrameRange, Mask, ReadOptions, Stack, ZProject};
-pub use track::{track, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker};
+pub use track::{track, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker, EFFECTIVE_WEIGHT};

@@ -74,16 +74,17 @@ impl Track {
     }
 
     /// One CSV line per frame: `frame, n_points, background, n_iter, converged, lower_bound,
-    /// n_reseeded, mean_distance, mean_nearest_distance, algebraic_connectivity, time_ms`.
+    /// n_reseeded, mean_distance, mean_nearest_distance, algebraic_connectivity, time_ms,
+    /// effective_k`.
     pub fn summary_csv(&self) -> String {
         let mut s = String::from(
             "frame,n_points,background,n_iter,converged,lower_bound,n_reseeded,mean_distance,\
-             mean_nearest_distance,algebraic_connectivity,time_ms\n",
+             mean_nearest_distance,algebraic_connectivity,time_ms,effective_k\n",
         );
         for f in &self.frames {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.3}",
+                "{},{},{},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.3},{}",
                 f.frame,
                 f.n_points,
                 f.background,
@@ -94,7 +95,8 @@ impl Track {
                 f.mean_distance(),
                 f.mean_nearest_distance(),
                 f.algebraic_connectivity(),
-                f.elapsed.as_secs_f64() * 1e3
+                f.elapsed.as_secs_f64() * 1e3,
+                f.effective_components
             );
         }
         s

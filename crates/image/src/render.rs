@@ -25,11 +25,14 @@ pub struct RenderOptions {
     pub n_sigma: f64,
     /// The coordinates' pixel size (default 1).
     pub pixel_size: f64,
+    /// Components with a smaller weight are not drawn (default 0: all; a variational fit's
+    /// emptied components are left out with `track::EFFECTIVE_WEIGHT`).
+    pub min_weight: f64,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { scale: None, contrast: (0.5, 99.8), n_sigma: 2.0, pixel_size: 1.0 }
+        RenderOptions { scale: None, contrast: (0.5, 99.8), n_sigma: 2.0, pixel_size: 1.0, min_weight: 0.0 }
     }
 }
 
@@ -113,6 +116,9 @@ pub fn overlay_rgb(
     let covs = mixture.covariances();
     let thick = if scale >= 3 { 1 } else { 0 };
     for k in 0..mixture.n_components() {
+        if mixture.weights()[k] < options.min_weight {
+            continue;
+        }
         let c = colour(k);
         let (a, b, d) = (covs[[k, 0, 0]], covs[[k, 0, 1]], covs[[k, 1, 1]]);
         // Eigen-decomposition of [[a, b], [b, d]] (row, col axes).

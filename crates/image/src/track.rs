@@ -80,7 +80,20 @@ pub struct TrackOptions {
     /// so a component averages over the frames it has seen (smoother tracks, one pass per
     /// frame). Re-seeding refits the frame and restarts the running statistics from it.
     pub online: bool,
+    /// Fit each frame with the variational mixture (a Dirichlet-process prior on the weights,
+    /// `einmix::BayesianGaussianMixture`) instead of EM [false]: the initial `K` (the peaks, or
+    /// `k`) is an upper bound and each frame keeps the components its data need (the frame's
+    /// `effective_components`); later frames warm-start from the previous posterior. No
+    /// re-seeding: emptying components is the prior's job. The pixels' weights are scaled to
+    /// average 1 (a frame's evidence is its pixels, not its photon count, which would swamp the
+    /// prior), and the convergence threshold is `tol` per pixel (the bound is a sum).
+    pub bayesian: bool,
+    /// With `bayesian`: the weight concentration prior `alpha_0 > 0` [1 / K]; smaller keeps fewer.
+    pub weight_concentration_prior: Option<f64>,
 }
+
+/// A component of a variational fit counts as present above this expected weight.
+pub const EFFECTIVE_WEIGHT: f64 = 0.01;
 
 impl Default for TrackOptions {
     fn default() -> Self {
@@ -94,6 +107,8 @@ impl Default for TrackOptions {
             reg_covar: None,
             n_threads: None,
             online: false,
+            bayesian: false,
+            weight_concentration_prior: None,
             weight_floor: None,
             eigen_floor: 0.1,
             reseed: true,
@@ -180,6 +195,8 @@ pub struct FrameFit {
     pub laplacian: Array1<f64>,
     /// Wall time of the frame: points, EM, checks and distances.
     pub elapsed: Duration,
+    /// Components holding more than [`EFFECTIVE_WEIGHT`] of the frame (all of them for EM).
+    pub effective_components: usize,
 }
 
 impl FrameFit {
@@ -231,6 +248,8 @@ pub struct Tracker {
     previous: Option<(Mixture, f64)>,
     /// With `online`: the running state after the previous frame.
     online: Option<einmix::OnlineFit>,
+    /// With `bayesian`: the previous frame's posterior and bound.
+    posterior: Option<(einmix::VariationalMixture, f64)>,
 }
 
 impl Tracker {
@@ -266,7 +285,7 @@ impl Tracker {
         if let Init::KMeansPlusPlus { k, .. } = o.init {
             check(k >= 1, "k", k as f64, "K must be at least 1")?;
         }
-        Ok(Tracker { options, mask, previous: None, online: None })
+        Ok(Tracker { options, mask, previous: None, online: None, posterior: None })
     }
 
     /// The options in force.
@@ -345,6 +364,22 @@ impl Tracker {
         }
         let fit_err = |source| Error::Fit { frame: frame_index, source };
         let (x, w) = (points.coords.view(), points.weights.view());
+        if self.options.bayesian {
+            let fit = self.variational_step(frame_index, frame, &points)?;
+            let mixture = fit.model.mixture.clone();
+            let effective_components = fit.model.effective_components(EFFECTIVE_WEIGHT).0;
+            self.posterior = Some((fit.model, fit.info.lower_bound));
+            return self.frame_fit(
+                frame_index,
+                t0,
+                mixture,
+                &fit.info,
+                fit.info.n_iter,
+                &points,
+                Vec::new(),
+                effective_components,
+            );
+        }
         let online_step = match &self.online {
             Some(previous) if self.options.online => {
                 let k = previous.mixture.n_components();
@@ -423,25 +458,86 @@ impl Tracker {
                 Some(start)
             }
         };
-        let mixture = fit.mixture;
+        let k = fit.mixture.n_components();
+        self.frame_fit(frame_index, t0, fit.mixture, &fit.info, n_iter, &points, reseeds, k)
+    }
+
+    /// The report of a frame fitted to `mixture`.
+    #[allow(clippy::too_many_arguments)]
+    fn frame_fit(
+        &mut self,
+        frame_index: usize,
+        t0: Instant,
+        mixture: Mixture,
+        info: &einmix::FitInfo,
+        n_iter: usize,
+        points: &Points,
+        reseeds: Vec<Reseed>,
+        effective_components: usize,
+    ) -> Result<FrameFit> {
         let covs = mixture.covariances().into_dimensionality::<ndarray::Ix3>().expect("full covariances");
         let distances = component_distances(mixture.means(), covs, self.options.metric)?;
         let laplacian =
             if self.options.laplacian { laplacian_spectrum(distances.view()) } else { Array1::zeros(0) };
-        self.previous = Some((mixture.clone(), fit.info.lower_bound));
+        self.previous = Some((mixture.clone(), info.lower_bound));
         Ok(FrameFit {
             frame: frame_index,
             mixture,
-            lower_bound: fit.info.lower_bound,
+            lower_bound: info.lower_bound,
             n_iter,
-            converged: fit.info.converged,
+            converged: info.converged,
             n_points: points.weights.len(),
             background: points.background,
             reseeds,
             distances,
             laplacian,
             elapsed: t0.elapsed(),
+            effective_components,
         })
+    }
+
+    /// A frame fitted by the variational mixture: the first from `K` components started by
+    /// k-means++ (`K`: the peaks, or `k`), later ones warm-started from the previous posterior.
+    fn variational_step(
+        &self,
+        frame_index: usize,
+        frame: ArrayView2<f32>,
+        points: &Points,
+    ) -> Result<einmix::BayesianFit> {
+        let fit_err = |source| Error::Fit { frame: frame_index, source };
+        // A frame's evidence is its pixels, not its photon counts: the weights are scaled to
+        // average 1 per pixel, so the prior weighs as much against a frame of dim pixels as
+        // against a bright one (as frequencies, raw intensities would swamp any prior).
+        let scale = points.weights.len() as f64 / points.weights.sum();
+        let scaled = points.weights.mapv(|v| v * scale);
+        let (x, w) = (points.coords.view(), scaled.view());
+        let (k, seed) = match (&self.posterior, &self.options.init) {
+            (Some((m, _)), _) => (m.mixture.n_components(), 0),
+            (None, Init::KMeansPlusPlus { k, seed }) => (*k, *seed),
+            (None, Init::Peaks(_)) => {
+                let start = self.initial(frame_index, frame, points)?;
+                (start.map_or(1, |m| m.n_components()), 0)
+            }
+        };
+        let total_weight = points.weights.len() as f64;
+        let mut spec = einmix::BayesianGaussianMixture::new(k)
+            .covariance_type(CovarianceType::Full)
+            .init_params(InitParams::KMeansPlusPlus)
+            .random_state(seed)
+            .tol(self.options.tol * total_weight)
+            .max_iter(self.options.max_iter)
+            .reg_covar(self.reg_covar());
+        if let Some(t) = self.options.n_threads {
+            spec = spec.n_threads(t);
+        }
+        if let Some(alpha) = self.options.weight_concentration_prior {
+            spec = spec.weight_concentration_prior(alpha);
+        }
+        match &self.posterior {
+            Some((m, lb)) => spec.fit_with(x, Some(w), FitOptions::new().warm_start(m, *lb)),
+            None => spec.fit(x, Some(w)),
+        }
+        .map_err(fit_err)
     }
 
     /// The components that emptied, collapsed or left the data.

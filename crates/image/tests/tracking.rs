@@ -146,3 +146,34 @@ fn online_tracking_steps_once_per_frame_and_keeps_identities() {
     let gap = (b[[last, b0, 0]] - means[[last, b0, 0]]).hypot(b[[last, b0, 1]] - means[[last, b0, 1]]);
     assert!(gap < 0.3, "online and per-frame fits differ by {gap} px on a still blob");
 }
+
+/// Issue 13: with `bayesian`, each frame keeps the components its data need: offered twice
+/// as many components as blobs, the frames settle on the blobs, reported per frame, and the
+/// summary says so.
+#[test]
+fn bayesian_tracking_reports_the_effective_components_per_frame() {
+    let (frames, truth) = common::moving_splitting_fading(5, 100, 100);
+    let stack = Stack::new(frames);
+    let opts = TrackOptions {
+        init: Init::KMeansPlusPlus { k: 6, seed: 1 },
+        bayesian: true,
+        weight_concentration_prior: Some(1e-3),
+        max_iter: 500,
+        ..options()
+    };
+    let result = track(&stack, None, &opts, &mut |_| {}).unwrap();
+    assert_eq!(result.n_components(), 6, "K is the upper bound");
+    let blobs = truth[0].len();
+    for f in &result.frames {
+        assert!(
+            f.effective_components >= blobs && f.effective_components < 6,
+            "frame {}: {}",
+            f.frame,
+            f.effective_components
+        );
+    }
+    let summary = result.summary_csv();
+    assert!(summary.lines().next().unwrap().ends_with(",effective_k"));
+    let last = summary.lines().nth(1).unwrap();
+    assert!(last.ends_with(&format!(",{}", result.frames[0].effective_components)), "{last}");
+}

@@ -34,7 +34,8 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
     stack, mask=None, *, k=None, background="0", pixel_size=1.0, min_distance=5, threshold=None,
     smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
-    reseed=true, laplacian=true, n_threads=None, frames=None, online=false
+    reseed=true, laplacian=true, n_threads=None, frames=None, online=false, bayesian=false,
+    weight_concentration_prior=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn image_track<'py>(
@@ -62,6 +63,8 @@ fn image_track<'py>(
     n_threads: Option<usize>,
     frames: Option<Vec<usize>>,
     online: bool,
+    bayesian: bool,
+    weight_concentration_prior: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let init = match k {
         Some(k) => Init::KMeansPlusPlus { k, seed: random_state },
@@ -88,6 +91,8 @@ fn image_track<'py>(
         metric: parse::<Metric>(metric)?,
         laplacian,
         online,
+        bayesian,
+        weight_concentration_prior,
     };
     let mut stack = Stack::new(stack.as_array().to_owned());
     if let Some(f) = frames {
@@ -118,6 +123,7 @@ fn track_dict<'py>(py: Python<'py>, t: &Track) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("n_points", t.frames.iter().map(|f| f.n_points as i64).collect::<Vec<_>>())?;
     d.set_item("background", per(&|f| f.background))?;
     d.set_item("time_ms", per(&|f| f.elapsed.as_secs_f64() * 1e3))?;
+    d.set_item("effective_k", t.frames.iter().map(|f| f.effective_components as i64).collect::<Vec<_>>())?;
     let reseeds: Vec<_> = t.reseeds().collect();
     d.set_item("reseed_frame", reseeds.iter().map(|r| r.frame as i64).collect::<Vec<_>>())?;
     d.set_item("reseed_component", reseeds.iter().map(|r| r.component as i64).collect::<Vec<_>>())?;

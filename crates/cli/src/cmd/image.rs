@@ -62,6 +62,8 @@ fn track_options(p: &PipelineArgs) -> TrackOptions {
         n_threads: p.threads,
         reseed: !p.no_reseed,
         metric: p.metric,
+        bayesian: p.bayesian,
+        weight_concentration_prior: p.weight_concentration_prior,
         ..TrackOptions::default()
     }
 }
@@ -208,7 +210,8 @@ fn execute(
     outputs.write(&outputs.path(&format!("{}.npz", outputs.name)), &result.to_npz()?)?;
     outputs.write(&outputs.path("summary.csv"), result.summary_csv().as_bytes())?;
     outputs.write(&outputs.path("reseeds.csv"), result.reseeds_csv().as_bytes())?;
-    let render = RenderOptions { pixel_size: options.pixel_size, ..RenderOptions::default() };
+    let min_weight = if options.bayesian { einmix_image::EFFECTIVE_WEIGHT } else { 0.0 };
+    let render = RenderOptions { pixel_size: options.pixel_size, min_weight, ..RenderOptions::default() };
     for &position in &outputs.pictures {
         let f = &result.frames[position];
         let marked: Vec<usize> = f.reseeds.iter().map(|r| r.component).collect();
