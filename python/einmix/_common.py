@@ -201,16 +201,22 @@ class _MixtureMixin:
         out = self._score(X, "score_samples")
         return out.astype(np.float32) if X.dtype == np.float32 else out
 
-    def score(self, X, y=None):
-        """Mean per-sample log-likelihood of ``X``.
+    def score(self, X, y=None, sample_weight=None):
+        """Mean per-sample log-likelihood of ``X`` (weighted by ``sample_weight`` if given).
 
         Returns
         -------
         log_likelihood : float
         """
         if _is_dask(X):
+            if sample_weight is not None:
+                raise TypeError("score of a Dask array takes no sample_weight")
             return float(self.score_samples(X).mean().compute())
-        return float(self.score_samples(X).mean())
+        scores = self.score_samples(X)
+        if sample_weight is None:
+            return float(scores.mean())
+        w = _as_sample_weight(sample_weight, scores.shape[0])
+        return float(np.dot(w, scores) / w.sum())
 
     def predict(self, X):
         """Component labels of the samples.

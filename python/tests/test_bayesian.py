@@ -160,3 +160,13 @@ def test_scikit_learns_own_bayesian_mixture_tests_pass_on_einmix():
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "16 passed" in run.stdout, run.stdout[-500:]
+
+
+def test_score_takes_sample_weights():
+    X = datasets()["iris"]
+    bgm = einmix.BayesianGaussianMixture(n_components=3, random_state=0, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bgm.fit(X)
+    counts = 1 + np.arange(len(X)) % 4
+    assert np.isclose(bgm.score(X, sample_weight=counts), bgm.score(np.repeat(X, counts, axis=0)), rtol=1e-12)
