@@ -209,7 +209,7 @@ class GaussianMixture(_MixtureMixin, *_BASES):
             warm = self._params_tuple()[1:] + (float(self.lower_bound_),)
         kwargs = dict(params)
         kwargs["random_state"] = _seed_from(self.random_state)
-        kwargs.update(self._given_inits())
+        kwargs.update(self._given_inits(d))
         progress = _VerbosePrinter(self.verbose, self.verbose_interval, self.tol, params["max_iter"]) if self.verbose else None
         result = _einmix.fit(X, w, warm_start=warm, progress=progress, **kwargs)
         if progress is not None:
@@ -229,18 +229,44 @@ class GaussianMixture(_MixtureMixin, *_BASES):
             )
         return result["labels"]
 
-    def _given_inits(self):
-        """The user's ``weights_init``/``means_init``/``precisions_init``, as the core takes them."""
+    def _given_inits(self, n_features=None):
+        """The user's ``weights_init``/``means_init``/``precisions_init``, checked with
+        scikit-learn's messages (its ``_check_weights``, ``_check_means``, ``_check_precisions``)
+        when the data's ``n_features`` is known, as the core takes them."""
+        k, kind = self.n_components, self.covariance_type
+
+        def shaped(value, shape, name):
+            value = np.ascontiguousarray(value, dtype=np.float64)
+            if n_features is not None and value.shape != shape:
+                raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {value.shape}")
+            return value
+
         given = {}
-        for name, shape_dims in (("weights_init", 1), ("means_init", 2)):
-            value = getattr(self, name)
-            if value is not None:
-                value = np.ascontiguousarray(value, dtype=np.float64)
-                if value.ndim != shape_dims:
-                    raise ValueError(f"The parameter '{name}' should be a {shape_dims}-D array, got shape {value.shape}.")
-                given[name] = value
+        if self.weights_init is not None:
+            w = shaped(self.weights_init, (k,), "weights")
+            if np.any(w < 0.0) or np.any(w > 1.0):
+                raise ValueError(
+                    "The parameter 'weights' should be in the range [0, 1], but got "
+                    f"max value {np.min(w):.5f}, min value {np.max(w):.5f}"
+                )
+            if not np.allclose(np.abs(1.0 - np.sum(w)), 0.0):
+                raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {np.sum(w):.5f}")
+            given["weights_init"] = w
+        if self.means_init is not None:
+            given["means_init"] = shaped(self.means_init, (k, n_features), "means")
         if self.precisions_init is not None:
-            given["precisions_init"] = np.ascontiguousarray(self.precisions_init, dtype=np.float64)
+            d = n_features
+            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[kind]
+            p = shaped(self.precisions_init, shape, f"{kind} precision")
+            if n_features is not None:
+                if kind in ("diag", "spherical"):
+                    if np.any(p <= 0.0):
+                        raise ValueError(f"'{kind} precision' should be positive")
+                else:
+                    for m in p if kind == "full" else [p]:
+                        if not (np.all(np.isclose(m, m.T)) and np.all(np.linalg.eigvalsh(m) > 0.0)):
+                            raise ValueError(f"'{kind} precision' should be symmetric, positive-definite")
+            given["precisions_init"] = p
         return given
 
     def _set_fitted(self, result, input_dtype, n_features):
@@ -305,7 +331,7 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         result = _einmix.partial_fit(
             X, w, settings=settings, init_params=params["init_params"], random_state=_seed_from(self.random_state),
             n_threads=params["n_threads"], learning=(float(decay), float(offset)), previous=previous,
-            **self._given_inits(),
+            **self._given_inits(d),
         )
         self._set_fitted(result, X.dtype, d)
         self._online_state = (

@@ -78,9 +78,9 @@ def test_not_fitted_and_errors():
         GaussianMixture(2).fit(data(), sample_weight=-np.ones(400))
     with pytest.raises(EinmixError, match="sample_weight"):
         GaussianMixture(2).fit(data(), sample_weight=np.r_[-1.0, np.ones(399)])
-    with pytest.raises(ValueError, match="'weights_init' should be normalized"):
+    with pytest.raises(ValueError, match="The parameter 'weights' should be normalized"):
         GaussianMixture(2, weights_init=[0.3, 0.3]).fit(data())
-    with pytest.raises(ValueError, match="'precisions_init' for component 1"):
+    with pytest.raises(ValueError, match="'full precision' should be symmetric, positive-definite"):
         bad = np.array([np.eye(2), -np.eye(2)])
         GaussianMixture(2, precisions_init=bad).fit(data())
     fitted = GaussianMixture(2, random_state=0).fit(data())
@@ -91,7 +91,7 @@ def test_not_fitted_and_errors():
 
 def test_ill_defined_covariance_names_the_component():
     X = np.r_[np.zeros((10, 2)), np.ones((10, 2))]
-    with pytest.raises(ValueError, match=r"component \d+ has an ill-defined empirical covariance.*increase reg_covar"):
+    with pytest.raises(ValueError, match=r"ill-defined empirical covariance.*increase reg_covar.*The first: component \d+"):
         GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X)
 
 

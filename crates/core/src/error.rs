@@ -124,9 +124,10 @@ pub enum Error {
     },
     /// A fitted covariance is not positive definite even after `reg_covar`.
     #[error(
-        "Fitting the mixture model failed because component {component} has an ill-defined empirical \
+        "Fitting the mixture model failed because some components have ill-defined empirical \
          covariance (for instance caused by singleton or collapsed samples). Try to decrease the number \
-         of components, increase reg_covar (now {reg_covar}), or scale the input data."
+         of components, increase reg_covar, or scale the input data. (The first: component {component}; \
+         reg_covar is now {reg_covar}.)"
     )]
     IllDefinedCovariance {
         /// The component whose covariance failed (0 for tied).
