@@ -106,18 +106,22 @@ def _tree_sum(parts, split_every):
 
 
 # -- the client's side --------------------------------------------------------------------
+def _row_blocks(X, sample_weight):
+    """``X`` with whole rows per block, its blocks as delayed arrays, and the weights' blocks
+    aligned with them (``None`` each without weights)."""
+    X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
+    xs = X.to_delayed().ravel()
+    if sample_weight is None:
+        return X, xs, [None] * len(xs)
+    W = sample_weight if is_dask_collection(sample_weight) else da.from_array(np.asarray(sample_weight))
+    return X, xs, list(W.astype(np.float64).rechunk((X.chunks[0],)).to_delayed().ravel())
+
+
 class _Blocks:
     """The persisted row blocks of ``X`` (and weights) as delayed ``(x, w)`` pairs."""
 
     def __init__(self, X, sample_weight, sort):
-        X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
-        xs = X.to_delayed().ravel()
-        if sample_weight is None:
-            ws = [None] * len(xs)
-        else:
-            W = sample_weight if is_dask_collection(sample_weight) else da.from_array(np.asarray(sample_weight))
-            W = W.astype(np.float64).rechunk((X.chunks[0],))
-            ws = list(W.to_delayed().ravel())
+        X, xs, ws = _row_blocks(X, sample_weight)
         prepare = dask.delayed(_prepare, pure=True, nout=None)
         self.parts = list(dask.persist(*[prepare(x, w, sort) for x, w in zip(xs, ws)]))
         self.n, self.d = X.shape
@@ -274,13 +278,7 @@ def partial_fit(gm, X, sample_weight=None):
     handed to ``gm.partial_fit``): a cheap alternative to the full distributed fit."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D dask array, got {X.ndim}D.")
-    X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
-    xs = X.to_delayed().ravel()
-    if sample_weight is None:
-        ws = [None] * len(xs)
-    else:
-        W = sample_weight if is_dask_collection(sample_weight) else da.from_array(np.asarray(sample_weight))
-        ws = list(W.astype(np.float64).rechunk((X.chunks[0],)).to_delayed().ravel())
+    _, xs, ws = _row_blocks(X, sample_weight)
     for x, w in zip(xs, ws):
         x, w = dask.compute(x, w)
         if x.shape[0]:

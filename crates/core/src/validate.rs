@@ -5,6 +5,25 @@ use ndarray::{ArrayView1, ArrayView2};
 use crate::chunks::Element;
 use crate::error::{Error, Input, Result};
 
+/// The checks every fit makes of its data: finite, non-empty, weights one per row and valid,
+/// and (when `k` is given, a cold start) at least `k` rows of positive weight.
+pub(crate) fn fit_input<T: Element>(
+    x: ArrayView2<T>,
+    sample_weight: Option<ArrayView1<f64>>,
+    k: Option<usize>,
+) -> Result<()> {
+    data(x)?;
+    let n = x.nrows();
+    let effective = match sample_weight {
+        Some(w) => self::sample_weight(w, n)?,
+        None => n,
+    };
+    match k {
+        Some(k) if effective < k => Err(Error::TooFewSamples { n_samples: effective, n_components: k }),
+        _ => Ok(()),
+    }
+}
+
 /// `(2, 3)`-style text for a shape.
 pub(crate) fn shape_text(shape: &[usize]) -> String {
     match shape {

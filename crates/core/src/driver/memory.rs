@@ -151,20 +151,13 @@ impl GaussianMixture {
         options: FitOptions<'_>,
     ) -> Result<Fit> {
         self.validate()?;
-        validate::data(x)?;
-        let (n, d) = x.dim();
-        let effective = match sample_weight {
-            Some(w) => validate::sample_weight(w, n)?,
-            None => n,
-        };
+        validate::fit_input(x, sample_weight, options.start.is_none().then_some(self.n_components))?;
+        let d = x.ncols();
         if let Some((m, _)) = options.start {
             if m.n_features() != d {
                 return Err(Error::DimensionMismatch { expected: m.n_features(), found: d });
             }
         } else {
-            if effective < self.n_components {
-                return Err(Error::TooFewSamples { n_samples: effective, n_components: self.n_components });
-            }
             self.validate_inits(d)?;
         }
         let k = options.start.map_or(self.n_components, |(m, _)| m.n_components());

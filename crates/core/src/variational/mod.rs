@@ -208,17 +208,8 @@ impl BayesianGaussianMixture {
         options: FitOptions<'_, VariationalMixture>,
     ) -> Result<BayesianFit> {
         self.validate()?;
-        validate::data(x)?;
-        let (n, d) = x.dim();
-        let effective = match sample_weight {
-            Some(w) => validate::sample_weight(w, n)?,
-            None => n,
-        };
-        let k = self.em.n_components;
-        let kind = self.em.covariance_type;
-        if effective < k {
-            return Err(Error::TooFewSamples { n_samples: effective, n_components: k });
-        }
+        let (k, kind, d) = (self.em.n_components, self.em.covariance_type, x.ncols());
+        validate::fit_input(x, sample_weight, Some(k))?;
         let priors = self.priors.resolve(kind, k, x, sample_weight)?;
         let (start, progress, _) = options.into_parts();
         let start = match start {
