@@ -189,8 +189,8 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         settings = tuple(params[k] for k in ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init"))
         progress = _VerbosePrinter(self.verbose, self.verbose_interval, self.tol, params["max_iter"]) if self.verbose else None
         result = _einmix.bayesian_fit(
-            X, w, settings=settings, init_params=params["init_params"], random_state=_seed_from(self.random_state),
-            n_threads=params["n_threads"], weight_prior=self.weight_concentration_prior_type, priors=priors,
+            X, w, settings=settings, start=(params["init_params"], _seed_from(self.random_state), params["n_threads"]),
+            weight_prior=self.weight_concentration_prior_type, priors=priors,
             warm_start=warm, progress=progress,
         )
         if progress is not None:

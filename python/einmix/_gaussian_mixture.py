@@ -329,8 +329,8 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         settings = tuple(params[k] for k in ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init"))
         previous = None if state is None else self._params_tuple()[1:] + (state,)
         result = _einmix.partial_fit(
-            X, w, settings=settings, init_params=params["init_params"], random_state=_seed_from(self.random_state),
-            n_threads=params["n_threads"], learning=(float(decay), float(offset)), previous=previous,
+            X, w, settings=settings, start=(params["init_params"], _seed_from(self.random_state), params["n_threads"]),
+            learning=(float(decay), float(offset)), previous=previous,
             **self._given_inits(d),
         )
         self._set_fitted(result, X.dtype, d)

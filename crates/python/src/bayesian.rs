@@ -2,7 +2,7 @@
 //! (`einmix::BayesianGaussianMixture`) for the scikit-learn-shaped class in Python.
 
 use einmix::{
-    BayesianGaussianMixture, Element, FitOptions, Mixture, Priors, Progress, VariationalMixture, WeightPrior,
+    BayesianGaussianMixture, Element, FitOptions, Mixture, Priors, VariationalMixture, WeightPrior,
 };
 use ndarray::{ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
@@ -11,7 +11,7 @@ use pyo3::types::PyDict;
 
 use crate::convert::{kind, mixture, EmSettings};
 use crate::error::to_py;
-use crate::Data;
+use crate::{Data, Start};
 
 /// The user's priors, `None` for scikit-learn's defaults: `(weight_concentration_prior,
 /// mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)`.
@@ -60,15 +60,7 @@ fn fit_detached<T: Element>(
     start: &Option<(VariationalMixture, f64)>,
     progress: &Option<Py<PyAny>>,
 ) -> einmix::Result<einmix::BayesianFit> {
-    let mut observer = |p: &Progress| {
-        if let Some(cb) = progress {
-            Python::attach(|py| {
-                if let Err(e) = cb.call1(py, (p.run, p.iteration, p.lower_bound, p.change)) {
-                    e.print(py);
-                }
-            });
-        }
-    };
+    let mut observer = crate::observer(progress);
     let options = FitOptions::new().progress(&mut observer);
     let options = match start {
         Some((m, lb)) => options.warm_start(m, *lb),
@@ -80,8 +72,7 @@ fn fit_detached<T: Element>(
 /// Fits the variational mixture; returns a dict of every fitted attribute and the report.
 #[pyfunction]
 #[pyo3(signature = (
-    x, sample_weight, *, settings, init_params, random_state, n_threads, weight_prior, priors,
-    warm_start=None, progress=None
+    x, sample_weight, *, settings, start, weight_prior, priors, warm_start=None, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn bayesian_fit<'py>(
@@ -89,15 +80,14 @@ fn bayesian_fit<'py>(
     x: Data<'py>,
     sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     settings: EmSettings,
-    init_params: &str,
-    random_state: Option<u64>,
-    n_threads: Option<usize>,
+    start: Start,
     weight_prior: &str,
     priors: GivenPriors<'py>,
     warm_start: Option<(State<'py>, f64)>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (n_components, covariance_type, tol, reg_covar, max_iter, n_init) = &settings;
+    let (init_params, random_state, n_threads) = start;
     let weight_prior: WeightPrior = weight_prior.parse().map_err(to_py)?;
     let mut spec = BayesianGaussianMixture::new(*n_components)
         .covariance_type(kind(covariance_type)?)
@@ -134,16 +124,7 @@ fn bayesian_fit<'py>(
         None => None,
     };
     let w = sample_weight.as_ref().map(|w| w.as_array());
-    let result = match &x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            py.detach(|| fit_detached(&spec, x, w, &start, &progress))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            py.detach(|| fit_detached(&spec, x, w, &start, &progress))
-        }
-    };
+    let result = on_data!(&x, |x| py.detach(|| fit_detached(&spec, x, w, &start, &progress)));
     let fit = result.map_err(to_py)?;
     let m = &fit.model;
     let out = crate::convert::fit_dict(py, &m.mixture, &fit.info)?;
@@ -177,17 +158,7 @@ fn bayesian_score<'py>(
     let model = variational(covariance_type, weight_prior.parse().map_err(to_py)?, state)?;
     macro_rules! run {
         ($call:ident) => {
-            match &x {
-                Data::F64(a) => {
-                    let x = a.as_array();
-                    crate::run_detached(py, n_threads, || model.$call(x))?
-                }
-                Data::F32(a) => {
-                    let x = a.as_array();
-                    crate::run_detached(py, n_threads, || model.$call(x))?
-                }
-            }
-            .map_err(to_py)?
+            on_data!(&x, |x| crate::run_detached(py, n_threads, || model.$call(x)))?.map_err(to_py)?
         };
     }
     Ok(match what {

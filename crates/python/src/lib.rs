@@ -3,6 +3,8 @@
 //! Thin on purpose: array conversion, the GIL released around every heavy call, errors mapped
 //! in one place (`error.rs`). The scikit-learn-shaped class is plain Python (`python/einmix`).
 
+#[macro_use]
+mod macros;
 mod bayesian;
 mod blockwise;
 mod convert;
@@ -58,6 +60,20 @@ pub(crate) enum Data<'py> {
     F32(PyReadonlyArray2<'py, f32>),
 }
 
+/// Calls Python's `progress(run, iteration, lower_bound, change)` (with the GIL) after each
+/// iteration, if given; a failing callback is reported, not fatal.
+pub(crate) fn observer(progress: &Option<Py<PyAny>>) -> impl FnMut(&Progress) + '_ {
+    move |p: &Progress| {
+        if let Some(cb) = progress {
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (p.run, p.iteration, p.lower_bound, p.change)) {
+                    e.print(py);
+                }
+            });
+        }
+    }
+}
+
 /// The fit itself, without the GIL; `progress` is called (with the GIL) after each iteration.
 fn fit_detached<T: Element>(
     spec: &GaussianMixture,
@@ -66,15 +82,7 @@ fn fit_detached<T: Element>(
     start: &Option<(Mixture, f64)>,
     progress: &Option<Py<PyAny>>,
 ) -> einmix::Result<Fit> {
-    let mut observer = |p: &Progress| {
-        if let Some(cb) = progress {
-            Python::attach(|py| {
-                if let Err(e) = cb.call1(py, (p.run, p.iteration, p.lower_bound, p.change)) {
-                    e.print(py);
-                }
-            });
-        }
-    };
+    let mut observer = observer(progress);
     let options = FitOptions::new().progress(&mut observer);
     let options = match start {
         Some((m, lb)) => options.warm_start(m, *lb),
@@ -83,23 +91,30 @@ fn fit_detached<T: Element>(
     spec.fit_with(x, w, options)
 }
 
+/// How runs start: `(init_params, random_state, n_threads)`.
+pub(crate) type Start = (String, Option<u64>, Option<usize>);
+
+/// The user's `(weights_init, means_init, precisions_init)`.
+pub(crate) type Inits<'py> = (
+    Option<PyReadonlyArray1<'py, f64>>,
+    Option<PyReadonlyArray2<'py, f64>>,
+    Option<PyReadonlyArrayDyn<'py, f64>>,
+);
+
 /// The specification of a fit from Python's arguments: the shared EM settings, then the
 /// initialisation and the threads.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn full_spec(
     settings: &EmSettings,
-    init_params: &str,
-    random_state: Option<u64>,
-    n_threads: Option<usize>,
-    weights_init: Option<PyReadonlyArray1<'_, f64>>,
-    means_init: Option<PyReadonlyArray2<'_, f64>>,
-    precisions_init: Option<PyReadonlyArrayDyn<'_, f64>>,
+    start: &Start,
+    (weights_init, means_init, precisions_init): Inits<'_>,
 ) -> PyResult<GaussianMixture> {
+    let (init_params, random_state, n_threads) = start;
     let mut spec = convert::spec(settings)?.init_params(init_params.parse::<InitParams>().map_err(to_py)?);
-    if let Some(seed) = random_state {
+    if let Some(seed) = *random_state {
         spec = spec.random_state(seed);
     }
-    if let Some(n) = n_threads {
+    if let Some(n) = *n_threads {
         spec = spec.n_threads(n);
     }
     if let Some(w) = weights_init {
@@ -142,30 +157,14 @@ fn fit<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let settings = (n_components, covariance_type.to_string(), tol, reg_covar, max_iter, n_init);
-    let spec = full_spec(
-        &settings,
-        init_params,
-        random_state,
-        n_threads,
-        weights_init,
-        means_init,
-        precisions_init,
-    )?;
+    let start = (init_params.to_string(), random_state, n_threads);
+    let spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?;
     let start: Option<(Mixture, f64)> = match warm_start {
         Some((w, m, c, u, lb)) => Some((mixture(covariance_type, w, m, c, u)?, lb)),
         None => None,
     };
     let w = sample_weight.as_ref().map(|w| w.as_array());
-    let result = match &x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            py.detach(|| fit_detached(&spec, x, w, &start, &progress))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            py.detach(|| fit_detached(&spec, x, w, &start, &progress))
-        }
-    };
+    let result = on_data!(&x, |x| py.detach(|| fit_detached(&spec, x, w, &start, &progress)));
     let fit = result.map_err(to_py)?;
     let out = convert::fit_dict(py, &fit.mixture, &fit.info)?;
     // usize and i64 have the same size: this collect reuses the labels' buffer.
@@ -214,16 +213,7 @@ fn score<S: Scorer + Sync>(
     n_threads: Option<usize>,
     scorer: S,
 ) -> PyResult<S::Out> {
-    let out = match x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || scorer.run(m, x))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            run_detached(py, n_threads, || scorer.run(m, x))
-        }
-    }?;
+    let out = on_data!(x, |x| run_detached(py, n_threads, || scorer.run(m, x)))?;
     out.map_err(to_py)
 }
 

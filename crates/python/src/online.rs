@@ -9,7 +9,7 @@ use pyo3::types::PyDict;
 
 use crate::convert::{mixture, mixture_dict, EmSettings};
 use crate::error::to_py;
-use crate::{full_spec, Data};
+use crate::{full_spec, Data, Start};
 
 /// The previous step as Python keeps it: the estimator's fitted arrays, then the online state
 /// `(mass, means, scatter, mean_weight, n_batches)`.
@@ -34,8 +34,8 @@ fn step<T: Element>(
 /// state (`mass`, `state_means`, `scatter`, `mean_weight`, `n_batches`).
 #[pyfunction]
 #[pyo3(signature = (
-    x, sample_weight, *, settings, init_params, random_state, n_threads, learning,
-    weights_init=None, means_init=None, precisions_init=None, previous=None
+    x, sample_weight, *, settings, start, learning, weights_init=None, means_init=None,
+    precisions_init=None, previous=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn partial_fit<'py>(
@@ -43,26 +43,16 @@ fn partial_fit<'py>(
     x: Data<'py>,
     sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     settings: EmSettings,
-    init_params: &str,
-    random_state: Option<u64>,
-    n_threads: Option<usize>,
+    start: Start,
     learning: (f64, f64),
     weights_init: Option<PyReadonlyArray1<'py, f64>>,
     means_init: Option<PyReadonlyArray2<'py, f64>>,
     precisions_init: Option<PyReadonlyArrayDyn<'py, f64>>,
     previous: Option<Previous<'py>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let spec = full_spec(
-        &settings,
-        init_params,
-        random_state,
-        n_threads,
-        weights_init,
-        means_init,
-        precisions_init,
-    )?
-    .learning_decay(learning.0)
-    .learning_offset(learning.1);
+    let spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?
+        .learning_decay(learning.0)
+        .learning_offset(learning.1);
     let previous = match previous {
         None => None,
         Some((w, m, c, u, (mass, means, scatter, mean_weight, n_batches))) => {
@@ -74,16 +64,7 @@ fn partial_fit<'py>(
         }
     };
     let w = sample_weight.as_ref().map(|w| w.as_array());
-    let result = match &x {
-        Data::F64(a) => {
-            let x = a.as_array();
-            py.detach(|| step(&spec, x, w, &previous))
-        }
-        Data::F32(a) => {
-            let x = a.as_array();
-            py.detach(|| step(&spec, x, w, &previous))
-        }
-    };
+    let result = on_data!(&x, |x| py.detach(|| step(&spec, x, w, &previous)));
     let fit = result.map_err(to_py)?;
     let out = mixture_dict(py, &fit.mixture)?;
     out.set_item("lower_bound", fit.lower_bound)?;

@@ -34,11 +34,8 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
     let fit = spec
         .fit_with(x, weights.as_ref().map(|w| w.view()), einmix::FitOptions::new().progress(&mut report))
         .map_err(CliError::library(&file))?;
-    reporter.finish();
-    output.model(&fit.mixture)?;
-
+    let mut out = super::save_model(&reporter, &output, &fit.mixture)?;
     let info = &fit.info;
-    let mut out = super::report_stream(&[Some(&output)]);
     writeln!(
         out,
         "fitted {} components ({} covariance) to {} samples x {} features from {file}",

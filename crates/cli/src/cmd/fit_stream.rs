@@ -39,11 +39,8 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         reporter.iteration("", p);
     };
     let fit = spec.fit_stream(&mut rows, einmix::FitOptions::new().progress(&mut report)).map_err(to_cli)?;
-    reporter.finish();
-    output.model(&fit.mixture)?;
-
+    let mut out = super::save_model(&reporter, &output, &fit.mixture)?;
     let info = &fit.info;
-    let mut out = super::report_stream(&[Some(&output)]);
     writeln!(
         out,
         "fitted {} components ({} covariance) to {n} samples x {d} features streamed from {file} ({} rows per block)",

@@ -83,6 +83,13 @@ fn not_converged(info: &FitInfo, em: &EmArgs) -> String {
     )
 }
 
+/// After a fit: the progress bar removed, the model written, and the stream the report goes to.
+fn save_model(reporter: &Reporter, output: &Output, model: &Mixture) -> Result<Box<dyn Write>, CliError> {
+    reporter.finish();
+    output.model(model)?;
+    Ok(report_stream(&[Some(output)]))
+}
+
 /// The end of a fit command: says where the model went, warns if the fit did not converge
 /// and, with `--strict`, turns that into the exit code.
 fn finish_fit(reporter: &Reporter, output: &Output, info: &FitInfo, em: &EmArgs) -> ExitCode {

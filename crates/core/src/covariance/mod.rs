@@ -234,6 +234,17 @@ impl CovarianceType {
         }
     }
 
+    /// A dense `D x D` covariance in the kind's own form: itself (full, tied), its diagonal
+    /// (diag), or the mean of its diagonal (spherical).
+    pub(crate) fn dense_to_own_form(self, dense: Vec<f64>, d: usize) -> Vec<f64> {
+        let variances = (0..d).map(|j| dense[j * d + j]);
+        match self {
+            CovarianceType::Full | CovarianceType::Tied => dense,
+            CovarianceType::Diag => variances.collect(),
+            CovarianceType::Spherical => vec![variances.sum::<f64>() / d as f64],
+        }
+    }
+
     /// Values of the prior scale `Psi_0` the kind takes (`D x D`, `D` or 1).
     pub(crate) fn prior_len(self, d: usize) -> usize {
         if self.is_dense() {

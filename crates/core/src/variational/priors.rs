@@ -166,12 +166,7 @@ fn data_covariance<T: Element>(
             cov[b * d + a] = cov[a * d + b];
         }
     }
-    let variances = (0..d).map(|j| cov[j * d + j]);
-    Ok(match kind {
-        CovarianceType::Full | CovarianceType::Tied => cov,
-        CovarianceType::Diag => variances.collect(),
-        CovarianceType::Spherical => vec![variances.sum::<f64>() / d as f64],
-    })
+    Ok(kind.dense_to_own_form(cov, d))
 }
 
 /// A user's `covariance_prior`: the kind's shape, symmetric positive definite (or positive).

@@ -23,7 +23,10 @@ use crate::distance::{component_distances, laplacian_spectrum, Metric};
 use crate::error::{Error, Result};
 use crate::peaks::{gaussian_smooth, peak_local_max, PeakOptions};
 use crate::points::{weighted_points, Background, Points};
-use crate::stack::{Mask, Stack};
+use crate::stack::Mask;
+
+mod sequence;
+pub use sequence::{track, Track};
 
 /// How the first frame's components are chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -658,80 +661,6 @@ fn eig2(a: f64, b: f64, d: f64) -> (f64, f64) {
     let mean = 0.5 * (a + d);
     let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
     (mean - r, mean + r)
-}
-
-/// A tracked time-lapse: one [`FrameFit`] per frame.
-#[derive(Debug, Clone)]
-pub struct Track {
-    /// The frames, in order.
-    pub frames: Vec<FrameFit>,
-    /// The metric of every `distances` matrix.
-    pub metric: Metric,
-    /// The pixel size of the coordinates.
-    pub pixel_size: f64,
-}
-
-/// Tracks every frame of `stack`; `observer` sees each frame's fit as it is made.
-pub fn track(
-    stack: &Stack,
-    mask: Option<&Mask>,
-    options: &TrackOptions,
-    observer: &mut dyn FnMut(&FrameFit),
-) -> Result<Track> {
-    if let Some(m) = mask {
-        m.check_shape(stack.shape())?;
-    }
-    let mut tracker = Tracker::new(options.clone(), mask.cloned())?;
-    let mut frames = Vec::with_capacity(stack.n_frames());
-    for f in 0..stack.n_frames() {
-        let fit = tracker.step(stack.source_frames[f], stack.frame(f))?;
-        observer(&fit);
-        frames.push(fit);
-    }
-    Ok(Track { frames, metric: options.metric, pixel_size: options.pixel_size })
-}
-
-impl Track {
-    /// `K`.
-    pub fn n_components(&self) -> usize {
-        self.frames.first().map_or(0, |f| f.mixture.n_components())
-    }
-    fn stacked(&self, per: impl Fn(&FrameFit) -> Vec<f64>, shape: &[usize]) -> ndarray::ArrayD<f64> {
-        let mut full = vec![self.frames.len()];
-        full.extend_from_slice(shape);
-        let data: Vec<f64> = self.frames.iter().flat_map(per).collect();
-        ndarray::ArrayD::from_shape_vec(IxDyn(&full), data).expect("every frame has K components")
-    }
-    /// Means, `(F, K, 2)`.
-    pub fn means(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.means().iter().copied().collect(), &[self.n_components(), 2])
-    }
-    /// Covariances, `(F, K, 2, 2)`.
-    pub fn covariances(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.covariances().iter().copied().collect(), &[self.n_components(), 2, 2])
-    }
-    /// Precisions (inverse covariances), `(F, K, 2, 2)`.
-    pub fn precisions(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.precisions().iter().copied().collect(), &[self.n_components(), 2, 2])
-    }
-    /// Mixing weights, `(F, K)`.
-    pub fn weights(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.weights().to_vec(), &[self.n_components()])
-    }
-    /// Distances, `(F, K, K)`.
-    pub fn distances(&self) -> ndarray::ArrayD<f64> {
-        let k = self.n_components();
-        self.stacked(|f| f.distances.iter().copied().collect(), &[k, k])
-    }
-    /// Laplacian eigenvalues, `(F, K)` (`(F, 0)` when not computed).
-    pub fn laplacian(&self) -> ndarray::ArrayD<f64> {
-        let n = self.frames.first().map_or(0, |f| f.laplacian.len());
-        self.stacked(|f| f.laplacian.to_vec(), &[n])
-    }
-    /// Every re-seeding, in frame order.
-    pub fn reseeds(&self) -> impl Iterator<Item = &Reseed> {
-        self.frames.iter().flat_map(|f| f.reseeds.iter())
-    }
 }
 
 /// A warm start from `start`, whose lower bound was `lower_bound`.
