@@ -69,9 +69,78 @@ class GaussianMixture:
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
     def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def score_samples(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
-    def score(self, X: npt.ArrayLike, y: Any = ...) -> float: ...
+    def score(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> float: ...
     def sample(self, n_samples: int = ...) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
     def bic(self, X: npt.ArrayLike) -> float: ...
     def aic(self, X: npt.ArrayLike) -> float: ...
     def get_params(self, deep: bool = ...) -> dict[str, Any]: ...
     def set_params(self, **params: Any) -> "GaussianMixture": ...
+
+class BayesianGaussianMixture:
+    n_components: int
+    covariance_type: str
+    tol: float
+    reg_covar: float
+    max_iter: int
+    n_init: int
+    init_params: str
+    weight_concentration_prior_type: str
+    weight_concentration_prior: Optional[float]
+    mean_precision_prior: Optional[float]
+    mean_prior: Optional[npt.ArrayLike]
+    degrees_of_freedom_prior: Optional[float]
+    covariance_prior: Union[float, npt.ArrayLike, None]
+    random_state: _RandomState
+    warm_start: bool
+    verbose: int
+    verbose_interval: int
+    n_threads: Optional[int]
+    weights_: npt.NDArray[np.float64]
+    means_: npt.NDArray[np.float64]
+    covariances_: npt.NDArray[np.float64]
+    precisions_: npt.NDArray[np.float64]
+    precisions_cholesky_: npt.NDArray[np.float64]
+    weight_concentration_prior_: float
+    weight_concentration_: Union[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+    mean_precision_prior_: float
+    mean_precision_: npt.NDArray[np.float64]
+    mean_prior_: npt.NDArray[np.float64]
+    degrees_of_freedom_prior_: float
+    degrees_of_freedom_: Union[float, npt.NDArray[np.float64]]
+    covariance_prior_: Union[float, npt.NDArray[np.float64]]
+    converged_: bool
+    n_iter_: int
+    lower_bound_: float
+    lower_bounds_: list[float]
+    n_features_in_: int
+    def __init__(
+        self,
+        *,
+        n_components: int = ...,
+        covariance_type: str = ...,
+        tol: float = ...,
+        reg_covar: float = ...,
+        max_iter: int = ...,
+        n_init: int = ...,
+        init_params: str = ...,
+        weight_concentration_prior_type: str = ...,
+        weight_concentration_prior: Optional[float] = ...,
+        mean_precision_prior: Optional[float] = ...,
+        mean_prior: Optional[npt.ArrayLike] = ...,
+        degrees_of_freedom_prior: Optional[float] = ...,
+        covariance_prior: Union[float, npt.ArrayLike, None] = ...,
+        random_state: _RandomState = ...,
+        warm_start: bool = ...,
+        verbose: int = ...,
+        verbose_interval: int = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    def fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "BayesianGaussianMixture": ...
+    def fit_predict(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> npt.NDArray[np.int64]: ...
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
+    def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def score_samples(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def score(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> float: ...
+    def sample(self, n_samples: int = ...) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+    def get_params(self, deep: bool = ...) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> "BayesianGaussianMixture": ...
