@@ -86,32 +86,9 @@ pub enum ReadError {
     /// The operating system refused (missing file, permissions, ...).
     #[error("cannot read: {0}")]
     Io(#[from] io::Error),
-    /// The bytes do not start with `.npy`'s magic string.
-    #[error("not a .npy file (it does not start with \\x93NUMPY)")]
-    NpyMagic,
-    /// A `.npy` format version this reader does not know.
-    #[error("unsupported .npy format version {major}.{minor} (1.0, 2.0 and 3.0 are supported)")]
-    NpyVersion {
-        /// Major version byte.
-        major: u8,
-        /// Minor version byte.
-        minor: u8,
-    },
-    /// The `.npy` header is not the dictionary the format prescribes.
-    #[error("malformed .npy header: {problem}")]
-    NpyHeader {
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-    /// The array's element type is not float64 or float32.
-    #[error(
-        "unsupported dtype '{descr}': expected float64 ('<f8') or float32 ('<f4'); \
-         convert it with X.astype(numpy.float64)"
-    )]
-    NpyDtype {
-        /// The header's `descr`.
-        descr: String,
-    },
+    /// A `.npy` file that cannot be read (its own message says why).
+    #[error(transparent)]
+    Npy(#[from] einmix_npy::NpyError),
     /// The array does not have the number of dimensions this input needs.
     #[error("expected a {expected} array, found shape {found}")]
     WrongShape {
@@ -119,26 +96,6 @@ pub enum ReadError {
         expected: &'static str,
         /// The shape found, e.g. `(2, 3, 4)`.
         found: String,
-    },
-    /// The data ends before the header's shape is filled.
-    #[error(
-        "truncated: the header's shape {shape} needs {expected} bytes of data, but the file holds {found}"
-    )]
-    NpyTruncated {
-        /// The header's shape.
-        shape: String,
-        /// Bytes the shape needs.
-        expected: u64,
-        /// Bytes present.
-        found: u64,
-    },
-    /// Bytes follow the data.
-    #[error("{extra} unexpected bytes after the {shape} array's data")]
-    NpyTrailing {
-        /// The header's shape.
-        shape: String,
-        /// Bytes beyond the data.
-        extra: u64,
     },
     /// A line of a text table has a different number of fields from the first.
     #[error("line {line} has {found} fields, but line {first_line} has {expected}")]

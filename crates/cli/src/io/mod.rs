@@ -5,7 +5,6 @@
 //! encoded into memory whole, then written by [`write::atomic`] (temporary file + rename).
 
 pub mod columns;
-pub mod npy;
 pub mod npy_stream;
 pub mod text;
 pub mod write;
@@ -20,6 +19,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 pub use columns::Table;
 
 use crate::error::{CliError, ReadError, Source, WriteError};
+use einmix_npy as npy;
 
 /// The bytes of an input: a file, or all of standard input for `-`.
 fn read_bytes(file: &Source) -> Result<Vec<u8>, CliError> {
@@ -71,7 +71,7 @@ pub fn read_data(arg: &Path, select: &[String], weight: Option<&str>) -> Result<
     let bytes = read_bytes(&file)?;
     let table = match input_format(&file, &bytes) {
         InputFormat::Npy => {
-            let a = npy::parse(&bytes).map_err(|e| CliError::read(&file, e))?;
+            let a = npy::read::<f64>(&bytes).map_err(|e| CliError::read(&file, e))?;
             let [n, d] = a.shape[..] else {
                 return Err(CliError::read(
                     &file,
@@ -97,10 +97,10 @@ pub fn read_data(arg: &Path, select: &[String], weight: Option<&str>) -> Result<
 pub fn read_weights(arg: &Path, n_samples: usize) -> Result<Array1<f64>, CliError> {
     let file = Source::input(arg);
     let bytes = read_bytes(&file)?;
-    let err = |e| CliError::read(&file, e);
+    let err = |e: ReadError| CliError::read(&file, e);
     let (w, shape) = match input_format(&file, &bytes) {
         InputFormat::Npy => {
-            let a = npy::parse(&bytes).map_err(err)?;
+            let a = npy::read::<f64>(&bytes).map_err(|e| err(e.into()))?;
             (Array1::from(a.data), a.shape)
         }
         InputFormat::Text(delimiter) => {
@@ -264,7 +264,7 @@ impl Output {
         let bytes = match self.format {
             OutputFormat::Npy => {
                 let flat: Vec<f64> = x.iter().copied().collect();
-                npy::encode(&[x.nrows(), x.ncols()], npy::Elements::F64(&flat))
+                npy::f64_bytes(&[x.nrows(), x.ncols()], &flat)
             }
             OutputFormat::Text(sep) => {
                 text::encode(names, x.nrows(), sep, |s, i, j| write!(s, "{:?}", x[[i, j]]))
@@ -279,7 +279,7 @@ impl Output {
         let bytes = match self.format {
             OutputFormat::Npy => {
                 let flat: Vec<f64> = v.iter().copied().collect();
-                npy::encode(&[v.len()], npy::Elements::F64(&flat))
+                npy::f64_bytes(&[v.len()], &flat)
             }
             OutputFormat::Text(sep) => {
                 text::encode(&[name.to_string()], v.len(), sep, |s, i, _| write!(s, "{:?}", v[i]))
@@ -294,7 +294,7 @@ impl Output {
         let bytes = match self.format {
             OutputFormat::Npy => {
                 let flat: Vec<i64> = v.iter().map(|&l| l as i64).collect();
-                npy::encode(&[v.len()], npy::Elements::I64(&flat))
+                npy::i64_bytes(&[v.len()], &flat)
             }
             OutputFormat::Text(sep) => {
                 text::encode(&[name.to_string()], v.len(), sep, |s, i, _| write!(s, "{}", v[i]))

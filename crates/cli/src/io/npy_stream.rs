@@ -10,7 +10,8 @@ use std::path::Path;
 use einmix::stream::{OnBlock, RowSource};
 use ndarray::{Array1, Array2};
 
-use super::npy;
+use einmix_npy::{self as npy, Dtype};
+
 use crate::error::ReadError;
 
 /// Why a streamed pass stopped.
@@ -35,8 +36,7 @@ pub struct NpyFile {
     data_start: u64,
     n: usize,
     d: usize,
-    size: usize,
-    little: bool,
+    dtype: Dtype,
     fortran: bool,
 }
 
@@ -48,23 +48,7 @@ impl NpyFile {
         // A header is at most a few KiB; 64 KiB (or the whole file) is plenty.
         let mut head = Vec::new();
         (&mut file).take(1 << 16).read_to_end(&mut head).map_err(|e| fail(ReadError::Io(e)))?;
-        let (h, start) = npy::header(&head).map_err(fail)?;
-        let dtype = || fail(ReadError::NpyDtype { descr: h.descr.clone() });
-        let b = h.descr.as_bytes();
-        if b.len() != 3 || b[1] != b'f' {
-            return Err(dtype());
-        }
-        let little = match b[0] {
-            b'<' => true,
-            b'>' => false,
-            b'=' | b'|' => cfg!(target_endian = "little"),
-            _ => return Err(dtype()),
-        };
-        let size = match b[2] {
-            b'8' => 8,
-            b'4' => 4,
-            _ => return Err(dtype()),
-        };
+        let (h, start) = npy::header(&head).map_err(|e| fail(e.into()))?;
         let (n, d) = match (&h.shape[..], vector) {
             ([n, d], false) => (*n, *d),
             ([n], true) => (*n, 1),
@@ -75,38 +59,17 @@ impl NpyFile {
                 }))
             }
         };
-        let expected = (n * d * size) as u64;
         let found = file.metadata().map_err(|e| fail(ReadError::Io(e)))?.len().saturating_sub(start as u64);
-        if found < expected {
-            return Err(fail(ReadError::NpyTruncated { shape: npy::shape_text(&h.shape), expected, found }));
-        }
-        if found > expected {
-            return Err(fail(ReadError::NpyTrailing {
-                shape: npy::shape_text(&h.shape),
-                extra: found - expected,
-            }));
-        }
+        h.check_data_len(found).map_err(|e| fail(e.into()))?;
         Ok(NpyFile {
             path: path.to_path_buf(),
             file,
             data_start: start as u64,
             n,
             d,
-            size,
-            little,
+            dtype: h.dtype,
             fortran: h.fortran_order,
         })
-    }
-
-    fn decode(&self, bytes: &[u8], out: &mut [f64]) {
-        for (v, b) in out.iter_mut().zip(bytes.chunks_exact(self.size)) {
-            *v = match (self.size, self.little) {
-                (8, true) => f64::from_le_bytes(b.try_into().expect("8 bytes")),
-                (8, false) => f64::from_be_bytes(b.try_into().expect("8 bytes")),
-                (_, true) => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
-                (_, false) => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
-            };
-        }
     }
 
     /// Reads rows `start..start + out.nrows()` into `out` (C order), using `bytes` as buffer.
@@ -116,14 +79,14 @@ impl NpyFile {
         out: &mut Array2<f64>,
         bytes: &mut Vec<u8>,
     ) -> Result<(), StreamError> {
-        let (rows, d, size) = (out.nrows(), self.d, self.size);
+        let (rows, d, size) = (out.nrows(), self.d, self.dtype.size());
         let fail = |e: std::io::Error| StreamError::Read(self.path.clone(), ReadError::Io(e));
         let flat = out.as_slice_mut().expect("standard layout");
         if !self.fortran || d == 1 {
             bytes.resize(rows * d * size, 0);
             self.file.seek(SeekFrom::Start(self.data_start + (start * d * size) as u64)).map_err(fail)?;
             self.file.read_exact(bytes).map_err(fail)?;
-            self.decode(bytes, flat);
+            self.dtype.decode(bytes, flat);
         } else {
             // Fortran order: column j of the block is contiguous in the file.
             let mut column = vec![0.0; rows];
@@ -132,7 +95,7 @@ impl NpyFile {
                 let at = self.data_start + ((j * self.n + start) * size) as u64;
                 self.file.seek(SeekFrom::Start(at)).map_err(fail)?;
                 self.file.read_exact(bytes).map_err(fail)?;
-                self.decode(bytes, &mut column);
+                self.dtype.decode(bytes, &mut column);
                 for (i, v) in column.iter().enumerate() {
                     flat[i * d + j] = *v;
                 }
