@@ -109,6 +109,22 @@ pub enum ReadError {
         /// The first line's number of fields.
         expected: usize,
     },
+    /// The content is something other than a data table (an image, an archive, a model...).
+    #[error("not a data table: it holds {what} (it starts with \"{start}\"); data tables are .npy, .csv or .tsv files")]
+    NotATable {
+        /// What the first bytes say the file is.
+        what: &'static str,
+        /// Its first bytes, escaped.
+        start: String,
+    },
+    /// The extension names one format and the content is another.
+    #[error("the name says .{extension}, but the file holds {what}")]
+    FormatMismatch {
+        /// The file's extension.
+        extension: String,
+        /// What the first bytes say the file is.
+        what: &'static str,
+    },
     /// A field of a text table is not a number.
     #[error("{cell}: '{value}' is not a number")]
     NotANumber {

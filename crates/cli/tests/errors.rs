@@ -269,3 +269,61 @@ fn no_backtrace_even_when_asked_for() {
         .stderr(predicate::str::contains("backtrace").not())
         .stderr(predicate::str::contains("panicked").not());
 }
+
+/// A file that is not a data table says what it is instead, and its bytes come out escaped.
+#[test]
+fn files_that_are_not_tables_say_what_they_are() {
+    let dir = setup();
+    let fit = |file: &str| dir.einmix(&["fit", file, "-k", "1", "-o", "m.json"]).assert();
+    // A model given where data belongs: whatever its extension.
+    dir.write("model.csv", dir.read("model.json"));
+    for file in ["model.json", "model.csv"] {
+        let start = String::from_utf8_lossy(&dir.read(file)[..16]).replace('\n', "\\n");
+        fails_with(
+            fit(file),
+            &format!(
+                "{file}: not a data table: it holds a JSON document (a model file?) (it starts with \
+                 \"{start}\"); data tables are .npy, .csv or .tsv files"
+            ),
+        );
+    }
+    dir.write("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR");
+    fails_with(
+        fit("image.csv"),
+        "image.csv: not a data table: it holds a PNG image (it starts with \
+         \"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR\"); data tables are .npy, .csv or .tsv files",
+    );
+    dir.write("stack.tsv", b"II*\x00\x08\x00\x00\x00");
+    fails_with(
+        fit("stack.tsv"),
+        "stack.tsv: not a data table: it holds a TIFF image (it starts with \
+         \"II*\\x00\\x08\\x00\\x00\\x00\"); data tables are .npy, .csv or .tsv files",
+    );
+    dir.write("archive", b"PK\x03\x04rest");
+    fails_with(
+        fit("archive"),
+        "archive: not a data table: it holds a zip archive (an .npz?) (it starts with \
+         \"PK\\x03\\x04rest\"); data tables are .npy, .csv or .tsv files",
+    );
+    dir.write("raw.csv", b"1,2\n\xff\xfe\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b");
+    fails_with(
+        fit("raw.csv"),
+        "raw.csv: not a data table: it holds binary data (it starts with \
+         \"1,2\\n\\xff\\xfe\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\t\"); data tables are .npy, .csv or .tsv files",
+    );
+    // A .npy array under a text extension is a mismatch, not a table of garbage.
+    dir.write("array.csv", npy("<f8", false, "(1, 2)", &[0u8; 16]));
+    fails_with(fit("array.csv"), "array.csv: the name says .csv, but the file holds a .npy array");
+    // Control characters inside an otherwise textual field are escaped; accents are kept.
+    dir.write("odd.csv", "a,b\n1,\u{1}x\n");
+    fails_with(fit("odd.csv"), "odd.csv: line 2, column 2 ('b'): '\\x01x' is not a number");
+    dir.write("accent.csv", "a,b\n1,café\n");
+    fails_with(fit("accent.csv"), "accent.csv: line 2, column 2 ('b'): 'café' is not a number");
+    // A long field is cut after 40 characters.
+    dir.write("long.csv", format!("a,b\n1,{}\n", "y".repeat(50)));
+    fails_with(
+        fit("long.csv"),
+        &format!("long.csv: line 2, column 2 ('b'): '{}...' is not a number", "y".repeat(40)),
+    );
+    assert!(!dir.path("m.json").exists());
+}

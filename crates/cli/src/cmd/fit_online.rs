@@ -56,7 +56,7 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
     };
     let mut reader = reader;
     let head = reader.fill_buf().map_err(|e| CliError::read(&file, e))?.to_vec();
-    match input_format(&file, &head) {
+    match input_format(&file, &head).map_err(|e| CliError::read(&file, e))? {
         InputFormat::Npy => {
             if file == Source::Stdin {
                 return Err(CliError::read(

@@ -42,23 +42,59 @@ pub enum InputFormat {
     Text(u8),
 }
 
+/// What a file's first bytes say it is, when it is not text.
+fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
+    const MAGICS: [(&[u8], &str); 6] = [
+        (b"PK\x03\x04", "a zip archive (an .npz?)"),
+        (b"\x89PNG", "a PNG image"),
+        (b"II*\x00", "a TIFF image"),
+        (b"MM\x00*", "a TIFF image"),
+        (b"\x1f\x8b", "gzip-compressed data"),
+        (b"%PDF", "a PDF document"),
+    ];
+    if let Some((_, what)) = MAGICS.iter().find(|(magic, _)| bytes.starts_with(magic)) {
+        return Some(what);
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    // Invalid UTF-8 that is not just a character cut at the end of the window, or a NUL byte.
+    let not_utf8 = matches!(std::str::from_utf8(head), Err(e) if e.error_len().is_some());
+    if not_utf8 || head.contains(&0) {
+        return Some("binary data");
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(b'{' | b'[')).then_some("a JSON document (a model file?)")
+}
+
 /// By extension (`.npy`, `.csv`, `.tsv`/`.tab`); otherwise (standard input included) by
 /// content: `.npy`'s magic string, else text, tab-separated if the first line holds a tab.
-pub fn input_format(file: &Source, bytes: &[u8]) -> InputFormat {
+/// Content that is neither (an image, an archive, a JSON model, binary data) is an error that
+/// says what it is, and a `.csv` or `.tsv` that holds a `.npy` array is a mismatch.
+pub fn input_format(file: &Source, bytes: &[u8]) -> Result<InputFormat, ReadError> {
     let ext = match file {
         Source::Path(p) => extension(p),
         _ => String::new(),
     };
-    match ext.as_str() {
-        "npy" => InputFormat::Npy,
+    if ext == "npy" {
+        // The reader says exactly how the file fails to be one.
+        return Ok(InputFormat::Npy);
+    }
+    if npy::is_npy(bytes) {
+        return match ext.as_str() {
+            "csv" | "tsv" | "tab" => Err(ReadError::FormatMismatch { extension: ext, what: "a .npy array" }),
+            _ => Ok(InputFormat::Npy),
+        };
+    }
+    if let Some(what) = binary_kind(bytes) {
+        return Err(ReadError::NotATable { what, start: text::escaped(&bytes[..bytes.len().min(16)]) });
+    }
+    Ok(match ext.as_str() {
         "csv" => InputFormat::Text(b','),
         "tsv" | "tab" => InputFormat::Text(b'\t'),
-        _ if npy::is_npy(bytes) => InputFormat::Npy,
         _ => {
             let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
             InputFormat::Text(if first_line.contains(&b'\t') { b'\t' } else { b',' })
         }
-    }
+    })
 }
 
 fn extension(p: &Path) -> String {
@@ -69,7 +105,8 @@ fn extension(p: &Path) -> String {
 pub fn read_data(arg: &Path, select: &[String], weight: Option<&str>) -> Result<(Source, Table), CliError> {
     let file = Source::input(arg);
     let bytes = read_bytes(&file)?;
-    let table = match input_format(&file, &bytes) {
+    let format = input_format(&file, &bytes).map_err(|e| CliError::read(&file, e))?;
+    let table = match format {
         InputFormat::Npy => {
             let a = npy::read::<f64>(&bytes).map_err(|e| CliError::read(&file, e))?;
             let [n, d] = a.shape[..] else {
@@ -98,7 +135,7 @@ pub fn read_weights(arg: &Path, n_samples: usize) -> Result<Array1<f64>, CliErro
     let file = Source::input(arg);
     let bytes = read_bytes(&file)?;
     let err = |e: ReadError| CliError::read(&file, e);
-    let (w, shape) = match input_format(&file, &bytes) {
+    let (w, shape) = match input_format(&file, &bytes).map_err(err)? {
         InputFormat::Npy => {
             let a = npy::read::<f64>(&bytes).map_err(|e| err(e.into()))?;
             (Array1::from(a.data), a.shape)

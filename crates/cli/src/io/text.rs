@@ -89,7 +89,7 @@ impl<R: std::io::Read> TableReader<R> {
             let cell = |j: usize| -> Result<f64, ReadError> {
                 let field = &r[j];
                 let at = || Cell { line, column: j + 1, name: self.names.as_ref().map(|n| n[j].clone()) };
-                let text = || String::from_utf8_lossy(field).into_owned();
+                let text = || escaped(field);
                 match number(field) {
                     Some(v) if v.is_finite() => Ok(v),
                     Some(_) => Err(ReadError::NotFinite { cell: at(), value: text() }),
@@ -145,6 +145,38 @@ pub fn encode(
         out.push('\n');
     }
     out.into_bytes()
+}
+
+/// Bytes as printable text for an error message: UTF-8 text kept (accents included) with
+/// control characters escaped, other bytes as `\xNN`; at most 40 characters (or bytes, when
+/// the input is not UTF-8) of the input are shown, then `...`.
+pub fn escaped(bytes: &[u8]) -> String {
+    const MAX: usize = 40;
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            let mut out: String = s
+                .chars()
+                .take(MAX)
+                .map(|c| match u8::try_from(c) {
+                    // ASCII controls as `\n`, `\t`, `\x01`, like the bytes of a non-UTF-8 input.
+                    Ok(b) if c.is_control() => b.escape_ascii().to_string(),
+                    _ if c.is_control() => c.escape_default().to_string(),
+                    _ => c.to_string(),
+                })
+                .collect();
+            if s.chars().nth(MAX).is_some() {
+                out.push_str("...");
+            }
+            out
+        }
+        Err(_) => {
+            let mut out = bytes[..bytes.len().min(MAX)].escape_ascii().to_string();
+            if bytes.len() > MAX {
+                out.push_str("...");
+            }
+            out
+        }
+    }
 }
 
 #[cfg(test)]
