@@ -34,8 +34,10 @@ fn seeds_read(target: &str, read: impl Fn(&[u8]) -> bool) {
     assert!(!all.is_empty(), "no corpus for {target} under {}", fuzz_dir().display());
     for (path, bytes) in &all {
         let ok = read(bytes);
-        // Hand-made seeds are named by what they hold; libFuzzer's own files are hashes.
-        let is_seed = path.extension().is_some();
+        // Hand-made seeds are named by what they hold; libFuzzer's own files are hashes, and
+        // artifacts are inputs that once crashed.
+        let in_corpus = path.parent().and_then(|p| p.parent()).is_some_and(|p| p.ends_with("corpus"));
+        let is_seed = in_corpus && path.extension().is_some();
         assert!(ok || !is_seed, "the seed {} does not read", path.display());
     }
 }
@@ -68,4 +70,31 @@ fn model_inputs_never_panic() {
         }
         plain.is_ok() || VariationalMixture::from_json(text).is_ok()
     });
+}
+
+/// The two crashes fuzzing found (headers asking for 39 GB and 2 TB from files of a few dozen
+/// bytes) are refused with a reason, before any allocation.
+#[test]
+fn oversized_headers_are_corrupt_files() {
+    for (target, name, expected) in [
+        (
+            "tiff",
+            "input.tif",
+            "input.tif: not a valid TIFF file: a tag or a page claims more data than the file can hold",
+        ),
+        ("png", "input.png", "input.png: not a valid PNG file"),
+    ] {
+        let crashes: Vec<_> = std::fs::read_dir(fuzz_dir().join("artifacts").join(target))
+            .expect("the artifacts folder")
+            .map(|e| e.expect("an entry").path())
+            .collect();
+        assert!(!crashes.is_empty());
+        for path in crashes {
+            let bytes = std::fs::read(&path).expect("a readable artifact");
+            let message = read_stack_bytes(Path::new(name), &bytes, &ReadOptions::default())
+                .expect_err("a corrupt file")
+                .to_string();
+            assert!(message.starts_with(expected), "{}: {message}", path.display());
+        }
+    }
 }

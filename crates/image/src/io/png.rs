@@ -23,7 +23,23 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
     // Expand grey of 1, 2 or 4 bits to 8; keep 16 bits as they are.
     decoder.set_transformations(Transformations::EXPAND);
     let mut reader = decoder.read_info().map_err(corrupt)?;
-    let mut buf = vec![0; reader.output_buffer_size()];
+    // Deflate expands at most 1032 to 1: a header asking for more than the file can hold is
+    // corrupt, and is refused before the buffer is allocated (found by fuzzing: a 60-byte
+    // file asked for 2 TB).
+    let needed = reader.output_buffer_size();
+    let most = bytes.len().saturating_mul(1032).saturating_add(1 << 20);
+    if needed > most {
+        let (w, h) = reader.info().size();
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            format: "PNG",
+            problem: format!(
+                "the header's {w} x {h} pixels need {needed} bytes, more than a {}-byte file can hold",
+                bytes.len()
+            ),
+        });
+    }
+    let mut buf = vec![0; needed];
     let info = reader.next_frame(&mut buf).map_err(corrupt)?;
     let (h, w) = (info.height as usize, info.width as usize);
     let channels = match info.color_type {

@@ -22,6 +22,11 @@ fn map_error(path: &Path, e: TiffError) -> Error {
             format: "TIFF",
             problem: "the file ends early (truncated?)".into(),
         },
+        TiffError::LimitsExceeded => Error::Corrupt {
+            path: path.to_path_buf(),
+            format: "TIFF",
+            problem: "a tag or a page claims more data than the file can hold".into(),
+        },
         other => Error::Corrupt { path: path.to_path_buf(), format: "TIFF", problem: other.to_string() },
     }
 }
@@ -44,9 +49,21 @@ fn ome_dimensions(description: &str) -> Option<(usize, usize, usize, bool)> {
     Some((size("SizeT"), size("SizeZ"), size("SizeC"), z_before_t))
 }
 
+/// What a file of `len` bytes can honestly hold, so that a header claiming more is refused
+/// before anything is allocated (found by fuzzing: a 100-byte file asked for 39 GB). A tag's
+/// values and a strip's compressed bytes lie in the file; a decoded page is at most what the
+/// strongest compression TIFF uses can expand to (LZW's 12-bit codes: under 4096 to 1).
+fn limits(len: usize) -> Limits {
+    let mut limits = Limits::default();
+    limits.ifd_value_size = len;
+    limits.intermediate_buffer_size = len;
+    limits.decoding_buffer_size = len.saturating_mul(4096).saturating_add(1 << 20);
+    limits
+}
+
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
     let err = |e| map_error(path, e);
-    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(err)?.with_limits(Limits::unlimited());
+    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(err)?.with_limits(limits(bytes.len()));
     let description = decoder.get_tag_ascii_string(Tag::ImageDescription).ok();
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut size = (0, 0);
