@@ -55,5 +55,5 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
             m.n_parameters()
         )?;
     }
-    Ok(super::finish_fit(&reporter, &output, info, &a.em))
+    Ok(super::finish_fit(&reporter, &output, info, &a.em, super::Bound::PerSample))
 }

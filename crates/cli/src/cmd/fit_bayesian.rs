@@ -74,5 +74,5 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         out,
         "{k_eff} effective components (expected weight above {EFFECTIVE_WEIGHT}) hold {mass:.4} of the mass"
     )?;
-    Ok(super::finish_fit(&reporter, &output, &fit.info, em))
+    Ok(super::finish_fit(&reporter, &output, &fit.info, em, super::Bound::Total))
 }

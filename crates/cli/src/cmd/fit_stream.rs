@@ -47,5 +47,5 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         a.n_components, a.covariance_type, a.chunk_rows
     )?;
     writeln!(out, "{}", super::outcome(info, a.em.n_init))?;
-    Ok(super::finish_fit(&reporter, &output, info, &a.em))
+    Ok(super::finish_fit(&reporter, &output, info, &a.em, super::Bound::PerSample))
 }

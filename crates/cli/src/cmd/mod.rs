@@ -68,12 +68,15 @@ fn outcome(info: &FitInfo, n_init: usize) -> String {
     )
 }
 
-fn not_converged(info: &FitInfo, em: &EmArgs) -> String {
+fn not_converged(info: &FitInfo, em: &EmArgs, bound: Bound) -> String {
+    let unit = match bound {
+        Bound::PerSample => "per sample",
+        Bound::Total => "in total",
+    };
     let change = match info.lower_bounds[..] {
-        [.., a, b] => format!(
-            "; the lower bound still changed by {:.3e} per sample in the last iteration",
-            (b - a).abs()
-        ),
+        [.., a, b] => {
+            format!("; the lower bound still changed by {:.3e} {unit} in the last iteration", (b - a).abs())
+        }
         _ => String::new(),
     };
     format!(
@@ -92,10 +95,18 @@ fn save_model(reporter: &Reporter, output: &Output, model: &Mixture) -> Result<B
 
 /// The end of a fit command: says where the model went, warns if the fit did not converge
 /// and, with `--strict`, turns that into the exit code.
-fn finish_fit(reporter: &Reporter, output: &Output, info: &FitInfo, em: &EmArgs) -> ExitCode {
+/// How a fit's lower bound is reported: EM's is the mean per sample (scikit-learn's
+/// `GaussianMixture`), the variational bound a sum over samples (its `BayesianGaussianMixture`).
+#[derive(Clone, Copy)]
+enum Bound {
+    PerSample,
+    Total,
+}
+
+fn finish_fit(reporter: &Reporter, output: &Output, info: &FitInfo, em: &EmArgs, bound: Bound) -> ExitCode {
     reporter.note(format_args!("wrote {}", output.file()));
     if !info.converged {
-        reporter.warn(not_converged(info, em));
+        reporter.warn(not_converged(info, em, bound));
         if em.strict {
             return ExitCode::from(NOT_CONVERGED);
         }
