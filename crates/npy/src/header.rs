@@ -52,21 +52,16 @@ pub struct Header {
 
 impl Header {
     /// Elements in the array (the product of the shape), or an error if it overflows.
-    pub fn len(&self) -> Result<usize, NpyError> {
+    pub fn element_count(&self) -> Result<usize, NpyError> {
         self.shape
             .iter()
             .try_fold(1usize, |acc, &n| acc.checked_mul(n))
             .ok_or(NpyError::Header { problem: "the shape is too large" })
     }
 
-    /// Whether the array has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.shape.contains(&0)
-    }
-
     /// Bytes of data the shape needs.
     pub fn data_bytes(&self) -> Result<u64, NpyError> {
-        let n = self.len()? as u64;
+        let n = self.element_count()? as u64;
         n.checked_mul(self.dtype.size() as u64).ok_or(NpyError::Header { problem: "the shape is too large" })
     }
 

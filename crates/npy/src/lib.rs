@@ -105,7 +105,7 @@ pub fn read<T: Target>(bytes: &[u8]) -> Result<Array<T>, NpyError> {
     let (h, start) = header(bytes)?;
     let payload = &bytes[start..];
     h.check_data_len(payload.len() as u64)?;
-    let mut data = vec![T::default(); h.len()?];
+    let mut data = vec![T::default(); h.element_count()?];
     h.dtype.decode(payload, &mut data);
     if h.fortran_order {
         data = fortran_to_c(&h.shape, &data);
@@ -114,7 +114,7 @@ pub fn read<T: Target>(bytes: &[u8]) -> Result<Array<T>, NpyError> {
 }
 
 /// Reorders column-major values (first index fastest) of `shape` into row-major order.
-pub fn fortran_to_c<T: Copy + Default>(shape: &[usize], column_major: &[T]) -> Vec<T> {
+fn fortran_to_c<T: Copy + Default>(shape: &[usize], column_major: &[T]) -> Vec<T> {
     if shape.len() < 2 {
         return column_major.to_vec();
     }
