@@ -283,7 +283,7 @@ fn files_that_are_not_tables_say_what_they_are() {
             fit(file),
             &format!(
                 "{file}: not a data table: it holds a JSON document (a model file?) (it starts with \
-                 \"{start}\"); data tables are .npy, .csv or .tsv files"
+                 \"{start}\"); data tables are .npy, .npz, .csv or .tsv files"
             ),
         );
     }
@@ -291,25 +291,32 @@ fn files_that_are_not_tables_say_what_they_are() {
     fails_with(
         fit("image.csv"),
         "image.csv: not a data table: it holds a PNG image (it starts with \
-         \"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR\"); data tables are .npy, .csv or .tsv files",
+         \"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR\"); data tables are .npy, .npz, .csv or .tsv files",
     );
     dir.write("stack.tsv", b"II*\x00\x08\x00\x00\x00");
     fails_with(
         fit("stack.tsv"),
         "stack.tsv: not a data table: it holds a TIFF image (it starts with \
-         \"II*\\x00\\x08\\x00\\x00\\x00\"); data tables are .npy, .csv or .tsv files",
+         \"II*\\x00\\x08\\x00\\x00\\x00\"); data tables are .npy, .npz, .csv or .tsv files",
     );
+    // A zip archive is read as an .npz whatever its name, except under a text extension.
     dir.write("archive", b"PK\x03\x04rest");
     fails_with(
         fit("archive"),
-        "archive: not a data table: it holds a zip archive (an .npz?) (it starts with \
-         \"PK\\x03\\x04rest\"); data tables are .npy, .csv or .tsv files",
+        "archive: not a readable .npz (zip) archive: invalid Zip archive: Could not find EOCD",
     );
+    dir.write("archive.csv", b"PK\x03\x04rest");
+    fails_with(
+        fit("archive.csv"),
+        "archive.csv: the name says .csv, but the file holds a zip archive (an .npz?)",
+    );
+    dir.write("image.npz", b"\x89PNG\r\n\x1a\n");
+    fails_with(fit("image.npz"), "image.npz: the name says .npz, but the file holds a PNG image");
     dir.write("raw.csv", b"1,2\n\xff\xfe\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b");
     fails_with(
         fit("raw.csv"),
         "raw.csv: not a data table: it holds binary data (it starts with \
-         \"1,2\\n\\xff\\xfe\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\t\"); data tables are .npy, .csv or .tsv files",
+         \"1,2\\n\\xff\\xfe\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\t\"); data tables are .npy, .npz, .csv or .tsv files",
     );
     // A .npy array under a text extension is a mismatch, not a table of garbage.
     dir.write("array.csv", npy("<f8", false, "(1, 2)", &[0u8; 16]));

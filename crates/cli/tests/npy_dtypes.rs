@@ -77,3 +77,36 @@ fn bool_and_float16_convert_as_numpy_does() {
         assert!((got - mean).abs() <= 1e-12 * mean.abs().max(1.0), "{file}: mean {got}, expected {mean}");
     }
 }
+
+/// An `.npz` (stored, as `numpy.savez` writes it) holds the same data as the `.npy` files it
+/// was made from: `fit`, `fit --online` and `predict` give the same answers from either, with
+/// the weights as an array of the archive named by `--weight-column`.
+#[test]
+fn an_npz_reads_as_the_npy_arrays_it_holds() {
+    let dir = Dir::new();
+    let x = integer_data();
+    let w: Vec<f64> = (0..x.nrows()).map(|i| 0.5 + (i % 4) as f64).collect();
+    let w_npy = einmix_io::npy::f64_bytes(&[w.len()], &w);
+    dir.write("x.npy", npy_f64(&x));
+    dir.write("w.npy", &w_npy);
+    let archive = |data: &str| {
+        einmix_io::npz::archive(&[(data.to_string(), npy_f64(&x)), ("w".to_string(), w_npy.clone())]).unwrap()
+    };
+    dir.write("d.npz", archive("x"));
+    dir.write("points.npz", archive("points"));
+    let fit = |args: &[&str], out: &str| {
+        let mut all = vec!["fit"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-k", "3", "--random-state", "4", "-o", out]);
+        dir.einmix(&all).assert().success();
+        model(&dir.path(out)).to_json()
+    };
+    let reference = fit(&["x.npy", "--weights", "w.npy"], "a.json");
+    assert_eq!(fit(&["d.npz", "--weight-column", "w"], "b.json"), reference);
+    assert_eq!(fit(&["points.npz", "--weight-column", "w"], "c.json"), reference);
+    let online = fit(&["x.npy", "--online", "--batch-rows", "50"], "d.json");
+    assert_eq!(fit(&["d.npz", "--online", "--batch-rows", "50"], "e.json"), online);
+    dir.einmix(&["predict", "a.json", "x.npy", "-o", "p1.npy"]).assert().success();
+    dir.einmix(&["predict", "a.json", "d.npz", "-o", "p2.npy"]).assert().success();
+    assert_eq!(dir.read("p1.npy"), dir.read("p2.npy"));
+}

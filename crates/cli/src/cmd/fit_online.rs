@@ -77,6 +77,27 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
                 rows.for_each_block(&mut |x, w| online.step(x, w)).map_err(to_cli)?;
             }
         }
+        InputFormat::Npz => {
+            if file == Source::Stdin {
+                return Err(CliError::read(
+                    &file,
+                    ReadError::NeedsAFile {
+                        needs: "--online reads .npz from a file on disk (pipe CSV instead)",
+                    },
+                ));
+            }
+            // An archive is compressed as a whole member: read it once, then feed it in batches.
+            drop(reader);
+            let (_, table) = crate::io::read_data(&a.data, &a.columns.columns, a.weight_column.as_deref())?;
+            for _ in 0..a.passes {
+                for start in (0..table.x.nrows()).step_by(a.batch_rows.max(1)) {
+                    let rows = start..(start + a.batch_rows.max(1)).min(table.x.nrows());
+                    let x = table.x.slice(ndarray::s![rows.clone(), ..]);
+                    let w = table.weights.as_ref().map(|w| w.slice(ndarray::s![rows]));
+                    online.step(x, w).map_err(CliError::library(&file))?;
+                }
+            }
+        }
         InputFormat::Text(delimiter) => {
             if file == Source::Stdin && a.passes > 1 {
                 return Err(CliError::read(

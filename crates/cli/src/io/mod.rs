@@ -1,12 +1,9 @@
-//! Files in and out: data tables (`.npy`, `.csv`, `.tsv`, standard input), sample weights,
-//! models (`.json`), and outputs written whole or not at all.
+//! Files in and out: data tables and sample weights (read by `einmix-io`: `.npy`, `.npz`,
+//! `.csv`, `.tsv`, standard input), models (`.json`), and outputs written whole or not at all.
 //!
 //! Inputs are read into memory whole, then parsed, so a file is never half-read; outputs are
 //! encoded into memory whole, then written by [`write::atomic`] (temporary file + rename).
 
-pub mod columns;
-pub mod npy_stream;
-pub mod text;
 pub mod write;
 
 use std::fmt::Write as _;
@@ -16,10 +13,10 @@ use std::path::Path;
 use einmix::{Mixture, VariationalMixture};
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
-pub use columns::Table;
+pub use einmix_io::{npy_stream, text, InputFormat, Table};
 
 use crate::error::{CliError, ReadError, Source, WriteError};
-use einmix_npy as npy;
+use einmix_io::npy;
 
 /// The bytes of an input: a file, or all of standard input for `-`.
 fn read_bytes(file: &Source) -> Result<Vec<u8>, CliError> {
@@ -35,122 +32,28 @@ fn read_bytes(file: &Source) -> Result<Vec<u8>, CliError> {
     Ok(bytes)
 }
 
-/// How an input file is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputFormat {
-    Npy,
-    Text(u8),
-}
-
-/// What a file's first bytes say it is, when it is not text.
-fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
-    const MAGICS: [(&[u8], &str); 6] = [
-        (b"PK\x03\x04", "a zip archive (an .npz?)"),
-        (b"\x89PNG", "a PNG image"),
-        (b"II*\x00", "a TIFF image"),
-        (b"MM\x00*", "a TIFF image"),
-        (b"\x1f\x8b", "gzip-compressed data"),
-        (b"%PDF", "a PDF document"),
-    ];
-    if let Some((_, what)) = MAGICS.iter().find(|(magic, _)| bytes.starts_with(magic)) {
-        return Some(what);
-    }
-    let head = &bytes[..bytes.len().min(4096)];
-    // Invalid UTF-8 that is not just a character cut at the end of the window, or a NUL byte.
-    let not_utf8 = matches!(std::str::from_utf8(head), Err(e) if e.error_len().is_some());
-    if not_utf8 || head.contains(&0) {
-        return Some("binary data");
-    }
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    matches!(first, Some(b'{' | b'[')).then_some("a JSON document (a model file?)")
-}
-
-/// By extension (`.npy`, `.csv`, `.tsv`/`.tab`); otherwise (standard input included) by
-/// content: `.npy`'s magic string, else text, tab-separated if the first line holds a tab.
-/// Content that is neither (an image, an archive, a JSON model, binary data) is an error that
-/// says what it is, and a `.csv` or `.tsv` that holds a `.npy` array is a mismatch.
+/// The format of an input (see [`einmix_io::input_format`]): by extension when the content
+/// agrees, else by content.
 pub fn input_format(file: &Source, bytes: &[u8]) -> Result<InputFormat, ReadError> {
-    let ext = match file {
-        Source::Path(p) => extension(p),
-        _ => String::new(),
-    };
-    if ext == "npy" {
-        // The reader says exactly how the file fails to be one.
-        return Ok(InputFormat::Npy);
-    }
-    if npy::is_npy(bytes) {
-        return match ext.as_str() {
-            "csv" | "tsv" | "tab" => Err(ReadError::FormatMismatch { extension: ext, what: "a .npy array" }),
-            _ => Ok(InputFormat::Npy),
-        };
-    }
-    if let Some(what) = binary_kind(bytes) {
-        return Err(ReadError::NotATable { what, start: text::escaped(&bytes[..bytes.len().min(16)]) });
-    }
-    Ok(match ext.as_str() {
-        "csv" => InputFormat::Text(b','),
-        "tsv" | "tab" => InputFormat::Text(b'\t'),
-        _ => {
-            let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-            InputFormat::Text(if first_line.contains(&b'\t') { b'\t' } else { b',' })
-        }
-    })
+    einmix_io::input_format(file.path(), bytes)
 }
 
-fn extension(p: &Path) -> String {
-    p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()
-}
-
-/// Reads a data table: features (shape (samples, features)) and, with `weight`, a weight column.
+/// Reads a data table: features (shape (samples, features)) and, with `weight`, a weight column
+/// (in a `.npz`, a weight array).
 pub fn read_data(arg: &Path, select: &[String], weight: Option<&str>) -> Result<(Source, Table), CliError> {
     let file = Source::input(arg);
     let bytes = read_bytes(&file)?;
-    let format = input_format(&file, &bytes).map_err(|e| CliError::read(&file, e))?;
-    let table = match format {
-        InputFormat::Npy => {
-            let a = npy::read::<f64>(&bytes).map_err(|e| CliError::read(&file, e))?;
-            let [n, d] = a.shape[..] else {
-                return Err(CliError::read(
-                    &file,
-                    ReadError::WrongShape {
-                        expected: "2-d (samples, features)",
-                        found: npy::shape_text(&a.shape),
-                    },
-                ));
-            };
-            if n == 0 {
-                return Err(CliError::read(&file, ReadError::Empty));
-            }
-            let x = ndarray::Array2::from_shape_vec((n, d), a.data).expect("n * d values");
-            columns::select_matrix(x, select, weight)
-        }
-        InputFormat::Text(delimiter) => text::parse(&bytes, delimiter, select, weight),
-    }
-    .map_err(|e| CliError::read(&file, e))?;
+    let table =
+        einmix_io::read_data(file.path(), &bytes, select, weight).map_err(|e| CliError::read(&file, e))?;
     Ok((file, table))
 }
 
-/// Reads per-sample weights: a `.npy` of shape (n,) or (n, 1), or a one-column text table.
+/// Reads per-sample weights: a `.npy` of shape (n,) or (n, 1), a `.npz` of one such array, or
+/// a one-column text table.
 pub fn read_weights(arg: &Path, n_samples: usize) -> Result<Array1<f64>, CliError> {
     let file = Source::input(arg);
     let bytes = read_bytes(&file)?;
-    let err = |e: ReadError| CliError::read(&file, e);
-    let (w, shape) = match input_format(&file, &bytes).map_err(err)? {
-        InputFormat::Npy => {
-            let a = npy::read::<f64>(&bytes).map_err(|e| err(e.into()))?;
-            (Array1::from(a.data), a.shape)
-        }
-        InputFormat::Text(delimiter) => {
-            let t = text::parse(&bytes, delimiter, &[], None).map_err(err)?;
-            let shape = vec![t.x.nrows(), t.x.ncols()];
-            (t.x.into_iter().collect(), shape)
-        }
-    };
-    match shape[..] {
-        [n] | [n, 1] if n == n_samples => Ok(w),
-        [n] | [n, 1] => Err(err(ReadError::WeightCount { expected: n_samples, found: n })),
-        _ => Err(err(ReadError::WrongShape { expected: "one-column", found: npy::shape_text(&shape) })),
-    }
+    einmix_io::read_weights(file.path(), &bytes, n_samples).map_err(|e| CliError::read(&file, e))
 }
 
 /// A saved model: fitted by EM, or variational (`fit --bayesian`), whose scores and labels
@@ -249,7 +152,7 @@ impl Output {
     pub fn new(arg: &Path, kind: Kind, force: bool) -> Result<Output, CliError> {
         let file = Source::output(arg);
         let format = match (&file, kind) {
-            (Source::Path(p), _) => match (extension(p).as_str(), kind) {
+            (Source::Path(p), _) => match (einmix_io::format::extension(p).as_str(), kind) {
                 ("npy", Kind::Array) => OutputFormat::Npy,
                 ("csv", Kind::Array) => OutputFormat::Text(b','),
                 ("tsv" | "tab", Kind::Array) => OutputFormat::Text(b'\t'),

@@ -6,7 +6,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::columns::{self, Selection, Table};
+use crate::columns::{self, Selection, Table};
 use crate::error::{Cell, ReadError};
 
 /// Parses `bytes` as a table separated by `delimiter`, keeping the selected columns.

@@ -10,7 +10,7 @@ use std::path::Path;
 use einmix::stream::{OnBlock, RowSource};
 use ndarray::{Array1, Array2};
 
-use einmix_npy::{self as npy, Dtype};
+use crate::npy::{self, Dtype};
 
 use crate::error::ReadError;
 

@@ -16,7 +16,9 @@ pub struct Table {
 /// 0-based indices of the chosen columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
+    /// The feature columns, in the order asked for.
     pub features: Vec<usize>,
+    /// The weight column, if any.
     pub weight: Option<usize>,
 }
 

@@ -1,0 +1,116 @@
+//! NumPy's `.npz`: a zip archive of `.npy` members. Read: stored (`numpy.savez`) and deflated
+//! (`numpy.savez_compressed`) members, each through the one `.npy` reader. Written: stored
+//! members, so `numpy.load` reads the file with no extra dependency.
+//!
+//! The zip container is the `zip` crate's; the members are this crate's [`npy`](crate::npy).
+
+use std::io::{Cursor, Read, Write};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+use crate::error::ReadError;
+use crate::npy::{self, Array, Target};
+
+/// Deflate expands at most 1032:1; a member that claims more than that of its compressed size
+/// is lying about its size, and is read no further than the bound allows.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// An `.npz` archive held in memory, open for reading its arrays.
+pub struct Npz<'a> {
+    zip: ZipArchive<Cursor<&'a [u8]>>,
+}
+
+fn zip_error(e: zip::result::ZipError) -> ReadError {
+    ReadError::Zip { message: e.to_string() }
+}
+
+impl<'a> Npz<'a> {
+    /// Opens the archive in `bytes` (its central directory is read; no member is yet).
+    pub fn new(bytes: &'a [u8]) -> Result<Npz<'a>, ReadError> {
+        Ok(Npz { zip: ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)? })
+    }
+
+    /// The arrays' names (the members' names without `.npy`), in the archive's order.
+    pub fn names(&self) -> Vec<String> {
+        self.zip.file_names().map(|n| n.strip_suffix(".npy").unwrap_or(n).to_string()).collect()
+    }
+
+    /// Array `name` (without `.npy`), converted to `T`; `Ok(None)` when there is no such array.
+    pub fn array<T: Target>(&mut self, name: &str) -> Result<Option<Array<T>>, ReadError> {
+        let member = format!("{name}.npy");
+        let index = match self.zip.index_for_name(&member).or_else(|| self.zip.index_for_name(name)) {
+            Some(i) => i,
+            None => return Ok(None),
+        };
+        let mut file = self.zip.by_index(index).map_err(zip_error)?;
+        let claimed = file.size();
+        let bound = file.compressed_size().saturating_mul(MAX_DEFLATE_RATIO).saturating_add(1024);
+        if claimed > bound {
+            return Err(ReadError::Zip {
+                message: format!(
+                    "array '{name}' claims {claimed} bytes from {} compressed bytes, more than deflate can expand to",
+                    file.compressed_size()
+                ),
+            });
+        }
+        // The zip reader checks the member's CRC-32 when it reaches the claimed size.
+        let mut bytes = Vec::with_capacity(claimed as usize);
+        file.read_to_end(&mut bytes)
+            .map_err(|e| ReadError::Zip { message: format!("array '{name}': {e}") })?;
+        npy::read::<T>(&bytes)
+            .map(Some)
+            .map_err(|source| ReadError::NpzMember { member: name.to_string(), source })
+    }
+}
+
+/// Builds an `.npz` in memory from `(name, npy bytes)` members; `.npy` is appended to each
+/// name. Members are stored uncompressed, as `numpy.savez` writes them.
+///
+/// ```
+/// use einmix_io::{npy, npz};
+/// let bytes = npz::archive(&[("x".into(), npy::f64_bytes(&[2], &[0.5, 1.5]))])?;
+/// let mut archive = npz::Npz::new(&bytes).unwrap();
+/// assert_eq!(archive.names(), ["x"]);
+/// assert_eq!(archive.array::<f64>("x").unwrap().unwrap().data, [0.5, 1.5]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn archive(members: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .large_file(members.iter().map(|(_, b)| b.len() as u64).sum::<u64>() > u32::MAX as u64 / 2);
+    for (name, bytes) in members {
+        zip.start_file(format!("{name}.npy"), options)?;
+        zip.write_all(bytes)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deflated_members_read_like_stored_ones() {
+        let x = npy::f64_bytes(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        zip.start_file("x.npy", deflated).unwrap();
+        zip.write_all(&x).unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let mut npz = Npz::new(&bytes).unwrap();
+        let a = npz.array::<f64>("x").unwrap().unwrap();
+        assert_eq!((a.shape, a.data), (vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+        assert!(npz.array::<f64>("y").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_broken_member_or_archive_says_which() {
+        let bad = archive(&[("x".into(), b"\x93NUMPY\x01\x00".to_vec())]).unwrap();
+        let e = Npz::new(&bad).unwrap().array::<f64>("x").unwrap_err();
+        assert!(e.to_string().starts_with("array 'x' of the archive: malformed .npy header"), "{e}");
+        let e = Npz::new(b"PK\x03\x04 not really").err().unwrap();
+        assert!(e.to_string().starts_with("not a readable .npz (zip) archive: "), "{e}");
+    }
+}
