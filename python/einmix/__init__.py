@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._einmix import EinmixError
 from ._bayesian_mixture import BayesianGaussianMixture
 from ._gaussian_mixture import ConvergenceWarning, GaussianMixture, NotFittedError
+from ._files import read_data
 from . import image
 from .image import component_distances
 
@@ -18,4 +19,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["GaussianMixture", "BayesianGaussianMixture", "EinmixError", "ConvergenceWarning", "NotFittedError", "component_distances", "image", "__version__"]
+__all__ = ["GaussianMixture", "BayesianGaussianMixture", "EinmixError", "ConvergenceWarning", "NotFittedError", "read_data", "component_distances", "image", "__version__"]

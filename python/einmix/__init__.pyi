@@ -6,6 +6,14 @@ import numpy.typing as npt
 from . import image as image
 from ._einmix import EinmixError as EinmixError
 from .image import component_distances as component_distances
+import os
+
+def read_data(
+    path: Union[str, "os.PathLike[str]"],
+    *,
+    columns: Optional[Union[str, int, list[Union[str, int]]]] = ...,
+    weight_column: Optional[Union[str, int]] = ...,
+) -> tuple[npt.NDArray[np.float64], Optional[npt.NDArray[np.float64]]]: ...
 
 __version__: str
 

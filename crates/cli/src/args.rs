@@ -106,7 +106,7 @@ pub struct EmArgs {
     #[arg(long, default_value_t = 1, value_parser = at_least_one, allow_negative_numbers = true)]
     pub n_init: usize,
     /// Maximum number of EM iterations per initialisation.
-    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 100, value_parser = whole_number, allow_negative_numbers = true)]
     pub max_iter: usize,
     /// Convergence threshold: EM stops when the per-sample lower bound changes by less.
     #[arg(long, default_value_t = 1e-3, value_parser = non_negative, allow_negative_numbers = true)]
@@ -115,7 +115,7 @@ pub struct EmArgs {
     #[arg(long, default_value_t = 1e-6, value_parser = non_negative, allow_negative_numbers = true)]
     pub reg_covar: f64,
     /// Seed of every random choice, for reproducible fits (default: fresh entropy each run).
-    #[arg(long, value_name = "SEED", allow_negative_numbers = true)]
+    #[arg(long, value_name = "SEED", value_parser = seed, allow_negative_numbers = true)]
     pub random_state: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
@@ -128,7 +128,7 @@ pub struct EmArgs {
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// The data: .npy, .csv, .tsv, or - for standard input.
+    /// The data: .npy, .npz (its array x, or its only array), .csv, .tsv, or - for standard input.
     #[arg(value_name = "DATA")]
     pub data: PathBuf,
     /// Number of mixture components.
@@ -139,11 +139,12 @@ pub struct FitArgs {
     pub covariance_type: CovarianceType,
     #[command(flatten)]
     pub em: EmArgs,
-    /// Per-sample weights (non-negative, one per row): a .npy vector or a one-column CSV.
+    /// Per-sample weights (non-negative, one per row): a .npy vector, a .npz of one such
+    /// array, or a one-column CSV.
     #[arg(long, value_name = "FILE", conflicts_with = "weight_column")]
     pub weights: Option<PathBuf>,
-    /// A column of the data holding per-sample weights (header name or 1-based position);
-    /// it is not used as a feature.
+    /// A column of the data holding per-sample weights (header name or 1-based position), or
+    /// in a .npz the name of an array of them; it is not used as a feature.
     #[arg(long, value_name = "NAME")]
     pub weight_column: Option<String>,
     #[command(flatten)]
@@ -204,7 +205,7 @@ pub struct PredictArgs {
     /// A model saved by `einmix fit` or `einmix select`.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// The data: .npy, .csv, .tsv, or - for standard input.
+    /// The data: .npy, .npz (its array x, or its only array), .csv, .tsv, or - for standard input.
     #[arg(value_name = "DATA")]
     pub data: PathBuf,
     /// Write the probability of every component (one column per component) instead of labels.
@@ -227,7 +228,7 @@ pub struct ScoreArgs {
     /// A model saved by `einmix fit` or `einmix select`.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// The data: .npy, .csv, .tsv, or - for standard input.
+    /// The data: .npy, .npz (its array x, or its only array), .csv, .tsv, or - for standard input.
     #[arg(value_name = "DATA")]
     pub data: PathBuf,
     #[command(flatten)]
@@ -277,7 +278,7 @@ pub enum Criterion {
 
 #[derive(Debug, Args)]
 pub struct SelectArgs {
-    /// The data: .npy, .csv, .tsv, or - for standard input.
+    /// The data: .npy, .npz (its array x, or its only array), .csv, .tsv, or - for standard input.
     #[arg(value_name = "DATA")]
     pub data: PathBuf,
     /// The numbers of components to try: A..=B (inclusive), A..B (B excluded), or one K.
@@ -355,6 +356,14 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected a whole number of at least 1".into()),
     }
+}
+
+fn whole_number(s: &str) -> Result<usize, String> {
+    s.parse::<usize>().map_err(|_| "expected a whole number >= 0".into())
+}
+
+fn seed(s: &str) -> Result<u64, String> {
+    s.parse::<u64>().map_err(|_| format!("expected a whole number from 0 to {}", u64::MAX))
 }
 
 fn non_negative(s: &str) -> Result<f64, String> {

@@ -56,13 +56,16 @@ pub enum Error {
         /// What would have been valid.
         expected: &'static str,
     },
-    /// `X` has no rows or no columns.
-    #[error("Found array with {n_samples} sample(s) and {n_features} feature(s) while a minimum of 1 is required.")]
+    /// `X` has too few rows (a fit needs 2, as scikit-learn's; scoring needs 1) or no columns.
+    /// Worded as scikit-learn's `check_array`.
+    #[error("{}", too_little_data(*n_samples, *n_features, *min_samples))]
     EmptyData {
         /// Rows of `X`.
         n_samples: usize,
         /// Columns of `X`.
         n_features: usize,
+        /// Rows needed.
+        min_samples: usize,
     },
     /// A value is NaN or infinite.
     #[error("Input {input} contains {what} at row {row}, column {column}.")]
@@ -171,4 +174,16 @@ pub enum Error {
         /// The parser's message.
         message: String,
     },
+}
+
+/// scikit-learn's `check_array` message for too few rows, or else for no columns.
+fn too_little_data(n_samples: usize, n_features: usize, min_samples: usize) -> String {
+    if n_samples < min_samples {
+        format!(
+            "Found array with {n_samples} sample(s) (shape=({n_samples}, {n_features})) while a minimum of \
+             {min_samples} is required."
+        )
+    } else {
+        format!("Found array with 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 is required.")
+    }
 }

@@ -12,7 +12,8 @@ pub(crate) fn fit_input<T: Element>(
     sample_weight: Option<ArrayView1<f64>>,
     k: Option<usize>,
 ) -> Result<()> {
-    data(x)?;
+    // A fit needs two rows, as scikit-learn's (`ensure_min_samples=2`).
+    data_with_min(x, 2)?;
     let n = x.nrows();
     let effective = match sample_weight {
         Some(w) => self::sample_weight(w, n)?,
@@ -55,9 +56,14 @@ pub(crate) fn finite_2d<T: Element>(x: ArrayView2<T>, input: Input) -> Result<()
 
 /// The data matrix: at least one row and one column, all finite.
 pub(crate) fn data<T: Element>(x: ArrayView2<T>) -> Result<()> {
+    data_with_min(x, 1)
+}
+
+/// The data matrix: at least `min_samples` rows and one column, all finite.
+fn data_with_min<T: Element>(x: ArrayView2<T>, min_samples: usize) -> Result<()> {
     let (n, d) = x.dim();
-    if n == 0 || d == 0 {
-        return Err(Error::EmptyData { n_samples: n, n_features: d });
+    if n < min_samples || d == 0 {
+        return Err(Error::EmptyData { n_samples: n, n_features: d, min_samples });
     }
     finite_2d(x, Input::X)
 }

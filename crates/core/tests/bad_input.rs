@@ -61,14 +61,26 @@ fn bad_sample_weights_are_rejected() {
 
 #[test]
 fn empty_data_is_rejected() {
-    for (n, d) in [(0, 3), (5, 0), (0, 0)] {
+    // scikit-learn's check_array wording: too few rows first (a fit needs 2), then no columns.
+    let cases = [
+        (0, 3, "Found array with 0 sample(s) (shape=(0, 3)) while a minimum of 2 is required."),
+        (1, 3, "Found array with 1 sample(s) (shape=(1, 3)) while a minimum of 2 is required."),
+        (5, 0, "Found array with 0 feature(s) (shape=(5, 0)) while a minimum of 1 is required."),
+        (0, 0, "Found array with 0 sample(s) (shape=(0, 0)) while a minimum of 2 is required."),
+    ];
+    for (n, d, message) in cases {
         let e = fit_err(&GaussianMixture::new(1), &Array2::zeros((n, d)), None);
-        assert_eq!(e, Error::EmptyData { n_samples: n, n_features: d });
-        assert_eq!(
-            e.to_string(),
-            format!("Found array with {n} sample(s) and {d} feature(s) while a minimum of 1 is required.")
-        );
+        assert_eq!(e, Error::EmptyData { n_samples: n, n_features: d, min_samples: 2 });
+        assert_eq!(e.to_string(), message);
     }
+    // Scoring needs one row.
+    let x = Array2::from_shape_fn((4, 1), |(i, _)| i as f64);
+    let fit = GaussianMixture::new(1).fit(x.view(), None).expect("four distinct points fit one component");
+    let e = fit.mixture.score_samples(Array2::<f64>::zeros((0, 1)).view()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Found array with 0 sample(s) (shape=(0, 1)) while a minimum of 1 is required."
+    );
 }
 
 #[test]

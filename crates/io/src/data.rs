@@ -55,6 +55,11 @@ fn matrix(a: npy::Array<f64>, select: &[String], weight: Option<&str>) -> Result
     if n == 0 {
         return Err(ReadError::Empty);
     }
+    // Refused here, as a text table's NaN is, so every format gives the same answer.
+    if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
+        let at = format!("row {}, column {} (from 0)", i / d, i % d);
+        return Err(ReadError::NonFiniteValue { at, value: a.data[i] });
+    }
     let x = Array2::from_shape_vec((n, d), a.data).map_err(|_| ReadError::Empty)?;
     columns::select_matrix(x, select, weight)
 }
@@ -111,6 +116,9 @@ pub fn read_weights(name: Option<&Path>, bytes: &[u8], n_samples: usize) -> Resu
 }
 
 fn weight_vector(a: npy::Array<f64>, n_samples: usize) -> Result<Array1<f64>, ReadError> {
+    if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
+        return Err(ReadError::NonFiniteValue { at: format!("weight {i} (from 0)"), value: a.data[i] });
+    }
     match a.shape[..] {
         [n] | [n, 1] if n == n_samples => Ok(Array1::from(a.data)),
         [n] | [n, 1] => Err(ReadError::WeightCount { expected: n_samples, found: n }),
@@ -164,6 +172,11 @@ mod tests {
         assert_eq!(read_weights(n, &npy::f64_bytes(&[2, 1], &[1.0, 2.0]), 2).unwrap().to_vec(), [1.0, 2.0]);
         let e = read_weights(n, &npy::f64_bytes(&[3], &[1.0; 3]), 2).unwrap_err();
         assert_eq!(e.to_string(), "holds 3 weights, but the data has 2 samples");
+        let e = read_weights(n, &npy::f64_bytes(&[2], &[1.0, f64::NAN]), 2).unwrap_err();
+        assert_eq!(e.to_string(), "weight 1 (from 0) is NaN: NaN and infinity are not allowed");
+        let e = read_data(n, &npy::f64_bytes(&[2, 2], &[1.0, 2.0, 3.0, f64::NEG_INFINITY]), &[], None)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "row 1, column 1 (from 0) is -inf: NaN and infinity are not allowed");
         let e = read_weights(n, &npy::f64_bytes(&[2, 2], &[1.0; 4]), 2).unwrap_err();
         assert_eq!(e.to_string(), "expected a one-column array, found shape (2, 2)");
         assert_eq!(read_weights(None, b"w\n1\n3\n", 2).unwrap().to_vec(), [1.0, 3.0]);

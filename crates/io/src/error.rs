@@ -122,6 +122,14 @@ pub enum ReadError {
         /// The field's text.
         value: String,
     },
+    /// A value of a binary array (`.npy`, `.npz`) is NaN or infinite.
+    #[error("{at} is {value}: NaN and infinity are not allowed")]
+    NonFiniteValue {
+        /// Where, counting from 0: `row 3, column 1 (from 0)` or `weight 3 (from 0)`.
+        at: String,
+        /// The value.
+        value: f64,
+    },
     /// The CSV parser failed (e.g. a line that is not UTF-8 inside quotes).
     #[error("line {line}: {message}")]
     Csv {

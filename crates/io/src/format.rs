@@ -17,8 +17,11 @@ pub enum InputFormat {
     Text(u8),
 }
 
-/// The zip archive's local-file-header signature: every `.npz` starts with it.
-const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// Whether `bytes` start like a zip archive: a local file header, or the end-of-directory
+/// record that is all an archive of no files holds (`numpy.savez(path)` with no arrays).
+fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
 
 /// What a file's first bytes say it is, when it is neither `.npy`, a zip archive nor text.
 fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
@@ -46,7 +49,7 @@ fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
 fn content_kind(bytes: &[u8]) -> &'static str {
     if npy::is_npy(bytes) {
         "a .npy array"
-    } else if bytes.starts_with(ZIP_MAGIC) {
+    } else if is_zip(bytes) {
         "a zip archive (an .npz?)"
     } else {
         binary_kind(bytes).unwrap_or("text")
@@ -72,16 +75,16 @@ pub fn input_format(name: Option<&Path>, bytes: &[u8]) -> Result<InputFormat, Re
     let ext = name.map(extension).unwrap_or_default();
     let mismatch =
         |ext: &str| ReadError::FormatMismatch { extension: ext.to_string(), what: content_kind(bytes) };
-    let is_zip = bytes.starts_with(ZIP_MAGIC);
+    let zip = is_zip(bytes);
     match ext.as_str() {
         // A short or damaged .npy is the reader's to explain; other known content is a mismatch.
-        "npy" if is_zip || binary_kind(bytes).is_some_and(|k| k != "binary data") => Err(mismatch(&ext)),
+        "npy" if zip || binary_kind(bytes).is_some_and(|k| k != "binary data") => Err(mismatch(&ext)),
         "npy" => Ok(InputFormat::Npy),
-        "npz" if is_zip => Ok(InputFormat::Npz),
+        "npz" if zip => Ok(InputFormat::Npz),
         "npz" => Err(mismatch(&ext)),
-        "csv" | "tsv" | "tab" if npy::is_npy(bytes) || is_zip => Err(mismatch(&ext)),
+        "csv" | "tsv" | "tab" if npy::is_npy(bytes) || zip => Err(mismatch(&ext)),
         _ if npy::is_npy(bytes) => Ok(InputFormat::Npy),
-        _ if is_zip => Ok(InputFormat::Npz),
+        _ if zip => Ok(InputFormat::Npz),
         _ => {
             if let Some(what) = binary_kind(bytes) {
                 return Err(ReadError::NotATable {

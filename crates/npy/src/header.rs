@@ -88,6 +88,46 @@ enum Literal {
     Dict(Vec<(String, Literal)>),
 }
 
+/// Python's spelling of a literal, for a `descr` that is not a string (a record dtype).
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let join = |f: &mut std::fmt::Formatter<'_>, items: &[Literal]| -> std::fmt::Result {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{item}")?;
+            }
+            Ok(())
+        };
+        match self {
+            Literal::Str(s) => write!(f, "'{s}'"),
+            Literal::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
+            Literal::Int(i) => write!(f, "{i}"),
+            Literal::Tuple(items) => {
+                f.write_str("(")?;
+                join(f, items)?;
+                f.write_str(if items.len() == 1 { ",)" } else { ")" })
+            }
+            Literal::List(items) => {
+                f.write_str("[")?;
+                join(f, items)?;
+                f.write_str("]")
+            }
+            Literal::Dict(entries) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "'{k}': {v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
 impl Header {
     fn parse(text: &str) -> Result<Header, NpyError> {
         let bad = |problem| NpyError::Header { problem };
@@ -103,7 +143,7 @@ impl Header {
         for (key, value) in entries {
             match (key.as_str(), value) {
                 ("descr", Literal::Str(s)) => descr = Some(s),
-                ("descr", other) => descr = Some(format!("{other:?}")),
+                ("descr", other) => descr = Some(other.to_string()),
                 ("fortran_order", Literal::Bool(b)) => fortran_order = Some(b),
                 ("shape", Literal::Tuple(items)) => {
                     let dims: Option<Vec<usize>> = items
@@ -249,5 +289,14 @@ mod tests {
         let h = Header::parse("{ \"shape\" : ( 4L , ) ,'fortran_order':False,'descr':'<f8'}").unwrap();
         assert_eq!(h.shape, vec![4]);
         assert_eq!(h.descr, "<f8");
+    }
+
+    #[test]
+    fn a_record_dtype_is_named_as_python_writes_it() {
+        let e = Header::parse(
+            "{'descr': [('a', '<f8'), ('b', '<i4', (2,))], 'fortran_order': False, 'shape': (2,), }",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("unsupported dtype '[('a', '<f8'), ('b', '<i4', (2,))]'"), "{e}");
     }
 }

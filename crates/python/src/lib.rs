@@ -9,6 +9,7 @@ mod bayesian;
 mod blockwise;
 mod convert;
 mod error;
+mod files;
 mod image;
 mod online;
 mod partitions;
@@ -292,6 +293,7 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(sample, m)?)?;
     m.add_function(wrap_pyfunction!(seed_workload, m)?)?;
+    m.add_function(wrap_pyfunction!(files::read_data, m)?)?;
     m.add("EinmixError", m.py().get_type::<EinmixError>())?;
     m.add("instruction_set", einmix::instruction_set())?;
     blockwise::register(m)?;

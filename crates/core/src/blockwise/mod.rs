@@ -366,7 +366,7 @@ pub(crate) fn unpack_checked(layout: &Layout, summed: &[f64]) -> Result<(SuffSta
     layout.check(summed)?;
     let n = summed[layout.n_samples()] as usize;
     if n == 0 {
-        return Err(Error::EmptyData { n_samples: 0, n_features: layout.d });
+        return Err(Error::EmptyData { n_samples: 0, n_features: layout.d, min_samples: 1 });
     }
     let total = summed[layout.total_weight()];
     if total.is_nan() || total <= 0.0 {

@@ -245,7 +245,7 @@ impl GaussianMixture {
                 let size = options.sample_size.unwrap_or(DEFAULT_SAMPLE_SIZE).max(self.n_components);
                 let r = reservoir(source, size, seed ^ 0x5eed_5a3b_1e00_0001)?;
                 if r.seen == 0 {
-                    return Err(Error::EmptyData { n_samples: 0, n_features: d }.into());
+                    return Err(Error::EmptyData { n_samples: 0, n_features: d, min_samples: 1 }.into());
                 }
                 if r.positive == 0 {
                     return Err(Error::ZeroWeights { n_samples: r.seen }.into());
