@@ -19,6 +19,8 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// An `.npz` archive held in memory, open for reading its arrays.
 pub struct Npz<'a> {
     zip: ZipArchive<Cursor<&'a [u8]>>,
+    /// The archive's size: no member's compressed data can be larger.
+    len: u64,
 }
 
 fn zip_error(e: zip::result::ZipError) -> ReadError {
@@ -28,7 +30,7 @@ fn zip_error(e: zip::result::ZipError) -> ReadError {
 impl<'a> Npz<'a> {
     /// Opens the archive in `bytes` (its central directory is read; no member is yet).
     pub fn new(bytes: &'a [u8]) -> Result<Npz<'a>, ReadError> {
-        Ok(Npz { zip: ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)? })
+        Ok(Npz { zip: ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?, len: bytes.len() as u64 })
     }
 
     /// The arrays' names (the members' names without `.npy`), in the archive's order.
@@ -44,13 +46,16 @@ impl<'a> Npz<'a> {
             None => return Ok(None),
         };
         let mut file = self.zip.by_index(index).map_err(zip_error)?;
+        // Sizes are claims of the archive's directory, checked before any is trusted with an
+        // allocation: compressed data lies inside the archive, and deflate's ratio is bounded.
         let claimed = file.size();
-        let bound = file.compressed_size().saturating_mul(MAX_DEFLATE_RATIO).saturating_add(1024);
+        let compressed = file.compressed_size().min(self.len);
+        let bound = compressed.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(1024);
         if claimed > bound {
             return Err(ReadError::Zip {
                 message: format!(
-                    "array '{name}' claims {claimed} bytes from {} compressed bytes, more than deflate can expand to",
-                    file.compressed_size()
+                    "array '{name}' claims {claimed} bytes from {compressed} compressed bytes, more than \
+                     deflate can expand to"
                 ),
             });
         }
