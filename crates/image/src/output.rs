@@ -8,8 +8,8 @@
 
 use std::fmt::Write as _;
 
-use crate::error::Result;
-use crate::io::{npy, npz};
+use crate::error::{Error, Result};
+use crate::io::npy;
 use crate::track::Track;
 
 impl Track {
@@ -70,7 +70,7 @@ impl Track {
 
     /// The `.npz` bytes.
     pub fn to_npz(&self) -> Result<Vec<u8>> {
-        npz::archive(&self.npz_members())
+        einmix_io::npz::archive(&self.npz_members()).map_err(|e| Error::Encode { message: e.to_string() })
     }
 
     /// One CSV line per frame: `frame, n_points, background, n_iter, converged, lower_bound,

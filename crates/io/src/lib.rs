@@ -23,11 +23,10 @@ pub mod columns;
 pub mod data;
 mod error;
 pub mod format;
+pub mod npy;
 pub mod npy_stream;
 pub mod npz;
 pub mod text;
-
-pub use einmix_npy as npy;
 
 pub use columns::Table;
 pub use data::{read_data, read_data_file, read_weights};

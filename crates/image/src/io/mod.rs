@@ -1,9 +1,8 @@
 //! The image I/O layer: TIFF (single and multi-page, OME-TIFF), PNG and `.npy` in; `.npy`,
-//! `.npz` and PNG out. Readers take a path and say, naming it, exactly what is wrong with a
+//! `.npz` (written by `einmix-io`) and PNG out. Readers take a path and say, naming it, exactly what is wrong with a
 //! file; writers return bytes, so that the caller decides how to write them (atomically, say).
 
 pub mod npy;
-pub mod npz;
 pub(crate) mod png;
 pub(crate) mod tiff;
 

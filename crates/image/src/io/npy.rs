@@ -1,11 +1,11 @@
 //! `.npy` stacks: arrays of 2, 3 or 4 axes, of any numeric dtype, read by the one `.npy`
-//! reader ([`einmix_npy`]) and converted to f32 as NumPy's `astype(numpy.float32)` would.
+//! reader (`einmix_io::npy`) and converted to f32 as NumPy's `astype(numpy.float32)` would.
 //! The writers are that crate's, re-exported for the `.npz` output.
 
 use std::path::Path;
 
-use einmix_npy::NpyError;
-pub use einmix_npy::{f64_bytes, i64_bytes, str_bytes};
+use einmix_io::npy::{self as reader, NpyError};
+pub use einmix_io::npy::{f64_bytes, i64_bytes, str_bytes};
 
 use crate::error::{Error, Result};
 use crate::stack::Raw;
@@ -24,7 +24,7 @@ fn error(path: &Path, e: NpyError) -> Error {
 }
 
 pub(crate) fn read_raw(path: &Path, bytes: &[u8]) -> Result<Raw> {
-    let array = einmix_npy::read::<f32>(bytes).map_err(|e| error(path, e))?;
+    let array = reader::read::<f32>(bytes).map_err(|e| error(path, e))?;
     let shape = array.shape;
     let (t, z, h, w) = match shape[..] {
         [h, w] => (1, 1, h, w),

@@ -1,8 +1,8 @@
 //! The `.npy` header: magic string, version, and the Python-literal dictionary
 //! `{'descr': '<f8', 'fortran_order': False, 'shape': (N, D), }`.
 
-use crate::dtype::Dtype;
-use crate::NpyError;
+use crate::npy::dtype::Dtype;
+use crate::npy::NpyError;
 
 pub(crate) const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -68,7 +68,7 @@ impl Header {
     /// Checks that `found` bytes of data are exactly what the shape needs.
     pub fn check_data_len(&self, found: u64) -> Result<(), NpyError> {
         let expected = self.data_bytes()?;
-        let shape = crate::shape_text(&self.shape);
+        let shape = crate::npy::shape_text(&self.shape);
         match found.cmp(&expected) {
             std::cmp::Ordering::Less => Err(NpyError::Truncated { shape, expected, found }),
             std::cmp::Ordering::Greater => Err(NpyError::Trailing { shape, extra: found - expected }),

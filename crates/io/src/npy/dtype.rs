@@ -3,7 +3,7 @@
 //! to f64 or f32 as `ndarray.astype` does it (integers and floats rounded to nearest, bool to
 //! 0 or 1).
 
-use crate::NpyError;
+use crate::npy::NpyError;
 
 /// The family of an element type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Writers: float64, int64 and unicode arrays in format 1.0, C order, little-endian.
 
-use crate::header::MAGIC;
-use crate::shape_text;
+use crate::npy::header::MAGIC;
+use crate::npy::shape_text;
 
 /// The header of a version 1.0 file, padded so that the data starts at a multiple of 64.
 fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
@@ -22,7 +22,7 @@ fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
 /// A float64 `.npy` of the given shape (`data` in C order).
 ///
 /// ```
-/// let bytes = einmix_npy::f64_bytes(&[2], &[1.0, 2.0]);
+/// let bytes = einmix_io::npy::f64_bytes(&[2], &[1.0, 2.0]);
 /// assert_eq!(bytes.len() % 16, 0);
 /// ```
 pub fn f64_bytes(shape: &[usize], data: &[f64]) -> Vec<u8> {
