@@ -311,6 +311,9 @@ pub(crate) struct Scratch {
     pub active: Vec<usize>,
     /// Per component: the culling upper bound of its log-density in the chunk.
     pub upper: Vec<f64>,
+    /// `CHUNK` lanes: the background's log term per point (`-inf` outside its box), then
+    /// its exponential after the log-sum-exp.
+    pub background: Vec<f64>,
 }
 
 impl Scratch {
@@ -326,6 +329,7 @@ impl Scratch {
             log_lik: vec![0.0; CHUNK],
             active: (0..k).collect(),
             upper: vec![0.0; k],
+            background: vec![0.0; CHUNK],
         }
     }
 

@@ -174,6 +174,12 @@ pub enum Error {
         /// The parser's message.
         message: String,
     },
+    /// The background component's region (or its use) is not valid.
+    #[error("Invalid background region: {problem}")]
+    InvalidBackground {
+        /// What is wrong, naming the feature.
+        problem: String,
+    },
 }
 
 /// scikit-learn's `check_array` message for too few rows, or else for no columns.

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use ndarray::{Array1, Array2, ArrayD};
 
+use crate::background::BackgroundRegion;
 use crate::covariance::CovarianceType;
 use crate::error::{Error, Input, Result};
 use crate::validate::{self, parameter, shape_text};
@@ -107,6 +108,7 @@ pub struct GaussianMixture {
     pub(crate) final_labels: bool,
     pub(crate) learning_decay: f64,
     pub(crate) learning_offset: f64,
+    pub(crate) background: Option<BackgroundRegion>,
 }
 
 impl Default for GaussianMixture {
@@ -135,6 +137,7 @@ impl GaussianMixture {
             final_labels: true,
             learning_decay: 0.7,
             learning_offset: 10.0,
+            background: None,
         }
     }
 
@@ -199,6 +202,15 @@ impl GaussianMixture {
     /// makes fits slower, which is what the benchmark uses it for.
     pub fn culling(mut self, on: bool) -> Self {
         self.culling = on;
+        self
+    }
+    /// Adds a uniform background component over `region` (default: none, scikit-learn's
+    /// model), whose weight EM learns with the Gaussians' (see [`crate::Background`]): for
+    /// clutter and noise floors that would otherwise pull components onto themselves. It
+    /// starts with weight `1/(K+1)`; the fitted model's [`Mixture::background`] holds it.
+    /// In-memory and streamed fits take it; the variational model does not (yet).
+    pub fn background(mut self, region: BackgroundRegion) -> Self {
+        self.background = Some(region);
         self
     }
     /// Whether the fit ends with scikit-learn's final E-step, filling [`Fit::labels`] (default

@@ -41,6 +41,7 @@
 // kernels, linalg, parallel, error, validate  ->  chunks  ->  covariance  ->  pass
 // ->  mstep, model, scoring, kmeans, init  ->  estimator  ->  driver, blockwise  ->  variational
 // ->  datasets
+mod background;
 pub mod blockwise;
 mod chunks;
 mod covariance;
@@ -60,6 +61,7 @@ mod scoring;
 mod validate;
 mod variational;
 
+pub use background::{Background, BackgroundRegion};
 pub use chunks::Element;
 pub use covariance::CovarianceType;
 pub use driver::online::{OnlineFit, OnlineState};

@@ -10,11 +10,12 @@
 use std::time::Duration;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, IxDyn};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::background::Background;
 use crate::covariance::CovarianceType;
 use crate::error::{Error, Input, Result};
 use crate::validate;
@@ -41,6 +42,9 @@ pub struct Mixture {
     means: Vec<f64>,
     covariances: Vec<f64>,
     precisions_cholesky: Vec<f64>,
+    /// The uniform background component, if the model has one (its weight and the Gaussians'
+    /// sum to 1).
+    background: Option<Background>,
 }
 
 /// Mutable access to the flat parameter arrays, for the M-step.
@@ -82,6 +86,7 @@ impl Mixture {
             means: means.iter().copied().collect(),
             covariances: cov,
             precisions_cholesky: prec_chol,
+            background: None,
         })
     }
 
@@ -108,6 +113,7 @@ impl Mixture {
             means: nest(&means.iter().copied().collect::<Vec<_>>(), &[k, d]),
             covariances: nest_checked(covariances),
             precisions_cholesky: nest_checked(precisions_cholesky),
+            background: None,
         };
         Mixture::try_from(file).map_err(|message| Error::InvalidModel { message })
     }
@@ -124,6 +130,7 @@ impl Mixture {
             means,
             covariances,
             precisions_cholesky,
+            background: None,
         }
     }
 
@@ -159,7 +166,8 @@ impl Mixture {
     pub fn n_features(&self) -> usize {
         self.n_features
     }
-    /// Mixing weights, shape `(K,)`, summing to 1.
+    /// Mixing weights of the Gaussians, shape `(K,)`, summing to 1 (to 1 minus the
+    /// background's weight when the model has a [`Background`]).
     pub fn weights(&self) -> ArrayView1<'_, f64> {
         ArrayView1::from(&self.weights[..])
     }
@@ -186,14 +194,47 @@ impl Mixture {
         ArrayD::from_shape_vec(IxDyn(&shape), p).expect("shape")
     }
 
-    /// Free parameters: covariances + means + `K - 1` weights.
+    /// The uniform background component, if the model has one.
+    pub fn background(&self) -> Option<&Background> {
+        self.background.as_ref()
+    }
+
+    /// The mixture with `background` added: the Gaussians' weights are scaled to sum to
+    /// `1 - background.weight()`. Errors if the region's dimension is not the model's.
+    pub fn with_background(mut self, background: Background) -> Result<Mixture> {
+        if background.lower().len() != self.n_features {
+            return Err(Error::InvalidBackground {
+                problem: format!(
+                    "the region has {} features, but the model has {}",
+                    background.lower().len(),
+                    self.n_features
+                ),
+            });
+        }
+        let gaussians: f64 = self.weights.iter().sum();
+        let scale = (1.0 - background.weight()) / gaussians;
+        self.weights.iter_mut().for_each(|w| *w *= scale);
+        self.background = Some(background);
+        Ok(self)
+    }
+
+    /// Sets the background's weight (the M-step's estimate); no-op without a background.
+    pub(crate) fn set_background_weight(&mut self, weight: f64) {
+        if let Some(b) = &self.background {
+            self.background = Some(b.with_weight(weight));
+        }
+    }
+
+    /// Free parameters: covariances + means + `K - 1` weights (+ 1 for a background's weight;
+    /// its region is given or taken from the data's range, as mclust counts it).
     pub fn n_parameters(&self) -> usize {
         let (k, d) = (self.n_components, self.n_features);
-        self.covariance_type.n_parameters(k, d) + k * d + k - 1
+        self.covariance_type.n_parameters(k, d) + k * d + k - 1 + usize::from(self.background.is_some())
     }
 
     /// `n` samples from the mixture and the component each came from, grouped by component
-    /// as scikit-learn does. The same `seed` gives the same samples.
+    /// as scikit-learn does; points of a background are uniform in its box, label `K`, last.
+    /// The same `seed` gives the same samples.
     ///
     /// ```
     /// use einmix::{CovarianceType, Mixture};
@@ -208,16 +249,19 @@ impl Mixture {
     pub fn sample(&self, n: usize, seed: u64) -> (Array2<f64>, Array1<usize>) {
         let (k, d) = (self.n_components, self.n_features);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Multinomial counts by conditional binomials.
-        let mut counts = vec![0usize; k];
+        // Multinomial counts by conditional binomials; a background is category K, last.
+        let weights: Vec<f64> =
+            self.weights.iter().copied().chain(self.background.as_ref().map(|b| b.weight())).collect();
+        let categories = weights.len();
+        let mut counts = vec![0usize; categories];
         let (mut left, mut mass) = (n as u64, 1.0f64);
-        for c in 0..k {
-            if c + 1 == k || left == 0 {
+        for c in 0..categories {
+            if c + 1 == categories || left == 0 {
                 counts[c] = left as usize;
                 left = 0;
                 continue;
             }
-            let p = (self.weights[c] / mass).clamp(0.0, 1.0);
+            let p = (weights[c] / mass).clamp(0.0, 1.0);
             let draw = match Binomial::new(left, p) {
                 Ok(binomial) => binomial.sample(&mut rng),
                 // Only a NaN p fails, and clamp keeps NaN: no draw from such a component.
@@ -225,7 +269,7 @@ impl Mixture {
             };
             counts[c] = draw as usize;
             left -= draw;
-            mass -= self.weights[c];
+            mass -= weights[c];
         }
         let mut x = Array2::zeros((n, d));
         let mut labels = Array1::zeros(n);
@@ -245,6 +289,15 @@ impl Mixture {
                     x[[row, i]] = v;
                 }
                 labels[row] = c;
+                row += 1;
+            }
+        }
+        if let Some(b) = &self.background {
+            for _ in 0..counts[k] {
+                for j in 0..d {
+                    x[[row, j]] = rng.random_range(b.lower()[j]..=b.upper()[j]);
+                }
+                labels[row] = k;
                 row += 1;
             }
         }
@@ -388,6 +441,9 @@ struct MixtureFile {
     means: serde_json::Value,
     covariances: serde_json::Value,
     precisions_cholesky: serde_json::Value,
+    /// Absent in files without a background (and in every file written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    background: Option<Background>,
 }
 
 const FORMAT_NAME: &str = "einmix.Mixture";
@@ -449,6 +505,7 @@ impl From<Mixture> for MixtureFile {
             covariances: nest(&m.covariances, &shape),
             precisions_cholesky: nest(&m.precisions_cholesky, &shape),
             weights: m.weights,
+            background: m.background,
         }
     }
 }
@@ -494,8 +551,21 @@ impl TryFrom<MixtureFile> for Mixture {
         if chol.iter().enumerate().any(|(i, &u)| f.covariance_type.on_diagonal(i, d) && u <= 0.0) {
             return Err("'precisions_cholesky' must have a positive diagonal".into());
         }
+        // A background is checked as one built by hand is.
+        let background = match f.background {
+            Some(b) => {
+                let b = Background::new(b.lower().to_vec(), b.upper().to_vec(), b.weight())
+                    .map_err(|e| e.to_string())?;
+                if b.lower().len() != d {
+                    return Err(format!("'background' has {} features, expected {d}", b.lower().len()));
+                }
+                Some(b)
+            }
+            None => None,
+        };
         let (covariance_type, weights) = (f.covariance_type, f.weights);
         Ok(Mixture {
+            background,
             covariance_type,
             n_components: k,
             n_features: d,

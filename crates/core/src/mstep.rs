@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! N_k   = sum_i w_i r_ik + 10 eps                      (scikit-learn's guard for empty components)
-//! pi_k  = N_k / sum_j N_j
+//! pi_k  = N_k / (sum_j N_j + N_0)                      (N_0: a background's count, if any)
 //! mu_k  = (sum_i w_i r_ik x_i) / N_k                    = (sx_k + c_k sr_k) / N_k
 //! Sigma = centred scatter around mu_k / N_k + reg_covar  (see `covariance::recentre`)
 //! U_k   = chol(Sigma_k)^{-T}
@@ -90,21 +90,29 @@ pub(crate) fn m_step(
     scratch: &mut MStepScratch,
 ) -> Result<()> {
     let (k, d, kind) = (model.n_components(), model.n_features(), model.covariance_type());
+    // A background's count, with the same guard as the Gaussians' (so its weight never
+    // reaches 0 and its log never -inf).
+    let background = model.background().map(|_| stats.background + EMPTY_GUARD);
     let parts = model.parts_mut();
     gaussian_moments(kind, stats, shifts, reg_covar, scratch, parts.means, parts.covariances);
     let nk = &scratch.nk;
-    let divisor = match norm {
-        WeightNorm::SumOfCounts => nk.iter().sum(),
-        WeightNorm::TotalWeight(w) => w,
+    let divisor = match (norm, background) {
+        (WeightNorm::SumOfCounts, None) => nk.iter().sum(),
+        (WeightNorm::SumOfCounts, Some(n0)) => nk.iter().sum::<f64>() + n0,
+        (WeightNorm::TotalWeight(w), _) => w,
     };
     for c in 0..k {
         parts.weights[c] = nk[c] / divisor;
     }
-    kind.precisions_cholesky_into(
+    let result = kind.precisions_cholesky_into(
         parts.covariances,
         d,
         reg_covar,
         parts.precisions_cholesky,
         &mut scratch.chol,
-    )
+    );
+    if let Some(n0) = background {
+        model.set_background_weight(n0 / divisor);
+    }
+    result
 }

@@ -57,12 +57,15 @@ impl Mixture {
     }
 
     /// Posterior probability of each component for each row, shape `(N, K)`; rows sum to 1.
+    /// With a background, shape `(N, K + 1)`: its probability is the last column.
     pub fn predict_proba<T: Element>(&self, x: ArrayView2<T>) -> Result<Array2<f64>> {
         let flat = self.score_pass(x, ScoreOutput::Responsibilities)?;
-        Ok(Array2::from_shape_vec((x.nrows(), self.n_components()), flat).expect("N x K values"))
+        let columns = self.n_components() + usize::from(self.background().is_some());
+        Ok(Array2::from_shape_vec((x.nrows(), columns), flat).expect("N x columns values"))
     }
 
-    /// The most probable component of each row.
+    /// The most probable component of each row; with a background, `K` marks the rows the
+    /// background explains best.
     pub fn predict<T: Element>(&self, x: ArrayView2<T>) -> Result<Array1<usize>> {
         let flat = self.score_pass(x, ScoreOutput::Label)?;
         Ok(flat.into_iter().map(|v| v as usize).collect())

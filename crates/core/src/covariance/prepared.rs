@@ -28,6 +28,10 @@ pub(crate) struct Prepared {
     /// eigenvalues of `P_k` (bounds on them for D > 2), or the diagonal precisions themselves.
     pub bound_min: Vec<f64>,
     pub bound_max: Vec<f64>,
+    /// A uniform background's `ln pi_0 - ln V` (`None`: no background, or one of weight 0).
+    pub background: Option<f64>,
+    /// Its box: `D` lower corner values, then `D` upper.
+    pub background_box: Vec<f64>,
 }
 
 impl Prepared {
@@ -43,6 +47,8 @@ impl Prepared {
             cull: false,
             bound_min: vec![0.0; k * d],
             bound_max: vec![0.0; k * d],
+            background: None,
+            background_box: Vec::new(),
         }
     }
 
@@ -66,6 +72,29 @@ impl Prepared {
             self.update_bounds();
         }
         self.kind.prepare_means(&self.means, &self.prec_chol, k, d, &mut self.mean_prec);
+    }
+
+    /// Copies a background's term and box (or clears it), without allocating after the first.
+    pub(crate) fn set_background(&mut self, background: Option<&crate::background::Background>) {
+        self.background = background.map(|b| b.log_term()).filter(|t| t.is_finite());
+        self.background_box.clear();
+        if let Some(b) = background {
+            self.background_box.extend_from_slice(b.lower());
+            self.background_box.extend_from_slice(b.upper());
+        }
+    }
+
+    /// Columns a background adds to the responsibilities: 1 if the model has one (even of
+    /// weight 0), else 0.
+    pub(crate) fn background_columns(&self) -> usize {
+        usize::from(!self.background_box.is_empty())
+    }
+
+    /// Whether the box `[lo, hi]` lies inside the background's region.
+    pub(crate) fn background_covers(&self, lo: &[f64], hi: &[f64]) -> bool {
+        let d = self.d;
+        let (lower, upper) = self.background_box.split_at(d);
+        (0..d).all(|j| lower[j] <= lo[j] && hi[j] <= upper[j])
     }
 
     /// Eigenvalue bounds of every precision, for culling.

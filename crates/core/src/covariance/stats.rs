@@ -26,6 +26,8 @@ pub(crate) struct SuffStats {
     pub skipped: Vec<f64>,
     /// (chunk, component) pairs skipped by culling.
     pub culled_pairs: u64,
+    /// `sum_i w_i r_i0`: the background component's weighted responsibility (0 without one).
+    pub background: f64,
 }
 
 impl SuffStats {
@@ -37,6 +39,7 @@ impl SuffStats {
             log_lik: 0.0,
             skipped: vec![0.0; k],
             culled_pairs: 0,
+            background: 0.0,
         }
     }
 
@@ -47,6 +50,7 @@ impl SuffStats {
         self.log_lik = 0.0;
         self.skipped.fill(0.0);
         self.culled_pairs = 0;
+        self.background = 0.0;
     }
 
     /// Whether culling lost nothing that matters: every component's skipped mass is below
@@ -68,6 +72,7 @@ impl SuffStats {
             }
         }
         self.log_lik += other.log_lik;
+        self.background += other.background;
         self.culled_pairs += other.culled_pairs;
     }
 

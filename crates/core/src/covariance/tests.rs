@@ -327,7 +327,7 @@ struct Normalise<'a> {
 impl Kernel for Normalise<'_> {
     type Output = ();
     fn run<A: Arith>(self) {
-        log_sum_exp_chunk::<A>(self.k, self.w, self.s)
+        log_sum_exp_chunk::<A>(self.k, self.w, self.s, false)
     }
 }
 
@@ -352,8 +352,8 @@ fn log_sum_exp_chunk_gives_responsibilities_summing_to_one_and_the_naive_log_sum
             s.lp.copy_from_slice(&lp);
             match variant {
                 0 => dispatch(Normalise { k, w: &w, s: &mut s }),
-                1 => log_sum_exp_chunk::<Unfused>(k, &w, &mut s),
-                _ => log_sum_exp_chunk::<Fused>(k, &w, &mut s),
+                1 => log_sum_exp_chunk::<Unfused>(k, &w, &mut s, false),
+                _ => log_sum_exp_chunk::<Fused>(k, &w, &mut s, false),
             }
             for i in 0..CHUNK {
                 let column: Vec<f64> = (0..k).map(|c| lp[c * CHUNK + i]).collect();

@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{drive, start_and_progress, FitOptions, Model, Source};
+use crate::background::Background;
 use crate::chunks::{spatial_order, Chunked, Element, Scratch, WeightScale};
 use crate::covariance::{Prepared, SuffStats};
 use crate::error::{Error, Result};
@@ -60,8 +61,18 @@ impl<'a> InMemory<'a, Mixture> {
         sample_weight: Option<ArrayView1<f64>>,
         k: usize,
     ) -> Result<InMemory<'a, Mixture>> {
-        let initialise: Initialise<'a, Mixture> =
-            Box::new(move |data, rng, par| init::initial_mixture(spec, data, rng, par));
+        // The background's region is resolved once, from all of the data (its bounding box).
+        let background = match &spec.background {
+            Some(region) => Some(Background::resolve(region, x, 1.0 / (k as f64 + 1.0))?),
+            None => None,
+        };
+        let initialise: Initialise<'a, Mixture> = Box::new(move |data, rng, par| {
+            let m = init::initial_mixture(spec, data, rng, par)?;
+            match &background {
+                Some(b) => m.with_background(b.clone()),
+                None => Ok(m),
+            }
+        });
         InMemory::with_model(spec, x, sample_weight, k, WeightScale::MeanOne, initialise)
     }
 }

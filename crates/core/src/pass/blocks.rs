@@ -1,8 +1,9 @@
 //! The fused pass over a block of chunks: cull, log-densities, log-sum-exp, statistics (EM);
 //! or cull, log-densities and a per-point output (scoring).
 
+use super::background::fill_terms;
 use super::cull::cull;
-use super::logsumexp::{log_sum_exp_chunk, weighted_log_lik};
+use super::logsumexp::{background_responsibility, log_sum_exp_chunk, weighted_log_lik};
 use crate::chunks::{Chunked, Scratch, CHUNK};
 use crate::covariance::{accumulate_chunk, log_prob_chunk, Prepared, SuffStats};
 use crate::kernels::{Arith, Kernel};
@@ -31,8 +32,12 @@ impl Kernel for EmBlock<'_> {
             }
             let n_active = self.scratch.active.len();
             log_prob_chunk::<A>(p, xs, self.scratch);
-            log_sum_exp_chunk::<A>(n_active, w, self.scratch);
+            let background = fill_terms(p, self.data, c, xs, self.scratch);
+            log_sum_exp_chunk::<A>(n_active, w, self.scratch, background);
             self.stats.log_lik += weighted_log_lik(w, self.scratch);
+            if background {
+                self.stats.background += background_responsibility(self.scratch);
+            }
             accumulate_chunk::<A>(p.kind, &p.means, xs, self.scratch, self.stats);
         }
     }
@@ -78,31 +83,42 @@ impl Kernel for ScoreBlock<'_> {
                 cull(p, self.data, c, self.scratch, None);
             }
             log_prob_chunk::<A>(p, xs, self.scratch);
+            let background = fill_terms(p, self.data, c, xs, self.scratch);
             let len = self.data.chunk_len(c);
             let row0 = c * CHUNK - first_row;
             if self.what == ScoreOutput::Label {
                 let s = &*self.scratch;
                 for i in 0..len {
-                    let mut best = 0;
-                    for row in 1..s.active.len() {
-                        if s.lp[row * CHUNK + i] > s.lp[best * CHUNK + i] {
-                            best = row;
+                    // The background is label K, chosen only where its term is strictly best.
+                    let (mut label, mut top) = (p.k, f64::NEG_INFINITY);
+                    for row in 0..s.active.len() {
+                        if row == 0 || s.lp[row * CHUNK + i] > top {
+                            (label, top) = (s.active[row], s.lp[row * CHUNK + i]);
                         }
                     }
-                    self.out[row0 + i] = s.active[best] as f64;
+                    if background && (s.active.is_empty() || s.background[i] > top) {
+                        label = p.k;
+                    }
+                    self.out[row0 + i] = label as f64;
                 }
                 continue;
             }
-            log_sum_exp_chunk::<A>(p.k, &ones, self.scratch);
+            log_sum_exp_chunk::<A>(p.k, &ones, self.scratch, background);
             match self.what {
                 ScoreOutput::LogLikelihood => {
                     self.out[row0..row0 + len].copy_from_slice(&self.scratch.log_lik[..len]);
                 }
                 ScoreOutput::Responsibilities => {
+                    // A background's responsibility is the last column.
+                    let stride = p.k + p.background_columns();
+                    let s = &*self.scratch;
                     for i in 0..len {
                         for k in 0..p.k {
-                            self.out[(row0 + i) * p.k + k] =
-                                self.scratch.lp[k * CHUNK + i] * self.scratch.scale[i];
+                            self.out[(row0 + i) * stride + k] = s.lp[k * CHUNK + i] * s.scale[i];
+                        }
+                        if stride > p.k {
+                            self.out[(row0 + i) * stride + p.k] =
+                                if background { s.background[i] * s.scale[i] } else { 0.0 };
                         }
                     }
                 }

@@ -42,6 +42,11 @@ pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stat
         upper[k] = p.log_const[k] - 0.5 * near;
         best_lower = best_lower.max(p.log_const[k] - 0.5 * far);
     }
+    // A background covering the chunk is a term of every point's sum: a lower bound too. It
+    // only culls more, and what it culls is negligible against the background's own term.
+    if let Some(term) = super::background::bounds_chunk(p, data, c) {
+        best_lower = best_lower.max(term);
+    }
     s.active.clear();
     let w = data.chunk_weight[c];
     let mut stats = stats;

@@ -9,15 +9,27 @@ use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::{exp_nonpositive, sum_lanes, Arith, LANES};
 
 /// Log-sum-exp per point: replaces `s.lp` by `exp(lp - max)`, fills `s.log_lik` and
-/// `s.scale = w / sum`, so that `w_i r_ik = s.lp[k][i] * s.scale[i]`.
+/// `s.scale = w / sum`, so that `w_i r_ik = s.lp[k][i] * s.scale[i]`. With `background`, the
+/// terms in `s.background` (`-inf` for none) join the sum, last, and are replaced by their
+/// exponentials the same way; `k` may then be 0 (every Gaussian culled).
 #[inline(always)]
-pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch) {
+pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch, background: bool) {
     let max: &mut [f64; CHUNK] = lanes_mut(&mut s.max, 0);
-    max.copy_from_slice(lanes(&s.lp, 0));
+    if k > 0 {
+        max.copy_from_slice(lanes(&s.lp, 0));
+    } else {
+        max.fill(f64::NEG_INFINITY);
+    }
     for c in 1..k {
         let lp = lanes(&s.lp, c);
         for i in 0..CHUNK {
             max[i] = max[i].max(lp[i]);
+        }
+    }
+    if background {
+        let bg = lanes(&s.background, 0);
+        for i in 0..CHUNK {
+            max[i] = max[i].max(bg[i]);
         }
     }
     let sum: &mut [f64; CHUNK] = lanes_mut(&mut s.sum, 0);
@@ -30,12 +42,33 @@ pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch) 
             sum[i] += e;
         }
     }
+    if background {
+        let bg = lanes_mut(&mut s.background, 0);
+        for i in 0..CHUNK {
+            // Outside the box there is no term (not exp of -inf - max, which may be NaN).
+            let e = if bg[i] == f64::NEG_INFINITY { 0.0 } else { exp_nonpositive::<A>(bg[i] - max[i]) };
+            bg[i] = e;
+            sum[i] += e;
+        }
+    }
     let w: &[f64; CHUNK] = lanes(w, 0);
     let (ll, scale) = (&mut s.log_lik, &mut s.scale);
     for i in 0..CHUNK {
         ll[i] = max[i] + ln_at_least_one::<A>(sum[i]);
         scale[i] = w[i] / sum[i];
     }
+}
+
+/// `sum_i w_i r_i0`: the background's weighted responsibility over the chunk, after
+/// [`log_sum_exp_chunk`] with a background.
+#[inline(always)]
+pub(crate) fn background_responsibility(s: &Scratch) -> f64 {
+    let (bg, scale) = (lanes(&s.background, 0), lanes(&s.scale, 0));
+    let mut total = 0.0;
+    for i in 0..CHUNK {
+        total += bg[i] * scale[i];
+    }
+    total
 }
 
 /// `ln(x)` for `1 <= x < 2^1023`, vectorisable: `x = 2^e m` with `m` in `[sqrt(1/2), sqrt(2))`,

@@ -13,12 +13,16 @@
 //! `sum_i w_i r_ik (x_i - c_k)(x_i - c_k)^T` around the shift `c_k` (the current mean), so no
 //! `N x K` responsibility matrix ever exists and no raw second moment is ever formed.
 //!
+//! A uniform background component, when the model has one, is one more term of each point's
+//! log-sum-exp ([`background`]).
+//!
 //! One concern a file: [`cull`] (which components a chunk may skip), the kinds' log-density and
 //! statistics kernels (in `crate::covariance`), [`logsumexp`] (normalisation per point),
 //! [`blocks`] (a block of chunks, for EM or scoring) and [`run`] (blocks over threads, reduced
 //! in block order). All kernels are generic over `Arith` and inlined into the instruction-set
 //! wrappers of `crate::kernels`.
 
+pub(crate) mod background;
 pub(crate) mod blocks;
 pub(crate) mod cull;
 pub(crate) mod logsumexp;

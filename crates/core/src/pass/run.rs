@@ -21,6 +21,7 @@ pub(crate) fn prepared(m: &Mixture, cull: bool) -> Prepared {
 /// Copies the parameters of `m` (same shape) into `p` without allocating.
 pub(crate) fn refresh(p: &mut Prepared, m: &Mixture) {
     p.update(m.weights_slice(), m.means_slice(), m.precisions_cholesky_slice());
+    p.set_background(m.background());
 }
 
 /// One scratch per worker thread of `par`, for `k` components in `d` dimensions.
@@ -73,7 +74,8 @@ pub(crate) fn score(
     what: ScoreOutput,
     par: Option<&Parallel>,
 ) -> Vec<f64> {
-    let per_row = if what == ScoreOutput::Responsibilities { prepared.k } else { 1 };
+    let per_row =
+        if what == ScoreOutput::Responsibilities { prepared.k + prepared.background_columns() } else { 1 };
     let block_rows = BLOCK_CHUNKS * CHUNK;
     let mut out = vec![0.0; data.n * per_row];
     let mut blocks: Vec<&mut [f64]> = out.chunks_mut(block_rows * per_row).collect();
