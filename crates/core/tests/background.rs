@@ -296,3 +296,37 @@ fn culling_with_a_background_is_exact() {
     assert!((a - b).abs() <= 1e-12 * b, "background weight {a} vs {b}");
     assert_eq!(culled.labels, full.labels);
 }
+
+/// A streamed fit with a background (its region from the rows it reads) is the in-memory one.
+#[test]
+fn a_streamed_fit_with_a_background_is_the_in_memory_fit() {
+    let (truth, _) = sampled(CovarianceType::Diag, 4, 2, 8.0, 10, 31);
+    let floor = Background::new(vec![-60.0, -60.0], vec![60.0, 60.0], 0.25).unwrap();
+    let (x, _) = truth.with_background(floor).unwrap().sample(6_000, 32);
+    let w: Array1<f64> = (0..x.nrows()).map(|i| 1.0 + (i % 3) as f64).collect();
+    for kind in CovarianceType::ALL {
+        let spec = GaussianMixture::new(4)
+            .covariance_type(kind)
+            .background(BackgroundRegion::BoundingBox)
+            .random_state(3)
+            .tol(1e-8);
+        let reference = spec.fit(x.view(), Some(w.view())).unwrap().mixture;
+        for rows in [999, 1 << 20] {
+            let got = spec
+                .fit_stream(
+                    &mut einmix::stream::Blocks::new(x.view(), Some(w.view()), rows),
+                    FitOptions::new(),
+                )
+                .unwrap()
+                .mixture;
+            assert!(
+                common::mixture_rel_diff(&got, &reference) <= 1e-9,
+                "{kind} rows {rows}: {}",
+                common::mixture_rel_diff(&got, &reference)
+            );
+            let (a, b) = (got.background().unwrap(), reference.background().unwrap());
+            assert_eq!((a.lower(), a.upper()), (b.lower(), b.upper()));
+            assert!((a.weight() - b.weight()).abs() <= 1e-10, "{kind}: {} vs {}", a.weight(), b.weight());
+        }
+    }
+}

@@ -70,7 +70,8 @@ pub use kmeans_parallel::{
 /// Where each statistic sits in the flat vector of a mixture of `K` components in `D`
 /// dimensions: `[sr (K) | sx (K D) | scatter (S) | log_lik | total_weight | n_samples | skipped (K)]`,
 /// with `S = K D D` (full, row-major per component, upper triangle used), `D D` (tied),
-/// `K D` (diag, spherical: the squares).
+/// `K D` (diag, spherical: the squares); a mixture with a background adds one last value,
+/// its weighted responsibility `sum_i w_i r_i0`.
 ///
 /// ```
 /// use einmix::blockwise::Layout;
@@ -84,16 +85,20 @@ pub struct Layout {
     kind: CovarianceType,
     k: usize,
     d: usize,
+    background: bool,
 }
 
 impl Layout {
     /// The layout for `k` components of kind `kind` in `d` dimensions.
     pub fn new(kind: CovarianceType, k: usize, d: usize) -> Layout {
-        Layout { kind, k, d }
+        Layout { kind, k, d, background: false }
     }
-    /// The layout of the statistics of `m`.
+    /// The layout of the statistics of `m` (with the background's slot if it has one).
     pub fn of(m: &Mixture) -> Layout {
-        Layout::new(m.covariance_type(), m.n_components(), m.n_features())
+        Layout {
+            background: m.background().is_some(),
+            ..Layout::new(m.covariance_type(), m.n_components(), m.n_features())
+        }
     }
     fn scatter_len(&self) -> usize {
         self.kind.scatter_len(self.k, self.d)
@@ -122,9 +127,14 @@ impl Layout {
     pub fn skipped(&self) -> usize {
         self.log_lik() + 3
     }
+    /// Offset of the background's weighted responsibility (the last value; only with a
+    /// background).
+    pub fn background(&self) -> usize {
+        self.skipped() + self.k
+    }
     /// Length of the vector.
     pub fn len(&self) -> usize {
-        self.skipped() + self.k
+        self.skipped() + self.k + usize::from(self.background)
     }
     /// Never: a layout has at least one component.
     pub fn is_empty(&self) -> bool {
@@ -167,6 +177,9 @@ impl Layout {
         into[self.log_lik()] += stats.log_lik;
         into[self.total_weight()] += total_weight;
         into[self.n_samples()] += n as f64;
+        if self.background {
+            into[self.background()] += stats.background;
+        }
     }
 
     /// The summed statistics with weights rescaled to average 1 per row (as the in-memory fit
@@ -181,6 +194,9 @@ impl Layout {
         scaled(&summed[self.sx()..self.scatter()], &mut s.sx);
         scaled(&summed[self.scatter()..self.log_lik()], &mut s.scatter);
         s.log_lik = summed[self.log_lik()] * factor;
+        if self.background {
+            s.background = summed[self.background()] * factor;
+        }
         (s, raw * factor)
     }
 }
@@ -322,7 +338,7 @@ impl BlockStatistics {
         }
         let order = (self.sort_rows && self.prepared.cull).then(|| order_rows(x, None));
         let data = Chunked::build(x, w, order, WeightScale::Raw);
-        let Layout { kind, k, d } = self.layout;
+        let Layout { kind, k, d, .. } = self.layout;
         let mut blocks = vec![SuffStats::new(kind, k, d); data.n_blocks()];
         let mut total = SuffStats::new(kind, k, d);
         em_statistics(&self.prepared, &data, &self.par, &self.scratch, &mut blocks, &mut total);

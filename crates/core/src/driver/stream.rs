@@ -33,6 +33,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{drive, start_and_progress, FitOptions, Source};
+use crate::background::{Background, BackgroundRegion};
 use crate::blockwise::{culls, unpack_checked, BlockStatistics, Layout};
 use crate::covariance::SuffStats;
 use crate::error::{Error, Result};
@@ -104,6 +105,9 @@ struct Reservoir {
     weights: Vec<f64>,
     seen: usize,
     positive: usize,
+    /// The bounding box of every row seen (a background's default region).
+    lower: Vec<f64>,
+    upper: Vec<f64>,
 }
 
 fn reservoir<S: RowSource>(
@@ -113,7 +117,14 @@ fn reservoir<S: RowSource>(
 ) -> std::result::Result<Reservoir, S::Error> {
     let d = source.n_features();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut r = Reservoir { rows: Vec::new(), weights: Vec::new(), seen: 0, positive: 0 };
+    let mut r = Reservoir {
+        rows: Vec::new(),
+        weights: Vec::new(),
+        seen: 0,
+        positive: 0,
+        lower: vec![f64::INFINITY; d],
+        upper: vec![f64::NEG_INFINITY; d],
+    };
     let mut weighted = false;
     source.for_each_block(&mut |x, w| {
         if x.ncols() != d {
@@ -136,6 +147,11 @@ fn reservoir<S: RowSource>(
                 return Err(Error::NegativeWeight { row: r.seen, value: wt });
             }
             r.positive += (wt > 0.0) as usize;
+            for (j, &v) in row.iter().enumerate() {
+                let v: f64 = v.into();
+                r.lower[j] = r.lower[j].min(v);
+                r.upper[j] = r.upper[j].max(v);
+            }
             let slot = if r.seen < capacity {
                 r.rows.extend(row.iter());
                 r.weights.push(wt);
@@ -192,8 +208,19 @@ impl<S: RowSource> Source<Mixture> for Streamed<'_, S> {
         let w = (!r.weights.is_empty()).then(|| Array1::from(r.weights.clone()));
         // The initialisation alone: max_iter = 0 returns it. Run r uses the seed the in-memory
         // fit uses for a single run, moved on by r.
-        let init = self.spec.clone().max_iter(0).n_init(1).random_state(self.seed.wrapping_add(run as u64));
-        Ok(init.fit(x.view(), w.as_ref().map(|w| w.view()))?.mixture)
+        let mut init =
+            self.spec.clone().max_iter(0).n_init(1).random_state(self.seed.wrapping_add(run as u64));
+        // The background's region comes from every row (the sample's box would be smaller).
+        let background = init.background.take();
+        let m = init.fit(x.view(), w.as_ref().map(|w| w.view()))?.mixture;
+        let weight = 1.0 / (m.n_components() as f64 + 1.0);
+        Ok(match background {
+            None => m,
+            Some(BackgroundRegion::BoundingBox) => {
+                m.with_background(Background::from_bounds(r.lower.clone(), r.upper.clone(), weight)?)?
+            }
+            Some(region) => m.with_background(Background::resolve(&region, x.view(), weight)?)?,
+        })
     }
 
     fn pass(&mut self, model: &Mixture, cull: bool) -> std::result::Result<(), S::Error> {
