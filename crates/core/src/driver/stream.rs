@@ -148,7 +148,6 @@ fn reservoir<S: RowSource>(
             }
             r.positive += (wt > 0.0) as usize;
             for (j, &v) in row.iter().enumerate() {
-                let v: f64 = v.into();
                 r.lower[j] = r.lower[j].min(v);
                 r.upper[j] = r.upper[j].max(v);
             }
