@@ -40,6 +40,10 @@ class GaussianMixture:
     n_threads: Optional[int]
     learning_decay: float
     learning_offset: float
+    background: Any
+    background_weight_: float
+    background_lower_: npt.NDArray[np.float64]
+    background_upper_: npt.NDArray[np.float64]
     weights_: npt.NDArray[np.float64]
     means_: npt.NDArray[np.float64]
     covariances_: npt.NDArray[np.float64]
@@ -70,6 +74,7 @@ class GaussianMixture:
         n_threads: Optional[int] = ...,
         learning_decay: float = ...,
         learning_offset: float = ...,
+        background: Any = ...,
     ) -> None: ...
     def fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "GaussianMixture": ...
     def partial_fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "GaussianMixture": ...

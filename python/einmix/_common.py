@@ -259,7 +259,10 @@ class _MixtureMixin:
                 f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
             )
         seed = _seed_from(self.random_state)
-        return _einmix.sample(int(n_samples), seed, *self._params_tuple())
+        return self._sample(int(n_samples), seed)
+
+    def _sample(self, n_samples, seed):
+        return _einmix.sample(n_samples, seed, *self._params_tuple())
 
 
 class _VerbosePrinter:

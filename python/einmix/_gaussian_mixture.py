@@ -72,6 +72,16 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         Number of iterations between two verbose prints.
     n_threads : int or None, default=None
         Worker threads for fitting and scoring; None uses all cores. Results do not depend on it.
+    learning_decay, learning_offset : float, default=0.7, 10.0
+        The step size of :meth:`partial_fit`'s online EM.
+    background : None, bool, 'bbox' or (lower, upper), default=None
+        A uniform background component (mclust's "noise"): constant density ``1/V`` over a
+        box of volume ``V``, zero outside, its weight learned by EM with the Gaussians'. True
+        or 'bbox' spreads it over the data's bounding box; ``(lower, upper)`` over a given box.
+        With it, ``predict`` labels the points the background explains best ``-1``,
+        ``predict_proba`` has one more column (the background's, last), ``sample`` draws
+        uniform points labelled ``-1``, and BIC/AIC count one more parameter. Off by default:
+        the model is then scikit-learn's.
 
     Attributes
     ----------
@@ -85,6 +95,11 @@ class GaussianMixture(_MixtureMixin, *_BASES):
     lower_bound_ : float
     lower_bounds_ : list of float
     n_features_in_ : int
+    background_weight_ : float
+        The background's mixing weight (``weights_`` then sums to ``1 - background_weight_``);
+        only with ``background``.
+    background_lower_, background_upper_ : ndarray of shape (n_features,)
+        The corners of its box; only with ``background``.
 
     Examples
     --------
@@ -118,6 +133,7 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         n_threads=None,
         learning_decay=0.7,
         learning_offset=10.0,
+        background=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -136,8 +152,46 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         self.n_threads = n_threads
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.background = background
 
     # -- parameter checks ---------------------------------------------------------------
+    def _background_option(self, n_features):
+        """The ``background`` parameter as the core takes it: ``dict(background=bool,
+        background_region=None or (lower, upper))``."""
+        b = self.background
+        if b is None or b is False:
+            return dict(background=False, background_region=None)
+        if b is True or (isinstance(b, str) and b == "bbox"):
+            return dict(background=True, background_region=None)
+        message = (
+            "The 'background' parameter of GaussianMixture must be None, a bool, 'bbox' or a "
+            f"(lower, upper) pair of array-likes of shape (n_features,). Got {b!r} instead."
+        )
+        if isinstance(b, str) or not hasattr(b, "__len__") or len(b) != 2:
+            raise ValueError(message)
+        try:
+            lower, upper = (np.asarray(v, dtype=np.float64).reshape(-1) for v in b)
+        except (TypeError, ValueError):
+            raise ValueError(message) from None
+        if lower.shape != (n_features,) or upper.shape != (n_features,):
+            raise ValueError(
+                f"The 'background' region's corners must have shape ({n_features},) for data with "
+                f"{n_features} features; got {lower.shape} and {upper.shape}."
+            )
+        return dict(background=True, background_region=(lower.tolist(), upper.tolist()))
+
+    def _fitted_background(self):
+        """``dict(background=(lower, upper, weight))`` for the core's scoring, or ``{}``."""
+        if getattr(self, "background_weight_", None) is None:
+            return {}
+        return dict(
+            background=(
+                [float(v) for v in self.background_lower_],
+                [float(v) for v in self.background_upper_],
+                float(self.background_weight_),
+            )
+        )
+
     def _params_tuple(self):
         return (
             self.covariance_type,
@@ -177,6 +231,8 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         from . import _dask_engine as _dask
 
         params = self._check_parameters()
+        if self.background not in (None, False):
+            raise ValueError("A background component is not available for Dask arrays yet; fit a NumPy array, or use background=None.")
         return _dask.fit(
             X, sample_weight, self, init_params=params["init_params"], oversampling=2.0, rounds=5,
             sample_size=100_000, split_every=8, spatial_sort=True,
@@ -208,6 +264,9 @@ class GaussianMixture(_MixtureMixin, *_BASES):
                 )
             warm = self._params_tuple()[1:] + (float(self.lower_bound_),)
         kwargs = dict(params)
+        kwargs.update(self._background_option(d))
+        if warm is not None and self._fitted_background():
+            kwargs["warm_background"] = self._fitted_background()["background"]
         kwargs["random_state"] = _seed_from(self.random_state)
         kwargs.update(self._given_inits(d))
         progress = _VerbosePrinter(self.verbose, self.verbose_interval, self.tol, params["max_iter"]) if self.verbose else None
@@ -227,7 +286,14 @@ class GaussianMixture(_MixtureMixin, *_BASES):
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        return result["labels"]
+        return self._background_labels(result["labels"])
+
+    def _background_labels(self, labels):
+        """The core labels the background's points K; the estimator says -1 (as scikit-learn's
+        clusterers label noise)."""
+        if getattr(self, "background_weight_", None) is not None:
+            labels = np.where(labels == self.means_.shape[0], -1, labels)
+        return labels
 
     def _given_inits(self, n_features=None):
         """The user's ``weights_init``/``means_init``/``precisions_init``, checked with
@@ -279,6 +345,15 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         self.precisions_cholesky_ = result["precisions_cholesky"].astype(dtype, copy=False)
         self.precisions_ = result["precisions"].astype(dtype, copy=False)
         self.n_features_in_ = n_features
+        background = result.get("background")
+        if background is None:
+            for name in ("background_weight_", "background_lower_", "background_upper_"):
+                self.__dict__.pop(name, None)
+        else:
+            lower, upper, weight = background
+            self.background_lower_ = np.asarray(lower, dtype=dtype)
+            self.background_upper_ = np.asarray(upper, dtype=dtype)
+            self.background_weight_ = float(weight)
 
     # -- online EM -------------------------------------------------------------------------
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -309,6 +384,8 @@ class GaussianMixture(_MixtureMixin, *_BASES):
 
             return _dask.partial_fit(self, X, sample_weight)
         params = self._check_parameters()
+        if self.background not in (None, False):
+            raise ValueError("partial_fit does not take a background component yet; use fit, or background=None.")
         decay, offset = self.learning_decay, self.learning_offset
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0.5 < decay <= 1:
             raise ValueError(f"The 'learning_decay' parameter of GaussianMixture must be a float in the range (0.5, 1.0]. Got {decay!r} instead.")
@@ -344,7 +421,12 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         return self
 
     def _score(self, X, what):
-        return getattr(_einmix, what)(X, *self._params_tuple(), n_threads=self.n_threads)
+        out = getattr(_einmix, what)(X, *self._params_tuple(), n_threads=self.n_threads, **self._fitted_background())
+        return self._background_labels(out) if what == "predict" else out
+
+    def _sample(self, n_samples, seed):
+        X, labels = _einmix.sample(n_samples, seed, *self._params_tuple(), **self._fitted_background())
+        return X, self._background_labels(labels)
 
     def _score_dask(self, X, what):
         from . import _dask_engine as _dask
@@ -356,7 +438,8 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         cov = {"full": k * d * (d + 1) / 2.0, "diag": k * d, "tied": d * (d + 1) / 2.0, "spherical": k}[
             self.covariance_type
         ]
-        return int(cov + k * d + k - 1)
+        # A background adds its weight (its region is given or the data's range, as mclust).
+        return int(cov + k * d + k - 1) + int(getattr(self, "background_weight_", None) is not None)
 
     def bic(self, X):
         """Bayesian information criterion for ``X`` (lower is better).

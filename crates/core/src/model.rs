@@ -218,6 +218,23 @@ impl Mixture {
         Ok(self)
     }
 
+    /// The mixture with a fitted `background` attached as it is: the Gaussians' weights are
+    /// kept (they already sum to `1 - background.weight()`), as when a model is rebuilt from
+    /// its stored arrays. Errors if the region's dimension is not the model's.
+    pub fn with_fitted_background(mut self, background: Background) -> Result<Mixture> {
+        if background.lower().len() != self.n_features {
+            return Err(Error::InvalidBackground {
+                problem: format!(
+                    "the region has {} features, but the model has {}",
+                    background.lower().len(),
+                    self.n_features
+                ),
+            });
+        }
+        self.background = Some(background);
+        Ok(self)
+    }
+
     /// Sets the background's weight (the M-step's estimate); no-op without a background.
     pub(crate) fn set_background_weight(&mut self, weight: f64) {
         if let Some(b) = &self.background {

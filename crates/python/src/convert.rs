@@ -1,6 +1,6 @@
 //! numpy <-> einmix conversions.
 
-use einmix::{CovarianceType, FitInfo, GaussianMixture, Mixture};
+use einmix::{Background, BackgroundRegion, CovarianceType, FitInfo, GaussianMixture, Mixture};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -31,6 +31,29 @@ pub fn mixture(
     .map_err(to_py)
 }
 
+/// A fitted background from Python: `(lower, upper, weight)`.
+pub type FittedBackground = (Vec<f64>, Vec<f64>, f64);
+
+/// `m` with the estimator's fitted background (`background_lower_`, `background_upper_`,
+/// `background_weight_`) attached as it is, if it has one.
+pub fn with_background(m: Mixture, background: Option<FittedBackground>) -> PyResult<Mixture> {
+    match background {
+        Some((lower, upper, weight)) => {
+            m.with_fitted_background(Background::new(lower, upper, weight).map_err(to_py)?).map_err(to_py)
+        }
+        None => Ok(m),
+    }
+}
+
+/// The background option of a fit: off, the data's bounding box, or a given box.
+pub fn background_region(on: bool, region: Option<(Vec<f64>, Vec<f64>)>) -> Option<BackgroundRegion> {
+    match (on, region) {
+        (false, _) => None,
+        (true, None) => Some(BackgroundRegion::BoundingBox),
+        (true, Some((lower, upper))) => Some(BackgroundRegion::Box { lower, upper }),
+    }
+}
+
 fn dyn_array<'py>(py: Python<'py>, a: ndarray::ArrayViewD<f64>) -> Bound<'py, PyArrayDyn<f64>> {
     ArrayD::from_shape_vec(IxDyn(a.shape()), a.iter().copied().collect()).expect("shape").into_pyarray(py)
 }
@@ -43,6 +66,8 @@ pub fn mixture_dict<'py>(py: Python<'py>, m: &Mixture) -> PyResult<Bound<'py, Py
     d.set_item("covariances", dyn_array(py, m.covariances()))?;
     d.set_item("precisions_cholesky", dyn_array(py, m.precisions_cholesky()))?;
     d.set_item("precisions", m.precisions().into_pyarray(py))?;
+    let background = m.background().map(|b| (b.lower().to_vec(), b.upper().to_vec(), b.weight()));
+    d.set_item("background", background)?;
     Ok(d)
 }
 

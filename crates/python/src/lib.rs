@@ -135,7 +135,8 @@ pub(crate) fn full_spec(
 #[pyo3(signature = (
     x, sample_weight, *, n_components, covariance_type, tol, reg_covar, max_iter, n_init,
     init_params, random_state, n_threads, weights_init=None, means_init=None,
-    precisions_init=None, warm_start=None, progress=None
+    precisions_init=None, warm_start=None, progress=None, background=false,
+    background_region=None, warm_background=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
@@ -156,12 +157,20 @@ fn fit<'py>(
     precisions_init: Option<PyReadonlyArrayDyn<'py, f64>>,
     warm_start: Option<WarmStart<'py>>,
     progress: Option<Py<PyAny>>,
+    background: bool,
+    background_region: Option<(Vec<f64>, Vec<f64>)>,
+    warm_background: Option<convert::FittedBackground>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let settings = (n_components, covariance_type.to_string(), tol, reg_covar, max_iter, n_init);
     let start = (init_params.to_string(), random_state, n_threads);
-    let spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?;
+    let mut spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?;
+    if let Some(region) = convert::background_region(background, background_region) {
+        spec = spec.background(region);
+    }
     let start: Option<(Mixture, f64)> = match warm_start {
-        Some((w, m, c, u, lb)) => Some((mixture(covariance_type, w, m, c, u)?, lb)),
+        Some((w, m, c, u, lb)) => {
+            Some((convert::with_background(mixture(covariance_type, w, m, c, u)?, warm_background)?, lb))
+        }
         None => None,
     };
     let w = sample_weight.as_ref().map(|w| w.as_array());
@@ -224,7 +233,7 @@ macro_rules! scoring_function {
     ($(#[$doc:meta])* $name:ident, $scorer:expr, $out:ty, |$result:ident| $convert:expr) => {
         $(#[$doc])*
         #[pyfunction]
-        #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None))]
+        #[pyo3(signature = (x, covariance_type, weights, means, covariances, precisions_cholesky, n_threads=None, background=None))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -235,8 +244,10 @@ macro_rules! scoring_function {
             covariances: PyReadonlyArrayDyn<'py, f64>,
             precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
             n_threads: Option<usize>,
+            background: Option<convert::FittedBackground>,
         ) -> PyResult<Bound<'py, $out>> {
             let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
+            let m = convert::with_background(m, background)?;
             let $result = score(py, &x, &m, n_threads, $scorer)?;
             Ok($convert.into_pyarray(py))
         }
@@ -256,8 +267,10 @@ scoring_function!(
     predict, Labels, PyArray1<i64>, |out| out.mapv(|l| l as i64)
 );
 
-/// `n` samples and their component labels.
+/// `n` samples and their component labels (`K` for a background's).
 #[pyfunction]
+#[pyo3(signature = (n, seed, covariance_type, weights, means, covariances, precisions_cholesky, background=None))]
+#[allow(clippy::too_many_arguments)]
 fn sample<'py>(
     py: Python<'py>,
     n: usize,
@@ -267,8 +280,10 @@ fn sample<'py>(
     means: PyReadonlyArray2<'py, f64>,
     covariances: PyReadonlyArrayDyn<'py, f64>,
     precisions_cholesky: PyReadonlyArrayDyn<'py, f64>,
+    background: Option<convert::FittedBackground>,
 ) -> PyResult<Samples<'py>> {
     let m = mixture(covariance_type, weights, means, covariances, precisions_cholesky)?;
+    let m = convert::with_background(m, background)?;
     let (x, labels) = py.detach(|| m.sample(n, seed));
     Ok((x.into_pyarray(py), labels.mapv(|l| l as i64).into_pyarray(py)))
 }
