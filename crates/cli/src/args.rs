@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use einmix::{CovarianceType, InitParams};
+use einmix::{BackgroundRegion, CovarianceType, InitParams};
 use einmix_image::{Background, FrameRange, Metric, ZProject};
 
 /// The exit codes, shown at the end of every `--help`.
@@ -160,6 +160,13 @@ pub struct FitArgs {
     /// Rows per block read with --stream.
     #[arg(long, default_value_t = 262_144, value_parser = at_least_one, requires = "stream")]
     pub chunk_rows: usize,
+    /// Add a uniform background component, whose weight EM learns with the Gaussians': for
+    /// clutter or a noise floor. Alone, over the data's bounding box; or over a box given as
+    /// LOWER:UPPER, each comma-separated per feature (e.g. --background=0,0:512,512; the `=`
+    /// is needed when a corner starts with -). Labels of points the background explains best
+    /// are -1; --proba gets a last column, "background".
+    #[arg(long, value_name = "REGION", num_args = 0..=1, default_missing_value = "bbox", value_parser = background_region, conflicts_with_all = ["bayesian", "online"])]
+    pub background: Option<BackgroundRegion>,
     /// Variational Bayesian fit (scikit-learn's BayesianGaussianMixture): -k is an upper bound,
     /// the weight prior switches off the components the data do not need; the saved model's
     /// predictions and scores are the variational ones.
@@ -356,6 +363,20 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected a whole number of at least 1".into()),
     }
+}
+
+/// `bbox`, or `LOWER:UPPER` with comma-separated corners.
+fn background_region(s: &str) -> Result<BackgroundRegion, String> {
+    if s == "bbox" {
+        return Ok(BackgroundRegion::BoundingBox);
+    }
+    let bad =
+        || format!("expected bbox or LOWER:UPPER with comma-separated numbers (e.g. 0,0:512,512), got '{s}'");
+    let (lower, upper) = s.split_once(':').ok_or_else(bad)?;
+    let corner = |t: &str| {
+        t.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<Vec<_>, _>>()
+    };
+    Ok(BackgroundRegion::Box { lower: corner(lower)?, upper: corner(upper)? })
 }
 
 fn whole_number(s: &str) -> Result<usize, String> {

@@ -25,7 +25,10 @@ pub fn run(a: &FitArgs) -> Result<ExitCode, CliError> {
         None => table.weights,
     };
     let x = table.x.view();
-    let spec = super::spec(&a.em, a.n_components, a.covariance_type);
+    let mut spec = super::spec(&a.em, a.n_components, a.covariance_type);
+    if let Some(region) = &a.background {
+        spec = spec.background(region.clone());
+    }
     let reporter = Reporter::new(a.verbosity, a.em.max_iter as u64, "iterations");
     let mut report = |p: &einmix::Progress| {
         reporter.step(p.iteration as u64, "fitting");

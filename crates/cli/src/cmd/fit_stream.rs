@@ -32,7 +32,10 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
     };
     let mut rows = NpyRows::new(x, w, a.chunk_rows).map_err(to_cli)?;
     let (n, d) = (rows.n_rows(), einmix::stream::RowSource::n_features(&rows));
-    let spec = super::spec(&a.em, a.n_components, a.covariance_type);
+    let mut spec = super::spec(&a.em, a.n_components, a.covariance_type);
+    if let Some(region) = &a.background {
+        spec = spec.background(region.clone());
+    }
     let reporter = Reporter::new(a.verbosity, a.em.max_iter as u64, "iterations");
     let mut report = |p: &einmix::Progress| {
         reporter.step(p.iteration as u64, "fitting (streamed)");

@@ -53,6 +53,16 @@ pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
             axes(&mut out, &dense(c), d)?;
         }
     }
+    if let Some(b) = m.background() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "background (label -1): weight {}, uniform over {} to {}",
+            g(b.weight()),
+            vector(b.lower().iter().copied()),
+            vector(b.upper().iter().copied())
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

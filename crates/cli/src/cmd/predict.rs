@@ -15,7 +15,10 @@ pub fn run(a: &PredictArgs) -> Result<ExitCode, CliError> {
     let x = table.x.view();
     if a.proba {
         let p = model.predict_proba(x).map_err(CliError::library(&file))?;
-        let names: Vec<String> = (0..model.mixture().n_components()).map(|k| format!("p{k}")).collect();
+        let mut names: Vec<String> = (0..model.mixture().n_components()).map(|k| format!("p{k}")).collect();
+        if model.mixture().background().is_some() {
+            names.push("background".into());
+        }
         output.matrix(p.view(), &names)?;
     } else {
         let labels = model.predict(x).map_err(CliError::library(&file))?;
@@ -24,9 +27,19 @@ pub fn run(a: &PredictArgs) -> Result<ExitCode, CliError> {
     let reporter = Reporter::notes(a.verbosity);
     let (n, k) = (x.nrows(), model.mixture().n_components());
     if a.proba {
-        reporter.note(format_args!("wrote {n} x {k} component probabilities to {}", output.file()));
+        let columns = if model.mixture().background().is_some() {
+            format!("{} (with the background's)", k + 1)
+        } else {
+            k.to_string()
+        };
+        reporter.note(format_args!("wrote {n} x {columns} component probabilities to {}", output.file()));
     } else {
-        reporter.note(format_args!("wrote {n} labels (components 0 to {}) to {}", k - 1, output.file()));
+        let background = if model.mixture().background().is_some() { "; -1: background" } else { "" };
+        reporter.note(format_args!(
+            "wrote {n} labels (components 0 to {}{background}) to {}",
+            k - 1,
+            output.file()
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

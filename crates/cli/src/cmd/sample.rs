@@ -18,7 +18,7 @@ pub fn run(a: &SampleArgs) -> Result<ExitCode, CliError> {
     let (x, labels) = model.mixture().sample(a.n_samples, seed);
     output.matrix(x.view(), &super::feature_names(x.ncols()))?;
     if let Some(l) = &labels_output {
-        l.labels(labels.view(), "label")?;
+        l.labels(io::signed_labels(model.mixture(), labels).view(), "label")?;
     }
     Reporter::notes(a.verbosity).note(format_args!(
         "wrote {} samples of {} features to {}",

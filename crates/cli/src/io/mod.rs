@@ -74,12 +74,13 @@ impl Model {
         }
     }
 
-    /// Labels of the rows.
-    pub fn predict(&self, x: ArrayView2<f64>) -> einmix::Result<Array1<usize>> {
-        match self {
-            Model::Em(m) => m.predict(x),
-            Model::Variational(v) => v.predict(x),
-        }
+    /// Labels of the rows: -1 where a background explains the row best.
+    pub fn predict(&self, x: ArrayView2<f64>) -> einmix::Result<Array1<i64>> {
+        let labels = match self {
+            Model::Em(m) => m.predict(x)?,
+            Model::Variational(v) => v.predict(x)?,
+        };
+        Ok(signed_labels(self.mixture(), labels))
     }
 
     /// Responsibilities, `(N, K)`.
@@ -97,6 +98,13 @@ impl Model {
             Model::Variational(v) => v.score_samples(x),
         }
     }
+}
+
+/// Labels as int64, the core's `K` for a background's points written as -1 (as scikit-learn's
+/// clusterers label noise, and as `einmix.GaussianMixture` does).
+pub fn signed_labels(m: &Mixture, labels: Array1<usize>) -> Array1<i64> {
+    let background = m.background().map(|_| m.n_components());
+    labels.mapv(|l| if Some(l) == background { -1 } else { l as i64 })
 }
 
 /// Reads a model saved as JSON (by `fit`, `fit --bayesian` or `select`).
@@ -229,11 +237,11 @@ impl Output {
         self.write_bytes(&bytes)
     }
 
-    /// Component labels (int64 in `.npy`).
-    pub fn labels(&self, v: ArrayView1<usize>, name: &str) -> Result<(), CliError> {
+    /// Component labels (int64 in `.npy`; -1 for a background's points).
+    pub fn labels(&self, v: ArrayView1<i64>, name: &str) -> Result<(), CliError> {
         let bytes = match self.format {
             OutputFormat::Npy => {
-                let flat: Vec<i64> = v.iter().map(|&l| l as i64).collect();
+                let flat: Vec<i64> = v.to_vec();
                 npy::i64_bytes(&[v.len()], &flat)
             }
             OutputFormat::Text(sep) => {

@@ -1,0 +1,83 @@
+//! Story: `einmix fit --background` adds a uniform background component (issue 12): the saved
+//! model carries it, `predict` labels its points -1, `--proba` gets its column, `info` shows
+//! it, and a streamed fit takes it too; bad regions and models that cannot take it are errors.
+
+mod common;
+
+use common::{model, npy_f64, npy_read_i64, separated, Dir};
+use einmix::{Background, BackgroundRegion, GaussianMixture};
+use predicates::prelude::*;
+
+#[test]
+fn a_fit_with_a_background_is_the_library_s_and_predict_marks_its_points() {
+    let dir = Dir::new();
+    let truth = separated(2, 2)
+        .with_background(Background::new(vec![-30.0, -30.0], vec![30.0, 30.0], 0.3).unwrap())
+        .unwrap();
+    let (x, _) = truth.sample(3000, 4);
+    dir.write("x.npy", npy_f64(&x));
+    dir.einmix(&["fit", "x.npy", "-k", "2", "--background", "--random-state", "3", "-o", "m.json"])
+        .assert()
+        .success();
+    let saved = model(&dir.path("m.json"));
+    let library = GaussianMixture::new(2)
+        .background(BackgroundRegion::BoundingBox)
+        .random_state(3)
+        .fit(x.view(), None)
+        .unwrap();
+    assert_eq!(saved, library.mixture);
+    let weight = saved.background().unwrap().weight();
+    assert!((weight - 0.3).abs() < 0.03, "background weight {weight}");
+
+    dir.einmix(&["predict", "m.json", "x.npy", "-o", "labels.npy"]).assert().success();
+    let labels = npy_read_i64(&dir.read("labels.npy"));
+    let expected: Vec<i64> = library.labels.iter().map(|&l| if l == 2 { -1 } else { l as i64 }).collect();
+    assert_eq!(labels, expected);
+    assert!(labels.contains(&-1));
+    dir.einmix(&["predict", "m.json", "x.npy", "--proba", "-o", "p.csv"]).assert().success();
+    assert!(dir.text("p.csv").starts_with("p0,p1,background\n"));
+    dir.einmix(&["info", "m.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("background (label -1): weight"));
+
+    // A streamed fit over a given box.
+    dir.einmix(&[
+        "fit",
+        "x.npy",
+        "-k",
+        "2",
+        "--background=-30,-30:30,30",
+        "--stream",
+        "--random-state",
+        "3",
+        "-o",
+        "s.json",
+    ])
+    .assert()
+    .success();
+    let streamed = model(&dir.path("s.json"));
+    assert_eq!(streamed.background().unwrap().lower(), [-30.0, -30.0]);
+}
+
+#[test]
+fn bad_regions_and_models_without_a_background_are_errors() {
+    let dir = Dir::new();
+    let (x, _) = separated(2, 2).sample(200, 1);
+    dir.write("x.npy", npy_f64(&x));
+    let fit = |extra: &[&str]| {
+        let mut args = vec!["fit", "x.npy", "-k", "2", "-o", "m.json"];
+        args.extend_from_slice(extra);
+        dir.einmix(&args).assert().code(2)
+    };
+    fit(&["--background", "0,0:1"]).stderr(predicate::str::contains(
+        "Invalid background region: the region has 2 and 1 values for its corners, but the data has 2 features",
+    ));
+    fit(&["--background", "0,5:1,1"]).stderr(predicate::str::contains(
+        "feature 1: the upper corner (1) must exceed the lower (5); the region's volume must be positive",
+    ));
+    fit(&["--background", "everywhere"]).stderr(predicate::str::contains("expected bbox or LOWER:UPPER"));
+    fit(&["--background", "--bayesian"]).stderr(predicate::str::contains("cannot be used with"));
+    fit(&["--background", "--online"]).stderr(predicate::str::contains("cannot be used with"));
+    assert!(!dir.path("m.json").exists());
+}
