@@ -1,7 +1,9 @@
 """Microscopy images and time-lapses -> per-frame Gaussian mixtures, component graphs.
 
-The pipeline of the ``einmix-image`` crate (the ``einmix image`` command line): the pixels above
-background become weighted points (weight = intensity - background, each coordinate once);
+The pipeline of the ``einmix-image`` crate (the ``einmix image`` command line): the pixels
+become weighted points (weight = intensity, each coordinate once) and a uniform background
+component learns the floor, with no level to choose (or, with ``background=``, a level is
+subtracted and the pixels above it become the points);
 the local intensity maxima of the first frame give K and the starting means; every later frame
 is warm-started from the previous one with K fixed, so component k stays the same region;
 components that empty or collapse are re-seeded where the model explains the image worst, and
@@ -37,8 +39,8 @@ __all__ = ["track", "fit_image", "component_distances", "read", "read_mask", "de
 Background = Union[float, int, str]
 
 
-def _background(background: Background) -> str:
-    if isinstance(background, str):
+def _background(background: Optional[Background]) -> Optional[str]:
+    if background is None or isinstance(background, str):
         return background
     return repr(float(background))
 
@@ -57,7 +59,7 @@ def _arrays(result: dict) -> dict[str, Any]:
     out: dict[str, Any] = dict(result)
     for name in ("frames", "n_iter", "n_points", "reseed_frame", "reseed_component", "effective_k"):
         out[name] = np.asarray(result[name], dtype=np.int64)
-    for name in ("lower_bound", "background", "time_ms"):
+    for name in ("lower_bound", "background", "time_ms", "floor_share"):
         out[name] = np.asarray(result[name], dtype=np.float64)
     out["converged"] = np.asarray(result["converged"], dtype=bool)
     out["reseed_reason"] = np.asarray(result["reseed_reason"], dtype=str)
@@ -71,7 +73,7 @@ def track(
     *,
     mask_label: Optional[int] = None,
     k: Union[str, int] = "auto",
-    background: Background = 0.0,
+    background: Optional[Background] = None,
     pixel_size: float = 1.0,
     min_distance: int = 5,
     threshold_abs: Optional[float] = None,
@@ -96,9 +98,15 @@ def track(
     """Track a time-lapse ``(F, H, W)`` (or one image ``(H, W)``).
 
     ``k="auto"`` takes one component per local maximum of the first frame (``min_distance``,
-    ``threshold_abs`` (default: the background), after Gaussian smoothing of ``smooth`` pixels,
-    as ``skimage.feature.peak_local_max``); an integer K starts from weighted k-means++.
-    ``background`` is a number or ``"pQ"`` (the Q-th percentile of each frame inside the mask).
+    ``threshold_abs``, after Gaussian smoothing of ``smooth`` pixels, as
+    ``skimage.feature.peak_local_max``); ``threshold_abs`` defaults to 5 robust standard
+    deviations above the frame's floor (median + 5 x 1.4826 x MAD of the smoothed frame), so
+    noise maxima are not taken for structures. An integer K starts from weighted k-means++.
+    By default no level is subtracted: every pixel goes in with its intensity and a uniform
+    background component, learned per frame, explains the floor (``floor_share``: its share of
+    each frame's intensity). ``background`` (a number, or ``"pQ"`` for the Q-th percentile of
+    each frame inside the mask) subtracts a level instead and leaves out the pixels at or below
+    it; ``online`` and ``bayesian`` fits always do (they have no background component yet).
     ``mask`` is a label image (nonzero = inside) or booleans; ``mask_label`` keeps one label.
     ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance).
     ``online=True`` updates one model across the frames by online EM (one E-step and a step of
@@ -111,7 +119,7 @@ def track(
     (F, K), ``precs`` (F, K, 2, 2) (OrNet's layout), ``distances`` (F, K, K), ``laplacian``
     (F, K) (normalised Laplacian eigenvalues of the heat-kernel affinity), per frame
     ``frames``, ``lower_bound``, ``n_iter``, ``converged``, ``n_points``, ``background``,
-    ``time_ms``, and the re-seed report ``reseed_frame``, ``reseed_component``,
+    ``floor_share`` (NaN where a level was subtracted), ``time_ms``, and the re-seed report ``reseed_frame``, ``reseed_component``,
     ``reseed_reason`` (``"emptied"``, ``"collapsed"`` or ``"left_data"``), ``reseed_position``.
     """
     s = np.asarray(stack)
@@ -160,8 +168,8 @@ def fit_image(image: np.ndarray, mask: Optional[np.ndarray] = None, **options: A
 
     Returns :func:`track`'s dict with the frame axis removed: ``means`` (K, 2), ``covars``
     (K, 2, 2), ``weights`` (K,), ``precs`` (K, 2, 2), ``distances`` (K, K), ``laplacian`` (K,),
-    scalars ``lower_bound``, ``n_iter``, ``converged``, ``n_points``, ``background``, and the
-    re-seed report.
+    scalars ``lower_bound``, ``n_iter``, ``converged``, ``n_points``, ``background``,
+    ``floor_share``, and the re-seed report.
     """
     a = np.asarray(image)
     if a.ndim != 2:
@@ -169,7 +177,7 @@ def fit_image(image: np.ndarray, mask: Optional[np.ndarray] = None, **options: A
     out = track(a, mask, **options)
     for name in ("means", "covars", "weights", "precs", "distances", "laplacian"):
         out[name] = out[name][0]
-    for name in ("lower_bound", "n_iter", "converged", "n_points", "background", "time_ms"):
+    for name in ("lower_bound", "n_iter", "converged", "n_points", "background", "floor_share", "time_ms"):
         out[name] = out[name][0].item()
     del out["frames"]
     return out

@@ -478,17 +478,21 @@ pub struct PipelineArgs {
     /// (weighted k-means++).
     #[arg(short = 'k', long, default_value = "auto", value_parser = parse_k)]
     pub k: Components,
-    /// Background level subtracted from every pixel: a number, or pQ for the Q-th percentile of
-    /// each frame (inside the mask). Pixels at or below it are ignored.
-    #[arg(long, default_value = "0", value_parser = parse_background, allow_negative_numbers = true)]
-    pub background: Background,
+    /// Subtract this level from every pixel and ignore the pixels at or below it: a number, or
+    /// pQ for the Q-th percentile of each frame (inside the mask). Default: no level to choose;
+    /// every pixel goes in whole and a uniform background component learns the floor's share
+    /// of each frame (summary.csv's floor_share). --bayesian and --online subtract (0 unless
+    /// given): they have no background component yet.
+    #[arg(long, value_parser = parse_background, allow_negative_numbers = true)]
+    pub background: Option<Background>,
     /// Pixel size: coordinates are (row, col) times it.
     #[arg(long, default_value_t = 1.0)]
     pub pixel_size: f64,
     /// Peaks: minimum distance between local maxima, in pixels.
     #[arg(long, default_value_t = 5)]
     pub min_distance: usize,
-    /// Peaks: absolute intensity threshold (default: the background level).
+    /// Peaks: absolute intensity threshold (default: 5 robust standard deviations above the
+    /// frame's floor, median + 5 x 1.4826 x MAD of the smoothed frame, and above --background).
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
     /// Peaks: standard deviation in pixels of the Gaussian smoothing first applied (0: none).

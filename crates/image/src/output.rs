@@ -75,16 +75,17 @@ impl Track {
 
     /// One CSV line per frame: `frame, n_points, background, n_iter, converged, lower_bound,
     /// n_reseeded, mean_distance, mean_nearest_distance, algebraic_connectivity, time_ms,
-    /// effective_k`.
+    /// effective_k, floor_share` (the learned floor's share of the frame's intensity; empty
+    /// when the floor is subtracted).
     pub fn summary_csv(&self) -> String {
         let mut s = String::from(
             "frame,n_points,background,n_iter,converged,lower_bound,n_reseeded,mean_distance,\
-             mean_nearest_distance,algebraic_connectivity,time_ms,effective_k\n",
+             mean_nearest_distance,algebraic_connectivity,time_ms,effective_k,floor_share\n",
         );
         for f in &self.frames {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.3},{}",
+                "{},{},{},{},{},{:.6},{},{:.6},{:.6},{:.6},{:.3},{},{}",
                 f.frame,
                 f.n_points,
                 f.background,
@@ -96,7 +97,8 @@ impl Track {
                 f.mean_nearest_distance(),
                 f.algebraic_connectivity(),
                 f.elapsed.as_secs_f64() * 1e3,
-                f.effective_components
+                f.effective_components,
+                f.floor_share.map_or(String::new(), |w| format!("{w:.6}"))
             );
         }
         s

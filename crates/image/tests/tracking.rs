@@ -3,10 +3,11 @@
 
 mod common;
 
-use einmix_image::{track, Background, Init, PeakOptions, Reason, Stack, TrackOptions};
+use einmix_image::{track, Background, Floor, Init, PeakOptions, Reason, Stack, TrackOptions};
 
 fn options() -> TrackOptions {
     TrackOptions {
+        floor: Floor::Subtract,
         background: Background::Absolute(0.5),
         init: Init::Peaks(PeakOptions { min_distance: 5, ..PeakOptions::default() }),
         n_threads: Some(2),
@@ -173,7 +174,8 @@ fn bayesian_tracking_reports_the_effective_components_per_frame() {
         );
     }
     let summary = result.summary_csv();
-    assert!(summary.lines().next().unwrap().ends_with(",effective_k"));
+    assert!(summary.lines().next().unwrap().ends_with(",effective_k,floor_share"));
+    // A subtracted floor leaves floor_share empty.
     let last = summary.lines().nth(1).unwrap();
-    assert!(last.ends_with(&format!(",{}", result.frames[0].effective_components)), "{last}");
+    assert!(last.ends_with(&format!(",{},", result.frames[0].effective_components)), "{last}");
 }

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use einmix_image::{
-    component_distances, track, Background, FrameRange, Init, Mask, Metric, PeakOptions, ReadOptions, Stack,
-    Track, TrackOptions, ZProject,
+    component_distances, track, Background, Floor, FrameRange, Init, Mask, Metric, PeakOptions, ReadOptions,
+    Stack, Track, TrackOptions, ZProject,
 };
 use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyOSError;
@@ -31,7 +31,7 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
 /// Tracks a `(F, H, W)` float32 stack; returns a dict of numpy arrays (OrNet's npz fields and more).
 #[pyfunction]
 #[pyo3(signature = (
-    stack, mask=None, *, k=None, background="0", pixel_size=1.0, min_distance=5, threshold=None,
+    stack, mask=None, *, k=None, background=None, pixel_size=1.0, min_distance=5, threshold=None,
     smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
     reseed=true, laplacian=true, n_threads=None, frames=None, online=false, bayesian=false,
@@ -43,7 +43,7 @@ fn image_track<'py>(
     stack: PyReadonlyArray3<'py, f32>,
     mask: Option<PyReadonlyArray2<'py, bool>>,
     k: Option<usize>,
-    background: &str,
+    background: Option<&str>,
     pixel_size: f64,
     min_distance: usize,
     threshold: Option<f64>,
@@ -76,8 +76,11 @@ fn image_track<'py>(
             num_peaks,
         }),
     };
+    // The learned floor unless a level is given or the fit has no background component.
+    let floor = if background.is_some() || online || bayesian { Floor::Subtract } else { Floor::Learned };
     let options = TrackOptions {
-        background: parse::<Background>(background)?,
+        floor,
+        background: background.map(parse::<Background>).transpose()?.unwrap_or_default(),
         pixel_size,
         init,
         init_size,
@@ -122,6 +125,7 @@ fn track_dict<'py>(py: Python<'py>, t: &Track) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("converged", t.frames.iter().map(|f| f.converged).collect::<Vec<_>>())?;
     d.set_item("n_points", t.frames.iter().map(|f| f.n_points as i64).collect::<Vec<_>>())?;
     d.set_item("background", per(&|f| f.background))?;
+    d.set_item("floor_share", per(&|f| f.floor_share.unwrap_or(f64::NAN)))?;
     d.set_item("time_ms", per(&|f| f.elapsed.as_secs_f64() * 1e3))?;
     d.set_item("effective_k", t.frames.iter().map(|f| f.effective_components as i64).collect::<Vec<_>>())?;
     let reseeds: Vec<_> = t.reseeds().collect();

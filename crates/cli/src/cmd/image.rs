@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Once;
 
 use einmix_image::{
-    overlay_png, read_mask, read_stack, track, Background, FrameRange, Init, Mask, PeakOptions, ReadOptions,
+    overlay_png, read_mask, read_stack, track, Floor, FrameRange, Init, Mask, PeakOptions, ReadOptions,
     RenderOptions, Stack, Track, TrackOptions,
 };
 use plotters::prelude::*;
@@ -51,8 +51,11 @@ fn track_options(p: &PipelineArgs) -> TrackOptions {
             num_peaks: None,
         }),
     };
+    // The learned floor unless a level is given or the fit has no background component.
+    let floor = if p.background.is_some() || p.bayesian { Floor::Subtract } else { Floor::Learned };
     TrackOptions {
-        background: p.background,
+        floor,
+        background: p.background.unwrap_or_default(),
         pixel_size: p.pixel_size,
         init,
         init_size: p.init_size,
@@ -76,7 +79,10 @@ fn run_pipeline(
     pictures: &[usize],
     online: bool,
 ) -> Result<ExitCode, CliError> {
-    let options = TrackOptions { online, ..track_options(p) };
+    let mut options = TrackOptions { online, ..track_options(p) };
+    if online {
+        options.floor = Floor::Subtract;
+    }
     // Fail on a bad option before reading anything.
     einmix_image::Tracker::new(options.clone(), None)?;
     let stack = read_stack(input, read)?;
@@ -95,9 +101,8 @@ fn run_pipeline(
 fn demo(a: &DemoImageArgs) -> Result<ExitCode, CliError> {
     let stack = einmix_image::demo_stack()?;
     let options = TrackOptions {
-        // The camera's offset and noise span about 97..122 counts (median 108); the network is
-        // the brightest 3 % of the field.
-        background: Background::Percentile(98.0),
+        // No threshold: the camera's offset and noise (about 97..122 counts, median 108) are
+        // the learned floor, and the peaks stand 5 robust sigmas above it.
         init: Init::Peaks(PeakOptions { min_distance: 6, smooth_sigma: 1.5, ..PeakOptions::default() }),
         init_size: 2.0,
         n_threads: a.threads,

@@ -16,11 +16,12 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use einmix::{CovarianceType, FitOptions, GaussianMixture, InitParams, Mixture};
+use einmix::{BackgroundRegion, CovarianceType, FitOptions, GaussianMixture, InitParams, Mixture};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, IxDyn};
 
 use crate::distance::{component_distances, laplacian_spectrum, Metric};
 use crate::error::{Error, Result};
+use crate::floor::{floor_region, noise_level, Floor, NoiseLevel};
 use crate::peaks::{gaussian_smooth, peak_local_max, PeakOptions};
 use crate::points::{weighted_points, Background, Points};
 use crate::stack::Mask;
@@ -51,7 +52,9 @@ impl Default for Init {
 /// Everything that shapes a tracking run (defaults in brackets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackOptions {
-    /// Background level subtracted from every pixel [absolute 0].
+    /// How the floor is treated [learned: a uniform background component].
+    pub floor: Floor,
+    /// With `Floor::Subtract`: the level subtracted from every pixel [absolute 0].
     pub background: Background,
     /// Length of a pixel side; coordinates are (row, col) times it [1].
     pub pixel_size: f64,
@@ -67,7 +70,8 @@ pub struct TrackOptions {
     pub reg_covar: Option<f64>,
     /// Worker threads [all cores]; results do not depend on it.
     pub n_threads: Option<usize>,
-    /// A component whose weight falls below this is re-seeded [0.01 / K].
+    /// A component whose share of the structures' weight (all but a learned floor's) falls
+    /// below this is re-seeded [0.01 / K].
     pub weight_floor: Option<f64>,
     /// A component with a covariance eigenvalue below this many pixels squared is re-seeded [0.1].
     pub eigen_floor: f64,
@@ -101,6 +105,7 @@ pub const EFFECTIVE_WEIGHT: f64 = 0.01;
 impl Default for TrackOptions {
     fn default() -> Self {
         TrackOptions {
+            floor: Floor::default(),
             background: Background::default(),
             pixel_size: 1.0,
             init: Init::default(),
@@ -188,8 +193,11 @@ pub struct FrameFit {
     pub converged: bool,
     /// Pixels above background (points fitted).
     pub n_points: usize,
-    /// Background level used.
+    /// Background level subtracted (0 with the learned floor).
     pub background: f64,
+    /// The learned floor's share of the frame's total intensity (its background component's
+    /// weight); `None` when the floor is subtracted.
+    pub floor_share: Option<f64>,
     /// Components re-seeded in this frame.
     pub reseeds: Vec<Reseed>,
     /// `K x K` distances of the components.
@@ -288,6 +296,13 @@ impl Tracker {
         if let Init::KMeansPlusPlus { k, .. } = o.init {
             check(k >= 1, "k", k as f64, "K must be at least 1")?;
         }
+        if o.floor == Floor::Learned && (o.bayesian || o.online) {
+            return Err(Error::InvalidParameter {
+                name: "floor",
+                value: "learned".into(),
+                expected: "the variational and online fits have no background component: use Floor::Subtract with them",
+            });
+        }
         Ok(Tracker { options, mask, previous: None, online: None, posterior: None })
     }
 
@@ -323,7 +338,9 @@ impl Tracker {
     ) -> Result<Option<Mixture>> {
         let Init::Peaks(peak_options) = &self.options.init else { return Ok(None) };
         let smoothed = gaussian_smooth(frame, peak_options.smooth_sigma);
-        let threshold = peak_options.threshold_abs.unwrap_or(points.background);
+        // Above the floor's noise, as the image itself gives it (and above a subtracted level).
+        let level = noise_level(smoothed.view(), self.mask.as_ref());
+        let threshold = peak_options.threshold_abs.unwrap_or(points.background.max(level.peak_threshold()));
         let mut peaks = peak_local_max(smoothed.view(), self.mask.as_ref(), threshold, peak_options);
         // A component must start on data: a pixel above background.
         peaks.retain(|&(r, c)| points.occupied[[r, c]]);
@@ -338,13 +355,34 @@ impl Tracker {
         let k = peaks.len();
         let means =
             Array2::from_shape_fn((k, 2), |(i, j)| px * if j == 0 { peaks[i].0 } else { peaks[i].1 } as f64);
-        let heights: Vec<f64> = peaks
-            .iter()
-            .map(|&(r, c)| (frame[[r, c]] as f64 - points.background).max(f64::MIN_POSITIVE))
-            .collect();
+        let base = if self.options.floor == Floor::Learned { level.floor } else { points.background };
+        let heights: Vec<f64> =
+            peaks.iter().map(|&(r, c)| (frame[[r, c]] as f64 - base).max(f64::MIN_POSITIVE)).collect();
         let total: f64 = heights.iter().sum();
         let weights = Array1::from_iter(heights.iter().map(|h| h / total));
-        Ok(Some(self.mixture_from(weights, means)?))
+        let start = self.mixture_from(weights, means)?;
+        Ok(Some(self.with_learned_floor(start, frame, level, frame_index)?))
+    }
+
+    /// `start` with the learned floor's background component, when the options ask for it.
+    fn with_learned_floor(
+        &self,
+        start: Mixture,
+        frame: ArrayView2<f32>,
+        level: NoiseLevel,
+        frame_index: usize,
+    ) -> Result<Mixture> {
+        if self.options.floor != Floor::Learned {
+            return Ok(start);
+        }
+        crate::floor::with_floor(
+            start,
+            frame,
+            self.mask.as_ref(),
+            self.options.pixel_size,
+            level,
+            frame_index,
+        )
     }
 
     /// A full-covariance mixture with isotropic covariances of `init_size` pixels.
@@ -361,7 +399,13 @@ impl Tracker {
     pub fn step(&mut self, frame_index: usize, frame: ArrayView2<f32>) -> Result<FrameFit> {
         let t0 = Instant::now();
         let px = self.options.pixel_size;
-        let points = weighted_points(frame, self.mask.as_ref(), self.options.background, px)?;
+        // With the learned floor every pixel goes in whole (the background component explains
+        // the floor); otherwise the level is subtracted.
+        let level = match self.options.floor {
+            Floor::Learned => Background::Absolute(0.0),
+            Floor::Subtract => self.options.background,
+        };
+        let points = weighted_points(frame, self.mask.as_ref(), level, px)?;
         if points.weights.is_empty() {
             return Err(Error::EmptyFrame { frame: frame_index, background: points.background });
         }
@@ -416,11 +460,12 @@ impl Tracker {
                     .map_err(fit_err)?,
                 None => {
                     let Init::KMeansPlusPlus { k, seed } = self.options.init else { unreachable!() };
-                    self.spec(k)
-                        .init_params(InitParams::KMeansPlusPlus)
-                        .random_state(seed)
-                        .fit(x, Some(w))
-                        .map_err(fit_err)?
+                    let mut spec = self.spec(k).init_params(InitParams::KMeansPlusPlus).random_state(seed);
+                    if self.options.floor == Floor::Learned {
+                        let (lower, upper) = floor_region(frame.dim(), self.mask.as_ref(), px);
+                        spec = spec.background(BackgroundRegion::Box { lower, upper });
+                    }
+                    spec.fit(x, Some(w)).map_err(fit_err)?
                 }
             },
         };
@@ -483,6 +528,7 @@ impl Tracker {
         let laplacian =
             if self.options.laplacian { laplacian_spectrum(distances.view()) } else { Array1::zeros(0) };
         self.previous = Some((mixture.clone(), info.lower_bound));
+        let floor_share = mixture.background().map(|b| b.weight());
         Ok(FrameFit {
             frame: frame_index,
             mixture,
@@ -491,6 +537,7 @@ impl Tracker {
             converged: info.converged,
             n_points: points.weights.len(),
             background: points.background,
+            floor_share,
             reseeds,
             distances,
             laplacian,
@@ -547,7 +594,10 @@ impl Tracker {
     fn degenerate(&self, m: &Mixture, points: &Points) -> Vec<(usize, Reason)> {
         let k = m.n_components();
         let px = self.options.pixel_size;
-        let weight_floor = self.options.weight_floor.unwrap_or(0.01 / k as f64);
+        // Relative to the structures' share: with a learned floor the Gaussians hold only what
+        // the floor does not.
+        let structures: f64 = m.weights().sum();
+        let weight_floor = self.options.weight_floor.unwrap_or(0.01 / k as f64) * structures;
         let eigen_floor = self.options.eigen_floor * px * px;
         let covs = m.covariances();
         let (h, w) = points.occupied.dim();
@@ -645,13 +695,19 @@ impl Tracker {
         }
         let total_w = weights.sum();
         weights.mapv_inplace(|v| v / total_w);
+        let fit_error = |source| Error::Fit { frame: frame_index, source };
         let start = Mixture::from_parameters(
             CovarianceType::Full,
             weights.view(),
             means.view(),
             covs.into_dyn().view(),
         )
-        .map_err(|source| Error::Fit { frame: frame_index, source })?;
+        .map_err(fit_error)?;
+        // The floor stays as it was learned.
+        let start = match m.background() {
+            Some(b) => start.with_background(b.clone()).map_err(fit_error)?,
+            None => start,
+        };
         Ok((start, out))
     }
 }
