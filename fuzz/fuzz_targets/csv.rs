@@ -23,18 +23,23 @@ fuzz_target!(|input: &[u8]| {
         assert!(whole.is_err(), "the block reader refused what the whole-file reader read");
         return;
     };
-    let mut rows = Vec::new();
+    // Values and rows both: a table of no feature columns (only a weight) has rows, no values.
+    let (mut rows, mut n_rows) = (Vec::new(), 0);
     loop {
         match reader.next_block(3) {
-            Ok(Some(block)) => rows.extend(block.x.iter().copied()),
+            Ok(Some(block)) => {
+                rows.extend(block.x.iter().copied());
+                n_rows += block.x.nrows();
+            }
             // No row at all: the whole-file reader calls that empty.
-            Ok(None) if rows.is_empty() => {
+            Ok(None) if n_rows == 0 => {
                 assert!(whole.is_err(), "no rows, but the whole-file reader read a table");
                 return;
             }
             Ok(None) => {
                 let table = whole.expect("the block reader read what the whole-file reader refused");
                 assert_eq!(rows, table.x.iter().copied().collect::<Vec<_>>());
+                assert_eq!(n_rows, table.x.nrows());
                 return;
             }
             Err(_) => {

@@ -86,18 +86,23 @@ fn csv_inputs_never_panic_and_both_readers_agree() {
             assert!(whole.is_err());
             return false;
         };
-        let mut rows = Vec::new();
+        // Values and rows both: a table of no feature columns (only a weight) has rows, no values.
+        let (mut rows, mut n_rows) = (Vec::new(), 0);
         loop {
             match reader.next_block(3) {
-                Ok(Some(block)) => rows.extend(block.x.iter().copied()),
+                Ok(Some(block)) => {
+                    rows.extend(block.x.iter().copied());
+                    n_rows += block.x.nrows();
+                }
                 Ok(None) => {
                     return match &whole {
                         Ok(t) => {
                             assert_eq!(rows, t.x.iter().copied().collect::<Vec<_>>());
+                            assert_eq!(n_rows, t.x.nrows());
                             true
                         }
                         Err(_) => {
-                            assert!(rows.is_empty());
+                            assert_eq!(n_rows, 0);
                             false
                         }
                     };
