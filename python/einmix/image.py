@@ -28,6 +28,7 @@ coefficient BC itself is the matching similarity.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -94,6 +95,7 @@ def track(
     online: bool = False,
     bayesian: bool = False,
     weight_concentration_prior: Optional[float] = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Track a time-lapse ``(F, H, W)`` (or one image ``(H, W)``).
 
@@ -115,6 +117,12 @@ def track(
     variational mixture (Dirichlet-process prior, ``weight_concentration_prior``): K is an upper
     bound, and ``effective_k`` counts each frame's components above 1 % of its weight.
 
+    ``progress`` shows a long run move: a callable ``progress(frames_done, n_frames)`` called
+    after each frame, or an object with tqdm's ``update(n)`` (a ``tqdm`` bar, updated by one per
+    frame); by default (``None``) a tqdm bar when standard error is a terminal and tqdm is
+    installed, else nothing; ``False`` for nothing. An exception the callback raises (a
+    ``KeyboardInterrupt``) stops the run after that frame and propagates.
+
     Returns a dict of numpy arrays: ``means`` (F, K, 2), ``covars`` (F, K, 2, 2), ``weights``
     (F, K), ``precs`` (F, K, 2, 2) (OrNet's layout), ``distances`` (F, K, K), ``laplacian``
     (F, K) (normalised Laplacian eigenvalues of the heat-kernel affinity), per frame
@@ -134,6 +142,7 @@ def track(
         k_arg = int(k)
     else:
         raise _einmix.EinmixError(f"k must be 'auto' or an integer >= 1, got {k!r}")
+    callback, bar = _progress(progress, s.shape[0])
     result = _einmix.image_track(
         s,
         _mask(mask, mask_label),
@@ -159,8 +168,31 @@ def track(
         weight_concentration_prior=weight_concentration_prior,
         laplacian=bool(laplacian),
         n_threads=n_threads,
+        progress=callback,
     )
+    if bar is not None:
+        bar.close()
     return _arrays(result)
+
+
+def _progress(progress: Any, n_frames: int):
+    """``(callback, bar_to_close)`` for ``track``'s ``progress`` argument."""
+    if progress is False:
+        return None, None
+    if progress is None:
+        if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+            return None, None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return None, None
+        bar = tqdm(total=n_frames, unit="frame", desc="einmix.image.track")
+        return (lambda done, total: bar.update(1)), bar
+    if hasattr(progress, "update") and not callable(progress):
+        return (lambda done, total: progress.update(1)), None
+    if callable(progress):
+        return progress, None
+    raise TypeError(f"progress must be None, False, a callable or a tqdm-like bar, got {type(progress).__name__}")
 
 
 def fit_image(image: np.ndarray, mask: Optional[np.ndarray] = None, **options: Any) -> dict[str, Any]:

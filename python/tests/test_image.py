@@ -152,3 +152,43 @@ def test_cli_npz_is_what_numpy_reads(tmp_path):
         np.testing.assert_allclose(z[name], r[name], rtol=1e-10, atol=1e-12)
     assert str(z["metric"][0]) == "hellinger"
     assert (tmp_path / "out" / "frame_0000.png").exists() and (tmp_path / "out" / "graph.png").exists()
+
+
+def test_progress_is_called_per_frame_and_an_exception_stops_the_run():
+    stack = image.demo_stack()[:4]
+    calls = []
+    image.track(stack, min_distance=6, smooth=1.5, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+    class Bar:  # tqdm's interface
+        n = 0
+
+        def update(self, k):
+            self.n += k
+
+    bar = Bar()
+    image.track(stack, min_distance=6, smooth=1.5, progress=bar)
+    assert bar.n == 4
+
+    def interrupt(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        image.track(stack, min_distance=6, smooth=1.5, progress=interrupt)
+    with pytest.raises(TypeError, match="progress must be"):
+        image.track(stack, progress=3)
+
+
+def test_the_floor_is_learned_by_default_and_reported_per_frame():
+    stack = image.demo_stack()[:3]
+    learned = image.track(stack, min_distance=6, smooth=1.5)
+    k = learned["means"].shape[1]
+    naive = image.fit_image(stack[0], background=0, threshold_abs=0, min_distance=6, smooth=1.5)["means"].shape[0]
+    # The network's ~10 bright stretches, against a component per camera-noise maximum.
+    assert 5 <= k <= 20 and naive > 10 * k, (k, naive)
+    assert np.all((learned["floor_share"] > 0.98) & (learned["floor_share"] < 1.0))
+    assert np.all(learned["background"] == 0)
+    subtracted = image.track(stack, min_distance=6, smooth=1.5, background="p98")
+    assert np.all(np.isnan(subtracted["floor_share"]))
+    assert np.all(subtracted["n_points"] < learned["n_points"] / 10)

@@ -60,4 +60,6 @@ pub use peaks::{gaussian_smooth, peak_local_max, PeakOptions};
 pub use points::{background_level, percentile, weighted_points, Background, Points};
 pub use render::{colour, overlay_png, overlay_rgb, RenderOptions};
 pub use stack::{FrameRange, Mask, ReadOptions, Stack, ZProject};
-pub use track::{track, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker, EFFECTIVE_WEIGHT};
+pub use track::{
+    track, track_until, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker, EFFECTIVE_WEIGHT,
+};

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use einmix_image::{
-    component_distances, track, Background, Floor, FrameRange, Init, Mask, Metric, PeakOptions, ReadOptions,
-    Stack, Track, TrackOptions, ZProject,
+    component_distances, track_until, Background, Floor, FrameRange, Init, Mask, Metric, PeakOptions,
+    ReadOptions, Stack, Track, TrackOptions, ZProject,
 };
 use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyOSError;
@@ -35,7 +35,7 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
     smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
     reseed=true, laplacian=true, n_threads=None, frames=None, online=false, bayesian=false,
-    weight_concentration_prior=None
+    weight_concentration_prior=None, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn image_track<'py>(
@@ -65,6 +65,7 @@ fn image_track<'py>(
     online: bool,
     bayesian: bool,
     weight_concentration_prior: Option<f64>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let init = match k {
         Some(k) => Init::KMeansPlusPlus { k, seed: random_state },
@@ -104,7 +105,23 @@ fn image_track<'py>(
         }
     }
     let mask = mask.map(|m| Mask::from_bools(m.as_array().to_owned()));
-    let result = py.detach(|| track(&stack, mask.as_ref(), &options, &mut |_| {})).map_err(to_py)?;
+    // `progress(frames_done, n_frames)` after each frame, with the GIL; an exception it raises
+    // (a KeyboardInterrupt, say) stops the run after that frame and is raised here.
+    let n_frames = stack.n_frames();
+    let (mut done, mut raised): (usize, Option<PyErr>) = (0, None);
+    let result = py.detach(|| {
+        track_until(&stack, mask.as_ref(), &options, &mut |_| {
+            done += 1;
+            if let Some(cb) = &progress {
+                raised = Python::attach(|py| cb.call1(py, (done, n_frames)).err());
+            }
+            raised.is_none()
+        })
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    let result = result.map_err(to_py)?;
     track_dict(py, &result)
 }
 

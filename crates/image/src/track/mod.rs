@@ -27,7 +27,7 @@ use crate::points::{weighted_points, Background, Points};
 use crate::stack::Mask;
 
 mod sequence;
-pub use sequence::{track, Track};
+pub use sequence::{track, track_until, Track};
 
 /// How the first frame's components are chosen.
 #[derive(Debug, Clone, PartialEq)]

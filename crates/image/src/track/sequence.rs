@@ -25,6 +25,20 @@ pub fn track(
     options: &TrackOptions,
     observer: &mut dyn FnMut(&FrameFit),
 ) -> Result<Track> {
+    track_until(stack, mask, options, &mut |fit| {
+        observer(fit);
+        true
+    })
+}
+
+/// As [`track`], stopping after the first frame for which `observer` returns false (a user's
+/// interrupt, say): the track then holds the frames fitted so far.
+pub fn track_until(
+    stack: &Stack,
+    mask: Option<&Mask>,
+    options: &TrackOptions,
+    observer: &mut dyn FnMut(&FrameFit) -> bool,
+) -> Result<Track> {
     if let Some(m) = mask {
         m.check_shape(stack.shape())?;
     }
@@ -32,8 +46,11 @@ pub fn track(
     let mut frames = Vec::with_capacity(stack.n_frames());
     for f in 0..stack.n_frames() {
         let fit = tracker.step(stack.source_frames[f], stack.frame(f))?;
-        observer(&fit);
+        let go_on = observer(&fit);
         frames.push(fit);
+        if !go_on {
+            break;
+        }
     }
     Ok(Track { frames, metric: options.metric, pixel_size: options.pixel_size })
 }
