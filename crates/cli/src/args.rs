@@ -522,6 +522,10 @@ pub struct PipelineArgs {
     /// Report emptied or collapsed components without re-seeding them.
     #[arg(long)]
     pub no_reseed: bool,
+    /// Leave the component graph's edges off the frame pictures (by default each component is
+    /// joined to its 2 nearest by --metric, thicker the closer).
+    #[arg(long)]
+    pub no_edges: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,

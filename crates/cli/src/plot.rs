@@ -109,9 +109,43 @@ fn draw(
     Ok(())
 }
 
+/// A frame picture (`rgb`, `width` x `height`) with the graph's legend in its top-left corner:
+/// a sample edge and `text`, on a translucent box, as PNG bytes.
+pub fn with_edge_legend(
+    mut rgb: Vec<u8>,
+    width: u32,
+    height: u32,
+    text: &str,
+    edge: [u8; 3],
+) -> Result<Vec<u8>, String> {
+    register_font()?;
+    draw_legend(&mut rgb, (width, height), text, edge).map_err(|e| e.to_string())?;
+    encode_rgb_png(&rgb, width, height)
+}
+
+fn draw_legend(
+    rgb: &mut [u8],
+    size: (u32, u32),
+    text: &str,
+    edge: [u8; 3],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
+    let box_w = (text.len() as i32 * 8 + 56).min(size.0 as i32 - 8);
+    root.draw(&Rectangle::new([(6, 6), (6 + box_w, 34)], BLACK.mix(0.6).filled()))?;
+    let colour = RGBColor(edge[0], edge[1], edge[2]);
+    root.draw(&PathElement::new(vec![(14, 20), (42, 20)], colour.stroke_width(3)))?;
+    root.draw(&Text::new(text.to_string(), (50, 11), (FONT, 15).into_font().color(&WHITE)))?;
+    root.present()?;
+    Ok(())
+}
+
 fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, String> {
+    encode_rgb_png(rgb, WIDTH, HEIGHT)
+}
+
+fn encode_rgb_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, WIDTH, HEIGHT);
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;

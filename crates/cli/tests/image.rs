@@ -80,3 +80,35 @@ fn bad_inputs_are_messages_with_exit_code_2() {
         .code(2)
         .stderr(contains("select nothing"));
 }
+
+/// The pixels of a PNG (RGB, 8 bits), decoded.
+fn rgb_pixels(bytes: &[u8]) -> Vec<[u8; 3]> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    buf[..info.buffer_size()].chunks(3).map(|p| [p[0], p[1], p[2]]).collect()
+}
+
+/// Issue 12: the frame pictures draw the component graph (edges in their own colour, with a
+/// legend) unless --no-edges; the learned floor is the default and summary.csv reports it.
+#[test]
+fn pictures_draw_the_graph_unless_asked_not_to() {
+    let dir = common::Dir::new();
+    dir.write("s.npy", stack_npy());
+    dir.einmix(&["image", "fit", "s.npy", "-k", "2", "-q", "-o", "with"]).assert().success();
+    dir.einmix(&["image", "fit", "s.npy", "-k", "2", "--no-edges", "-q", "-o", "without"]).assert().success();
+    let edge_pixels = |name: &str| {
+        rgb_pixels(&dir.read(&format!("{name}/frame_0000.png")))
+            .iter()
+            .filter(|p| **p == einmix_image::EDGE_COLOUR)
+            .count()
+    };
+    assert!(edge_pixels("with") > 20, "the edge between the two components and the legend's sample");
+    assert_eq!(edge_pixels("without"), 0);
+    let summary = dir.text("with/summary.csv");
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = summary.lines().nth(1).unwrap().split(',').collect();
+    let share: f64 = row[header.iter().position(|h| *h == "floor_share").unwrap()].parse().unwrap();
+    assert!(share > 0.0 && share < 0.5, "the blobs hold most of this frame's intensity: {share}");
+}

@@ -58,7 +58,7 @@ pub use floor::{floor_region, noise_level, Floor, NoiseLevel, PEAK_SIGMAS};
 pub use io::{read_mask, read_stack, read_stack_bytes};
 pub use peaks::{gaussian_smooth, peak_local_max, PeakOptions};
 pub use points::{background_level, percentile, weighted_points, Background, Points};
-pub use render::{colour, overlay_png, overlay_rgb, RenderOptions};
+pub use render::{colour, nearest_edges, overlay_png, overlay_rgb, RenderOptions, EDGE_COLOUR};
 pub use stack::{FrameRange, Mask, ReadOptions, Stack, ZProject};
 pub use track::{
     track, track_until, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker, EFFECTIVE_WEIGHT,

@@ -4,11 +4,13 @@
 //! ```text
 //! ellipse_k = { mu_k + 2 (sqrt(l1) e1 cos t + sqrt(l2) e2 sin t) : t in [0, 2 pi) }
 //! ```
-//! with `(l, e)` the eigenpairs of `Sigma_k`. Drawn by hand into an RGB buffer (no plotting
-//! library in the image crate) and encoded with `png`.
+//! with `(l, e)` the eigenpairs of `Sigma_k`, and, under them, the component graph: each
+//! component joined to its nearest neighbours by the frame's distance, thicker the closer.
+//! Drawn by hand into an RGB buffer (no plotting library in the image crate) and encoded with
+//! `png`.
 
 use einmix::Mixture;
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 
 use crate::error::Result;
 use crate::io::png::encode_rgb;
@@ -28,12 +30,60 @@ pub struct RenderOptions {
     /// Components with a smaller weight are not drawn (default 0: all; a variational fit's
     /// emptied components are left out with `track::EFFECTIVE_WEIGHT`).
     pub min_weight: f64,
+    /// The frame's `K x K` component distances: each drawn component is joined to its
+    /// `neighbours` nearest (default: none, no edges).
+    pub distances: Option<Array2<f64>>,
+    /// How many nearest neighbours each component is joined to (default 2).
+    pub neighbours: usize,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { scale: None, contrast: (0.5, 99.8), n_sigma: 2.0, pixel_size: 1.0, min_weight: 0.0 }
+        RenderOptions {
+            scale: None,
+            contrast: (0.5, 99.8),
+            n_sigma: 2.0,
+            pixel_size: 1.0,
+            min_weight: 0.0,
+            distances: None,
+            neighbours: 2,
+        }
     }
+}
+
+/// The colour of the graph's edges: a pale yellow, apart from the components' hues on grey.
+pub const EDGE_COLOUR: [u8; 3] = [255, 236, 150];
+
+/// The graph's edges among the components `shown`: each joined to its `neighbours` nearest by
+/// `distances` (pairs once, `i < j`), with a closeness in (0, 1]: 1 for the closest pair drawn,
+/// falling linearly to a quarter for the farthest.
+pub fn nearest_edges(
+    distances: ArrayView2<f64>,
+    shown: &[usize],
+    neighbours: usize,
+) -> Vec<(usize, usize, f64)> {
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for &i in shown {
+        let mut others: Vec<usize> =
+            shown.iter().copied().filter(|&j| j != i && distances[[i, j]].is_finite()).collect();
+        others.sort_by(|&a, &b| distances[[i, a]].total_cmp(&distances[[i, b]]));
+        for &j in others.iter().take(neighbours) {
+            let pair = (i.min(j), i.max(j));
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+    }
+    let d = |&(i, j): &(usize, usize)| distances[[i, j]];
+    let (lo, hi) =
+        pairs.iter().map(d).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    pairs
+        .iter()
+        .map(|p| {
+            let closeness = if hi > lo { 1.0 - 0.75 * (d(p) - lo) / (hi - lo) } else { 1.0 };
+            (p.0, p.1, closeness)
+        })
+        .collect()
 }
 
 /// The colour of component `k`: hues spaced by the golden ratio, so neighbours in index differ.
@@ -115,6 +165,15 @@ pub fn overlay_rgb(
     let means = mixture.means();
     let covs = mixture.covariances();
     let thick = if scale >= 3 { 1 } else { 0 };
+    if let Some(distances) = &options.distances {
+        let shown: Vec<usize> =
+            (0..mixture.n_components()).filter(|&k| mixture.weights()[k] >= options.min_weight).collect();
+        for (i, j, closeness) in nearest_edges(distances.view(), &shown, options.neighbours) {
+            let width = (closeness * (1 + 2 * thick) as f64).round() as isize;
+            let (a, b) = (to_canvas(means[[i, 0]], means[[i, 1]]), to_canvas(means[[j, 0]], means[[j, 1]]));
+            canvas.line(a, b, EDGE_COLOUR, width);
+        }
+    }
     for k in 0..mixture.n_components() {
         if mixture.weights()[k] < options.min_weight {
             continue;
@@ -158,4 +217,25 @@ pub fn overlay_png(
 ) -> Result<Vec<u8>> {
     let (rgb, w, h) = overlay_rgb(frame, mixture, marked, options);
     encode_rgb(&rgb, w, h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_component_joins_its_nearest_and_closer_pairs_are_thicker() {
+        // Four components on a line at 0, 1, 3, 10: distance = |a - b|.
+        let x: [f64; 4] = [0.0, 1.0, 3.0, 10.0];
+        let d = Array2::from_shape_fn((4, 4), |(i, j)| (x[i] - x[j]).abs());
+        let edges = nearest_edges(d.view(), &[0, 1, 2, 3], 1);
+        // 0-1 (0's and 1's nearest), 2-1 (2's nearest), 3-2 (3's nearest).
+        let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(pairs, [(0, 1), (1, 2), (2, 3)]);
+        assert_eq!(edges[0].2, 1.0);
+        assert!((edges[2].2 - 0.25).abs() < 1e-12);
+        assert!(edges[1].2 < edges[0].2 && edges[1].2 > edges[2].2);
+        // Hidden components take no edges.
+        assert_eq!(nearest_edges(d.view(), &[0, 3], 2), [(0, 3, 1.0)]);
+    }
 }

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use std::sync::Once;
 
 use einmix_image::{
-    overlay_png, read_mask, read_stack, track, Floor, FrameRange, Init, Mask, PeakOptions, ReadOptions,
-    RenderOptions, Stack, Track, TrackOptions,
+    overlay_png, overlay_rgb, read_mask, read_stack, track, Floor, FrameRange, Init, Mask, PeakOptions,
+    ReadOptions, RenderOptions, Stack, Track, TrackOptions, EDGE_COLOUR,
 };
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -95,7 +95,7 @@ fn run_pipeline(
         None => None,
     };
     let outputs = Outputs::prepare(&p.output, name, stack.n_frames(), pictures, p.force)?;
-    execute(&stack, mask.as_ref(), &options, &outputs, p.verbosity, input)
+    execute(&stack, mask.as_ref(), &options, &outputs, p.verbosity, input, !p.no_edges)
 }
 
 fn demo(a: &DemoImageArgs) -> Result<ExitCode, CliError> {
@@ -119,7 +119,7 @@ fn demo(a: &DemoImageArgs) -> Result<ExitCode, CliError> {
         stack.shape().1
     ));
     drop(reporter);
-    execute(&stack, None, &options, &outputs, a.verbosity, Path::new("<demo>"))
+    execute(&stack, None, &options, &outputs, a.verbosity, Path::new("<demo>"), true)
 }
 
 /// The files a run writes, checked before any work.
@@ -184,6 +184,7 @@ fn execute(
     outputs: &Outputs,
     verbosity: Verbosity,
     input: &Path,
+    edges: bool,
 ) -> Result<ExitCode, CliError> {
     let n = stack.n_frames();
     let reporter = Reporter::new(verbosity, n as u64, "frames");
@@ -216,11 +217,28 @@ fn execute(
     outputs.write(&outputs.path("summary.csv"), result.summary_csv().as_bytes())?;
     outputs.write(&outputs.path("reseeds.csv"), result.reseeds_csv().as_bytes())?;
     let min_weight = if options.bayesian { einmix_image::EFFECTIVE_WEIGHT } else { 0.0 };
-    let render = RenderOptions { pixel_size: options.pixel_size, min_weight, ..RenderOptions::default() };
     for &position in &outputs.pictures {
         let f = &result.frames[position];
         let marked: Vec<usize> = f.reseeds.iter().map(|r| r.component).collect();
-        let png = overlay_png(stack.frame(position), &f.mixture, &marked, &render)?;
+        let distances = edges.then(|| f.distances.clone());
+        let render = RenderOptions {
+            pixel_size: options.pixel_size,
+            min_weight,
+            distances,
+            ..RenderOptions::default()
+        };
+        let png = if edges && f.mixture.n_components() > 1 {
+            let (rgb, w, h) = overlay_rgb(stack.frame(position), &f.mixture, &marked, &render);
+            let text = format!(
+                "graph: each component to its {} nearest ({}); thicker = closer",
+                render.neighbours, options.metric
+            );
+            let path = outputs.picture(position);
+            crate::plot::with_edge_legend(rgb, w as u32, h as u32, &text, EDGE_COLOUR)
+                .map_err(|message| CliError::Plot { file: Source::Path(path), message })?
+        } else {
+            overlay_png(stack.frame(position), &f.mixture, &marked, &render)?
+        };
         outputs.write(&outputs.picture(position), &png)?;
     }
     if n > 1 {
