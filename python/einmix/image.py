@@ -237,13 +237,17 @@ def component_distances(means: np.ndarray, covariances: np.ndarray, metric: str 
     return _einmix.image_component_distances(m, c, metric)
 
 
-def read(path: str, *, z_project: str = "none", z_slices: Optional[int] = None, frames: str = "::") -> np.ndarray:
+def read(
+    path: str, *, z_project: str = "none", z_slices: Optional[int] = None, frames: str = "::", channel: Optional[int] = None
+) -> np.ndarray:
     """Read ``.tif``/``.tiff`` (OME-TIFF too), ``.png`` or ``.npy`` as ``(F, H, W)`` float32.
 
     ``z_project="max"`` projects the Z slices of a (T, Z, Y, X) stack; ``frames`` is
-    ``"START:STOP:STEP"``.
+    ``"START:STOP:STEP"``; ``channel`` (from 0) picks one channel of a multichannel file (an RGB
+    PNG or TIFF, an OME-TIFF with several channels), which is required for those: an error
+    lists the channels rather than averaging them.
     """
-    pixels, _ = _einmix.image_read(str(path), z_project, z_slices, frames)
+    pixels, _ = _einmix.image_read(str(path), z_project, z_slices, frames, channel)
     return pixels
 
 

@@ -558,6 +558,10 @@ pub struct FitImageArgs {
     /// Maximum-intensity projection of Z slices (none refuses 3-D data).
     #[arg(long, default_value = "none", value_parser = parse_z)]
     pub z_project: ZProject,
+    /// The channel (from 0) of a multichannel file (RGB PNG or TIFF, OME-TIFF with several
+    /// channels); required for those, which are never averaged.
+    #[arg(long)]
+    pub channel: Option<usize>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -577,6 +581,10 @@ pub struct TrackArgs {
     /// Z slices per time point of a multi-page TIFF without OME metadata (Z fastest).
     #[arg(long)]
     pub z_slices: Option<usize>,
+    /// The channel (from 0) of a multichannel file (RGB PNG or TIFF, OME-TIFF with several
+    /// channels); required for those, which are never averaged.
+    #[arg(long)]
+    pub channel: Option<usize>,
     /// Frames (positions in the tracked sequence) to draw (default: first, middle, last).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub pictures: Vec<usize>,

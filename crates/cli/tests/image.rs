@@ -112,3 +112,35 @@ fn pictures_draw_the_graph_unless_asked_not_to() {
     let share: f64 = row[header.iter().position(|h| *h == "floor_share").unwrap()].parse().unwrap();
     assert!(share > 0.0 && share < 0.5, "the blobs hold most of this frame's intensity: {share}");
 }
+
+/// Issue 12: an RGB image needs --channel; the error lists the channels.
+#[test]
+fn a_colour_image_needs_a_channel() {
+    let dir = common::Dir::new();
+    let (w, h) = (40u32, 30u32);
+    let mut rgb = Vec::new();
+    for r in 0..h {
+        for c in 0..w {
+            let d2 = (r as f64 - 15.0).powi(2) + (c as f64 - 20.0).powi(2);
+            let v = (200.0 * (-d2 / 10.0).exp()) as u8;
+            rgb.extend_from_slice(&[5, v, 5]);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.write_header().unwrap().write_image_data(&rgb).unwrap();
+    }
+    dir.write("cell.png", out);
+    dir.einmix(&["image", "fit", "cell.png", "-q", "-o", "a"]).assert().code(2).stderr(contains(
+        "cell.png: the image has 3 channels (0: red, 1: green, 2: blue): choose one with --channel N",
+    ));
+    dir.einmix(&["image", "fit", "cell.png", "--channel", "1", "-q", "-o", "b"]).assert().success();
+    let summary = dir.text("b/summary.csv");
+    assert!(summary.lines().count() == 2);
+    dir.einmix(&["image", "fit", "cell.png", "--channel", "3", "-q", "-o", "c"])
+        .assert()
+        .code(2)
+        .stderr(contains("channel 3 does not exist: the image has 3 channel(s)"));
+}

@@ -48,6 +48,28 @@ pub enum Error {
         /// The sample format found, and what would be read instead.
         what: String,
     },
+    /// A file of several channels, read without `--channel`: never averaged silently.
+    #[error("{}: the image has {count} channels ({names}): choose one with --channel N (Python: channel=N)", path.display())]
+    ChooseChannel {
+        /// The file.
+        path: PathBuf,
+        /// How many.
+        count: usize,
+        /// `0: red, 1: green, 2: blue`, or the OME names.
+        names: String,
+    },
+    /// `--channel N` beyond the file's channels.
+    #[error("{}: channel {channel} does not exist: the image has {count} channel(s) ({names})", path.display())]
+    NoSuchChannel {
+        /// The file.
+        path: PathBuf,
+        /// The channel asked for.
+        channel: usize,
+        /// How many there are.
+        count: usize,
+        /// Their names.
+        names: String,
+    },
     /// The array read has a shape that is not an image, a stack or a (T, Z, Y, X) stack.
     #[error("{}: shape {shape:?} is not (H, W), (F, H, W) or (T, Z, H, W)", path.display())]
     UnsupportedShape {

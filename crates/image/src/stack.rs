@@ -158,6 +158,10 @@ pub struct ReadOptions {
     pub z_slices: Option<usize>,
     /// The frames kept (after projection).
     pub frames: FrameRange,
+    /// Which channel of a multichannel file (an RGB PNG or TIFF, an OME-TIFF with several
+    /// channels), from 0. Required for those (they are never averaged); a single-channel file
+    /// takes only 0.
+    pub channel: Option<usize>,
 }
 
 /// Pixels as read from a file, before projection and frame selection: `(T, Z, H, W)`.

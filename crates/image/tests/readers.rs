@@ -118,12 +118,6 @@ fn truncated_tiff_is_a_clear_error() {
 #[test]
 fn unsupported_sample_formats_are_clear_errors() {
     let d = dir();
-    let rgb = d.path().join("rgb.tif");
-    let mut bytes = Cursor::new(Vec::new());
-    TiffEncoder::new(&mut bytes).unwrap().write_image::<colortype::RGB8>(2, 1, &[1, 2, 3, 4, 5, 6]).unwrap();
-    std::fs::write(&rgb, bytes.into_inner()).unwrap();
-    let msg = read_stack(&rgb, &ReadOptions::default()).unwrap_err().to_string();
-    assert!(msg.contains("rgb.tif: unsupported TIFF sample format") && msg.contains("RGB"), "{msg}");
     let c = d.path().join("complex.npy");
     let mut b = b"\x93NUMPY\x01\x00".to_vec();
     let header = "{'descr': '<c16', 'fortran_order': False, 'shape': (2, 2), }";
@@ -134,21 +128,81 @@ fn unsupported_sample_formats_are_clear_errors() {
     std::fs::write(&c, b).unwrap();
     let msg = read_stack(&c, &ReadOptions::default()).unwrap_err().to_string();
     assert!(msg.contains("unsupported .npy sample format: dtype '<c16'"), "{msg}");
-    let rgb_png = d.path().join("rgb.png");
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, 1, 1);
-        enc.set_color(png::ColorType::Rgb);
-        enc.write_header().unwrap().write_image_data(&[1, 2, 3]).unwrap();
-    }
-    std::fs::write(&rgb_png, out).unwrap();
-    let msg = read_stack(&rgb_png, &ReadOptions::default()).unwrap_err().to_string();
-    assert!(msg.contains("unsupported PNG sample format"), "{msg}");
     let msg = read_stack(Path::new("x.jpg"), &ReadOptions::default()).unwrap_err().to_string();
     assert!(
         msg.contains("x.jpg") && msg.contains("No such file") || msg.contains("unknown image format"),
         "{msg}"
     );
+}
+
+fn channel(n: usize) -> ReadOptions {
+    ReadOptions { channel: Some(n), ..Default::default() }
+}
+
+/// Issue 12: a multichannel file is read one channel at a time, `--channel N`; without it the
+/// error lists the channels (never a silent average), and a channel that does not exist says so.
+#[test]
+fn multichannel_files_need_a_channel_and_give_exactly_it() {
+    let d = dir();
+    // RGB TIFF and PNG, 2 x 1 pixels: (1, 2, 3) and (4, 5, 6).
+    let rgb = d.path().join("rgb.tif");
+    let mut bytes = Cursor::new(Vec::new());
+    TiffEncoder::new(&mut bytes).unwrap().write_image::<colortype::RGB8>(2, 1, &[1, 2, 3, 4, 5, 6]).unwrap();
+    std::fs::write(&rgb, bytes.into_inner()).unwrap();
+    let rgb_png = d.path().join("rgb.png");
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, 2, 1);
+        enc.set_color(png::ColorType::Rgb);
+        enc.write_header().unwrap().write_image_data(&[1, 2, 3, 4, 5, 6]).unwrap();
+    }
+    std::fs::write(&rgb_png, out).unwrap();
+    for path in [&rgb, &rgb_png] {
+        let msg = read_stack(path, &ReadOptions::default()).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            format!(
+                "{}: the image has 3 channels (0: red, 1: green, 2: blue): choose one with --channel N (Python: channel=N)",
+                path.display()
+            )
+        );
+        for (c, expected) in [(0, [1.0, 4.0]), (1, [2.0, 5.0]), (2, [3.0, 6.0])] {
+            let s = read_stack(path, &channel(c)).unwrap();
+            assert_eq!(
+                s.pixels.iter().copied().collect::<Vec<f32>>(),
+                expected,
+                "{} channel {c}",
+                path.display()
+            );
+        }
+        let msg = read_stack(path, &channel(3)).unwrap_err().to_string();
+        assert!(
+            msg.ends_with("channel 3 does not exist: the image has 3 channel(s) (0: red, 1: green, 2: blue)"),
+            "{msg}"
+        );
+    }
+    // A grey file has channel 0 only.
+    let grey = d.path().join("grey.tif");
+    tiff_u16(&grey, 1, 2, 2, None);
+    assert!(read_stack(&grey, &channel(0)).is_ok());
+    let msg = read_stack(&grey, &channel(1)).unwrap_err().to_string();
+    assert!(msg.ends_with("channel 1 does not exist: the image has 1 channel(s) (0: grey)"), "{msg}");
+    // OME-TIFF, 2 channels x 2 time points, C fastest (XYCZT): page = t * 2 + c.
+    let ome = r#"<?xml version="1.0"?><OME><Image><Pixels DimensionOrder="XYCZT" SizeC="2" SizeT="2" SizeZ="1" SizeX="2" SizeY="2" Type="uint16"><Channel ID="Channel:0:0" Name="mito"/><Channel ID="Channel:0:1" Name="nucleus"/></Pixels></Image></OME>"#;
+    let path = d.path().join("two.ome.tif");
+    tiff_u16(&path, 4, 2, 2, Some(ome));
+    let msg = read_stack(&path, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(
+        msg.contains("the image has 2 channels (0: mito, 1: nucleus): choose one with --channel N"),
+        "{msg}"
+    );
+    let nucleus = read_stack(&path, &channel(1)).unwrap();
+    assert_eq!(nucleus.n_frames(), 2);
+    assert_eq!((nucleus.pixels[[0, 0, 0]], nucleus.pixels[[1, 0, 0]]), (1000.0, 3000.0));
+    // T before C (XYZTC): page = c * 2 + t.
+    tiff_u16(&path, 4, 2, 2, Some(&ome.replace("XYCZT", "XYZTC")));
+    let nucleus = read_stack(&path, &channel(1)).unwrap();
+    assert_eq!((nucleus.pixels[[0, 0, 0]], nucleus.pixels[[1, 0, 0]]), (2000.0, 3000.0));
 }
 
 #[test]

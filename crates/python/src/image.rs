@@ -169,18 +169,20 @@ fn image_component_distances<'py>(
 
 /// Reads an image or stack file as `(F, H, W)` float32, and the file's frame indices.
 #[pyfunction]
-#[pyo3(signature = (path, z_project="none", z_slices=None, frames="::"))]
+#[pyo3(signature = (path, z_project="none", z_slices=None, frames="::", channel=None))]
 fn image_read<'py>(
     py: Python<'py>,
     path: PathBuf,
     z_project: &str,
     z_slices: Option<usize>,
     frames: &str,
+    channel: Option<usize>,
 ) -> PyResult<(Bound<'py, PyArray3<f32>>, Vec<usize>)> {
     let options = ReadOptions {
         z_project: parse::<ZProject>(z_project)?,
         z_slices,
         frames: parse::<FrameRange>(frames)?,
+        channel,
     };
     let stack = py.detach(|| einmix_image::read_stack(&path, &options)).map_err(to_py)?;
     Ok((stack.pixels.into_pyarray(py), stack.source_frames))

@@ -29,11 +29,17 @@ pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
                 z_project: a.z_project,
                 z_slices: None,
                 frames: FrameRange { start: a.frame, stop: Some(a.frame + 1), step: 1 },
+                channel: a.channel,
             };
             run_pipeline(&a.image, &options, &a.pipeline, "fit", &[0], false)
         }
         ImageCommand::Track(a) => {
-            let options = ReadOptions { z_project: a.z_project, z_slices: a.z_slices, frames: a.frames };
+            let options = ReadOptions {
+                z_project: a.z_project,
+                z_slices: a.z_slices,
+                frames: a.frames,
+                channel: a.channel,
+            };
             run_pipeline(&a.stack, &options, &a.pipeline, "track", &a.pictures, a.online)
         }
         ImageCommand::Demo(a) => demo(a),

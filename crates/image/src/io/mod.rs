@@ -40,15 +40,36 @@ pub fn read_stack(path: &Path, options: &ReadOptions) -> Result<Stack> {
 /// [`read_stack`] from bytes already in memory; `path` names the file in errors and gives
 /// the format by its extension.
 pub fn read_stack_bytes(path: &Path, bytes: &[u8], options: &ReadOptions) -> Result<Stack> {
-    let raw = read_raw(path, bytes, options.z_slices)?;
+    let raw = read_raw(path, bytes, options.z_slices, options.channel)?;
     raw.into_stack(options)
 }
 
-fn read_raw(path: &Path, bytes: &[u8], z_slices: Option<usize>) -> Result<Raw> {
+/// The channel to read of a file holding `count` channels named `names`: `channel` if it
+/// exists; for a single-channel file, 0; otherwise an error that lists them.
+pub(crate) fn pick_channel(path: &Path, channel: Option<usize>, names: &[String]) -> Result<usize> {
+    let listed = || names.iter().enumerate().map(|(i, n)| format!("{i}: {n}")).collect::<Vec<_>>().join(", ");
+    match channel {
+        None if names.len() <= 1 => Ok(0),
+        None => Err(Error::ChooseChannel { path: path.to_path_buf(), count: names.len(), names: listed() }),
+        Some(c) if c < names.len().max(1) => Ok(c),
+        Some(c) => Err(Error::NoSuchChannel {
+            path: path.to_path_buf(),
+            channel: c,
+            count: names.len().max(1),
+            names: if names.is_empty() { "0: grey".into() } else { listed() },
+        }),
+    }
+}
+
+fn read_raw(path: &Path, bytes: &[u8], z_slices: Option<usize>, channel: Option<usize>) -> Result<Raw> {
     let mut raw = match format(path)? {
-        Format::Tiff => tiff::read(path, bytes)?,
-        Format::Png => png::read(path, bytes)?,
-        Format::Npy => npy::read_raw(path, bytes)?,
+        Format::Tiff => tiff::read(path, bytes, channel)?,
+        Format::Png => png::read(path, bytes, channel)?,
+        Format::Npy => {
+            // A .npy array is one channel (its axes are T, Z, H, W).
+            pick_channel(path, channel, &["grey".to_string()])?;
+            npy::read_raw(path, bytes)?
+        }
     };
     if let Some(z) = z_slices {
         if z == 0 {
@@ -76,7 +97,7 @@ fn read_raw(path: &Path, bytes: &[u8], z_slices: Option<usize>) -> Result<Raw> {
 /// None` keeps every nonzero pixel, `Some(l)` the pixels of label `l`.
 pub fn read_mask(path: &Path, label: Option<i64>) -> Result<Mask> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let raw = read_raw(path, &bytes, None)?;
+    let raw = read_raw(path, &bytes, None, None)?;
     let plane = raw.h * raw.w;
     let labels = ndarray::Array2::from_shape_vec((raw.h, raw.w), raw.data[..plane].to_vec())
         .expect("a plane has h * w pixels");

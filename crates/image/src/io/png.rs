@@ -1,4 +1,5 @@
-//! PNG in (grey, 1 to 16 bits; grey + alpha keeps the grey) and out (8-bit RGB).
+//! PNG in (grey, 1 to 16 bits; grey + alpha keeps the grey; RGB and RGBA one chosen channel)
+//! and out (8-bit RGB).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -8,7 +9,7 @@ use png::{BitDepth, ColorType, Transformations};
 use crate::error::{Error, Result};
 use crate::stack::Raw;
 
-pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
+pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<Raw> {
     let corrupt = |e: png::DecodingError| Error::Corrupt {
         path: path.to_path_buf(),
         format: "PNG",
@@ -42,17 +43,22 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
     let mut buf = vec![0; needed];
     let info = reader.next_frame(&mut buf).map_err(corrupt)?;
     let (h, w) = (info.height as usize, info.width as usize);
-    let channels = match info.color_type {
-        ColorType::Grayscale => 1,
-        ColorType::GrayscaleAlpha => 2,
+    // Samples per pixel, and the colour channels a user may pick (alpha is not one).
+    let (channels, names): (usize, &[&str]) = match info.color_type {
+        ColorType::Grayscale => (1, &["grey"]),
+        ColorType::GrayscaleAlpha => (2, &["grey"]),
+        ColorType::Rgb => (3, &["red", "green", "blue"]),
+        ColorType::Rgba => (4, &["red", "green", "blue"]),
         other => {
             return Err(Error::UnsupportedSampleFormat {
                 path: path.to_path_buf(),
                 format: "PNG",
-                what: format!("{other:?} colour; only grey PNGs are read (convert to greyscale)"),
+                what: format!("{other:?} colour; grey, RGB and RGBA PNGs are read"),
             })
         }
     };
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let pick = super::pick_channel(path, channel, &names)?;
     let line = info.line_size;
     let mut data = Vec::with_capacity(h * w);
     for r in 0..h {
@@ -60,10 +66,10 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
         for c in 0..w {
             let v = match info.bit_depth {
                 BitDepth::Sixteen => {
-                    let i = 2 * channels * c;
+                    let i = 2 * (channels * c + pick);
                     f32::from(u16::from_be_bytes([row[i], row[i + 1]]))
                 }
-                _ => f32::from(row[channels * c]),
+                _ => f32::from(row[channels * c + pick]),
             };
             data.push(v);
         }

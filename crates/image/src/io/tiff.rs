@@ -1,6 +1,7 @@
 //! TIFF in: every page (IFD) a plane, grey samples of 8, 16, 32 or 64 bits, integer or float,
-//! any compression the `tiff` crate decodes. OME-TIFF metadata (`SizeZ`, `SizeT`, `SizeC`,
-//! `DimensionOrder` in the first page's ImageDescription) tells how pages make `(T, Z)`.
+//! or one chosen channel of RGB(A) pages; any compression the `tiff` crate decodes. OME-TIFF
+//! metadata (`SizeZ`, `SizeT`, `SizeC`, `DimensionOrder` and the channels' names in the first
+//! page's ImageDescription) tells how pages make `(T, Z)` and which pages are a channel.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -31,8 +32,35 @@ fn map_error(path: &Path, e: TiffError) -> Error {
     }
 }
 
-/// `(t, z)` from OME-XML: `None` when there is no OME metadata.
-fn ome_dimensions(description: &str) -> Option<(usize, usize, usize, bool)> {
+/// The stack's layout from OME-XML: `None` when there is no OME metadata.
+struct OmeLayout {
+    t: usize,
+    z: usize,
+    c: usize,
+    /// The page dimensions, fastest first (`DimensionOrder` after `XY`, e.g. `ZCT`).
+    order: Vec<char>,
+    /// The channels' names (`Channel Name="..."`), where given.
+    names: Vec<String>,
+}
+
+impl OmeLayout {
+    /// The page holding time point `ti`, slice `zi`, channel `ci`.
+    fn page(&self, ti: usize, zi: usize, ci: usize) -> usize {
+        let (mut page, mut stride) = (0, 1);
+        for dim in &self.order {
+            let (index, size) = match dim {
+                'T' => (ti, self.t),
+                'Z' => (zi, self.z),
+                _ => (ci, self.c),
+            };
+            page += index * stride;
+            stride *= size;
+        }
+        page
+    }
+}
+
+fn ome_layout(description: &str) -> Option<OmeLayout> {
     if !description.contains("<OME") {
         return None;
     }
@@ -43,10 +71,23 @@ fn ome_dimensions(description: &str) -> Option<(usize, usize, usize, bool)> {
         let end = description[start..].find('"')? + start;
         Some(description[start..end].to_string())
     };
-    let size = |name: &str| attribute(name).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
+    let size = |name: &str| attribute(name).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
     let order = attribute("DimensionOrder").unwrap_or_else(|| "XYZCT".into());
-    let z_before_t = order.find('Z') < order.find('T');
-    Some((size("SizeT"), size("SizeZ"), size("SizeC"), z_before_t))
+    let order: Vec<char> = order.chars().filter(|c| matches!(c, 'Z' | 'C' | 'T')).collect();
+    let order = if order.len() == 3 { order } else { vec!['Z', 'C', 'T'] };
+    // Each `<Channel ... Name="...">` in order; a channel without a name is left unnamed.
+    let names = description
+        .split("<Channel")
+        .skip(1)
+        .map(|element| {
+            let element = &element[..element.find('>').unwrap_or(element.len())];
+            element.find(" Name=\"").map_or(String::new(), |at| {
+                let rest = &element[at + 7..];
+                rest[..rest.find('"').unwrap_or(rest.len())].to_string()
+            })
+        })
+        .collect();
+    Some(OmeLayout { t: size("SizeT"), z: size("SizeZ"), c: size("SizeC"), order, names })
 }
 
 /// What a file of `len` bytes can honestly hold, so that a header claiming more is refused
@@ -61,12 +102,14 @@ fn limits(len: usize) -> Limits {
     limits
 }
 
-pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
+pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<Raw> {
     let err = |e| map_error(path, e);
     let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(err)?.with_limits(limits(bytes.len()));
     let description = decoder.get_tag_ascii_string(Tag::ImageDescription).ok();
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut size = (0, 0);
+    // Whether the pages are RGB(A), whose channel `pick_channel` has chosen.
+    let mut colour = false;
     loop {
         let page = planes.len();
         let (w, h) = decoder.dimensions().map_err(err)?;
@@ -81,19 +124,27 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
                 found: (h, w),
             });
         }
-        match decoder.colortype().map_err(err)? {
-            ColorType::Gray(8 | 16 | 32 | 64) => {}
+        // Samples per pixel, and which one to keep.
+        let (samples, pick) = match decoder.colortype().map_err(err)? {
+            ColorType::Gray(8 | 16 | 32 | 64) => (1, 0),
+            ColorType::RGB(8 | 16) | ColorType::RGBA(8 | 16) => {
+                let samples =
+                    if matches!(decoder.colortype().map_err(err)?, ColorType::RGB(_)) { 3 } else { 4 };
+                let names: Vec<String> = ["red", "green", "blue"].iter().map(|n| n.to_string()).collect();
+                colour = true;
+                (samples, super::pick_channel(path, channel, &names)?)
+            }
             other => {
                 return Err(Error::UnsupportedSampleFormat {
                     path: path.to_path_buf(),
                     format: "TIFF",
                     what: format!(
-                        "{other:?} on page {page}; only single-channel grey pages of 8, 16, 32 or 64 bits \
-                         are read (save one channel, or convert to greyscale)"
+                        "{other:?} on page {page}; grey pages of 8, 16, 32 or 64 bits and RGB(A) pages of \
+                         8 or 16 bits are read (save one channel, or convert to greyscale)"
                     ),
                 })
             }
-        }
+        };
         let plane: Vec<f32> = match decoder.read_image().map_err(err)? {
             DecodingResult::U8(v) => v.into_iter().map(f32::from).collect(),
             DecodingResult::U16(v) => v.into_iter().map(f32::from).collect(),
@@ -106,6 +157,8 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
             DecodingResult::F32(v) => v,
             DecodingResult::F64(v) => v.into_iter().map(|x| x as f32).collect(),
         };
+        let plane: Vec<f32> =
+            if samples == 1 { plane } else { plane.iter().skip(pick).step_by(samples).copied().collect() };
         if plane.len() != h * w {
             return Err(Error::Corrupt {
                 path: path.to_path_buf(),
@@ -123,21 +176,20 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Raw> {
     let (h, w) = size;
     let (mut t, mut z) = (pages, 1);
     let mut order: Vec<usize> = (0..pages).collect();
-    if let Some((ot, oz, oc, z_before_t)) = description.as_deref().and_then(ome_dimensions) {
-        if oc > 1 {
-            return Err(Error::UnsupportedSampleFormat {
-                path: path.to_path_buf(),
-                format: "TIFF",
-                what: format!("OME-TIFF with {oc} channels; save the channel to analyse on its own"),
-            });
-        }
-        if ot * oz == pages {
-            (t, z) = (ot, oz);
-            if !z_before_t {
-                // Pages run T fastest: page = zi * T + ti; we want ti * Z + zi.
-                order = (0..pages).map(|i| (i % z) * t + i / z).collect();
-            }
-        }
+    let ome = description.as_deref().and_then(ome_layout).filter(|o| o.t * o.z * o.c == pages);
+    if ome.as_ref().map_or(true, |o| o.c == 1) && !colour {
+        // One grey channel: only --channel 0 names it.
+        super::pick_channel(path, channel, &[])?;
+    }
+    if let Some(o) = ome {
+        let names: Vec<String> = (0..o.c)
+            .map(|i| o.names.get(i).filter(|n| !n.is_empty()).cloned().unwrap_or(format!("channel {i}")))
+            .collect();
+        let ci = if o.c > 1 { super::pick_channel(path, channel, &names)? } else { 0 };
+        (t, z) = (o.t, o.z);
+        // Pages in (T, Z) order, of the chosen channel, whatever the file's dimension order.
+        order =
+            (0..t).flat_map(|ti| (0..z).map(move |zi| (ti, zi))).map(|(ti, zi)| o.page(ti, zi, ci)).collect();
     }
     let mut data = Vec::with_capacity(pages * h * w);
     for &p in &order {
