@@ -201,21 +201,12 @@ impl Mixture {
 
     /// The mixture with `background` added: the Gaussians' weights are scaled to sum to
     /// `1 - background.weight()`. Errors if the region's dimension is not the model's.
-    pub fn with_background(mut self, background: Background) -> Result<Mixture> {
-        if background.lower().len() != self.n_features {
-            return Err(Error::InvalidBackground {
-                problem: format!(
-                    "the region has {} features, but the model has {}",
-                    background.lower().len(),
-                    self.n_features
-                ),
-            });
-        }
+    pub fn with_background(self, background: Background) -> Result<Mixture> {
         let gaussians: f64 = self.weights.iter().sum();
         let scale = (1.0 - background.weight()) / gaussians;
-        self.weights.iter_mut().for_each(|w| *w *= scale);
-        self.background = Some(background);
-        Ok(self)
+        let mut m = self.with_fitted_background(background)?;
+        m.weights.iter_mut().for_each(|w| *w *= scale);
+        Ok(m)
     }
 
     /// The mixture with a fitted `background` attached as it is: the Gaussians' weights are

@@ -5,25 +5,14 @@
 
 mod common;
 
-use common::{dense_covariance, inverse_and_det, rel_diff, sampled};
+use common::{dense_covariance, rel_diff, sampled};
 use einmix::{Background, BackgroundRegion, CovarianceType, FitOptions, GaussianMixture, Mixture};
 use ndarray::{Array1, Array2};
 
 /// Each component's `ln pi_k + ln N(x | mu_k, Sigma_k)`, then the background's `ln pi_0 - ln V`
 /// (`-inf` outside its box): explicit inverses and determinants, one point at a time.
 fn naive_terms(m: &Mixture, x: &[f64]) -> Vec<f64> {
-    let d = m.n_features();
-    let mut terms: Vec<f64> = (0..m.n_components())
-        .map(|c| {
-            let (inv, det) = inverse_and_det(&dense_covariance(m, c), d);
-            let dx: Vec<f64> = (0..d).map(|j| x[j] - m.means()[[c, j]]).collect();
-            let q: f64 = (0..d)
-                .flat_map(|a| (0..d).map(move |b| (a, b)))
-                .map(|(a, b)| dx[a] * inv[a * d + b] * dx[b])
-                .sum();
-            m.weights()[c].ln() - 0.5 * (d as f64 * (2.0 * std::f64::consts::PI).ln() + det.ln() + q)
-        })
-        .collect();
+    let mut terms = common::naive_gaussian_terms(m, x);
     let b = m.background().expect("a model with a background");
     let volume: f64 = b.lower().iter().zip(b.upper()).map(|(lo, hi)| hi - lo).product();
     terms.push(if b.contains(x) { b.weight().ln() - volume.ln() } else { f64::NEG_INFINITY });

@@ -85,8 +85,16 @@ pub fn dense_covariance(m: &Mixture, c: usize) -> Vec<f64> {
 
 /// `log p(x)` of a mixture, the textbook way: explicit inverses and determinants.
 pub fn naive_log_density(m: &Mixture, x: &[f64]) -> f64 {
+    let terms = naive_gaussian_terms(m, x);
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln()
+}
+
+/// Each component's `ln pi_k + ln N(x | mu_k, Sigma_k)`, with explicit inverses and
+/// determinants, one point at a time.
+pub fn naive_gaussian_terms(m: &Mixture, x: &[f64]) -> Vec<f64> {
     let d = m.n_features();
-    let terms: Vec<f64> = (0..m.n_components())
+    (0..m.n_components())
         .map(|c| {
             let (inv, det) = inverse_and_det(&dense_covariance(m, c), d);
             let dx: Vec<f64> = (0..d).map(|j| x[j] - m.means()[[c, j]]).collect();
@@ -96,9 +104,7 @@ pub fn naive_log_density(m: &Mixture, x: &[f64]) -> f64 {
                 .sum();
             m.weights()[c].ln() - 0.5 * (d as f64 * (2.0 * std::f64::consts::PI).ln() + det.ln() + q)
         })
-        .collect();
-    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln()
+        .collect()
 }
 
 /// Normwise relative difference `max |a - b| / max |b|` (0 when both are all zero).
