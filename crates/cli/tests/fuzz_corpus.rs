@@ -156,7 +156,12 @@ fn cli_argument_lists_never_panic() {
 #[test]
 fn image_inputs_never_panic() {
     for (target, name) in [("image_npy", "input.npy"), ("tiff", "input.tif"), ("png", "input.png")] {
-        seeds_read(target, |bytes| read_stack_bytes(Path::new(name), bytes, &ReadOptions::default()).is_ok());
+        seeds_read(target, |bytes| {
+            // As the targets do: no channel, then channel 1 of a multichannel file.
+            let second = ReadOptions { channel: Some(1), ..Default::default() };
+            let _ = read_stack_bytes(Path::new(name), bytes, &second);
+            read_stack_bytes(Path::new(name), bytes, &ReadOptions::default()).is_ok()
+        });
     }
 }
 
