@@ -45,9 +45,9 @@ def _prepare(x, w, sort):
     return x, w
 
 
-def _statistics(block, kind, params, cull):
+def _statistics(block, kind, params, cull, background=None):
     x, w = block
-    return _einmix.block_statistics(x, w, kind, params, cull)
+    return _einmix.block_statistics(x, w, kind, params, cull, background)
 
 
 def _hard_statistics(block, kind, centers):
@@ -200,6 +200,17 @@ def _sample_init(blocks, k, kind, reg_covar, seed, init_params, sample_size):
     )
 
 
+def _background_region(gm, X):
+    """The background's box for a Dask fit: given, or the data's bounding box (one pass)."""
+    option = gm._background_option(X.shape[1])
+    if not option["background"]:
+        return None
+    if option["background_region"] is not None:
+        return option["background_region"]
+    lower, upper = dask.compute(X.min(axis=0), X.max(axis=0))
+    return ([float(v) for v in lower], [float(v) for v in upper])
+
+
 def fit(X, sample_weight, estimator, *, init_params, oversampling, rounds, sample_size, split_every, spatial_sort):
     """Fit ``estimator`` (an :class:`einmix.GaussianMixture`, whose parameters are read) to the
     Dask array ``X``; see :func:`einmix.dask.fit` for the options."""
@@ -245,12 +256,15 @@ def fit(X, sample_weight, estimator, *, init_params, oversampling, rounds, sampl
 
     def summed_statistics(model, cull):
         shared = dask.delayed(_as_params(model), pure=True)  # one copy in the graph, read by every block
-        return dask.compute(_tree_sum(blocks.map(_statistics, covariance_type, shared, cull), split_every))[0]
+        background = model.get("background")
+        return dask.compute(_tree_sum(blocks.map(_statistics, covariance_type, shared, cull, background), split_every))[0]
 
     # The loop, the culling fallback, convergence and the best of n_init are the core's EM
     # driver; only the partition plumbing is here.
     settings = (k, covariance_type, float(tol), float(reg_covar), int(max_iter), 1 if given else int(n_init))
-    model = _einmix.fit_partitions(initial_mixture, summed_statistics, n_features=d, settings=settings)
+    model = _einmix.fit_partitions(
+        initial_mixture, summed_statistics, n_features=d, settings=settings, background_region=_background_region(gm, X)
+    )
     converged, n_iter, lower_bound, bounds = (
         model["converged"], model["n_iter"], model["lower_bound"], model["lower_bounds"]
     )
@@ -264,6 +278,7 @@ def fit(X, sample_weight, estimator, *, init_params, oversampling, rounds, sampl
     gm.lower_bound_ = float(lower_bound)
     gm.lower_bounds_ = list(bounds)
     gm.n_features_in_ = d
+    gm._set_background(model.get("background"), np.float64)
     if not converged and max_iter > 0:
         warnings.warn(
             "Best performing initialization did not converge. Try different init parameters, "
@@ -296,16 +311,18 @@ def _block(x):
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
 
 
-def _predict_block(x, kind, params):
-    return _einmix.predict_block(_block(x), kind, params)
+def _predict_block(x, kind, params, background=None):
+    labels = _einmix.predict_block(_block(x), kind, params, background)
+    # The background's points are -1, as the estimator labels them.
+    return labels if background is None else np.where(labels == params[1].shape[0], -1, labels)
 
 
-def _proba_block(x, kind, params):
-    return _einmix.predict_proba_block(_block(x), kind, params)
+def _proba_block(x, kind, params, background=None):
+    return _einmix.predict_proba_block(_block(x), kind, params, background)
 
 
-def _score_block(x, kind, params):
-    return _einmix.score_samples_block(_block(x), kind, params)
+def _score_block(x, kind, params, background=None):
+    return _einmix.score_samples_block(_block(x), kind, params, background)
 
 
 def _check(gm, X):
@@ -316,23 +333,25 @@ def _check(gm, X):
         )
     X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
     kind, *params = _params_of(gm)
-    return X, kind, tuple(params)
+    return X, kind, tuple(params), gm._fitted_background().get("background")
 
 
 def predict(gm, X):
-    """Component labels of a Dask array's rows, lazily (``int64``, chunked like ``X``)."""
-    X, kind, params = _check(gm, X)
-    return X.map_blocks(_predict_block, kind, params, drop_axis=1, dtype=np.int64)
+    """Component labels of a Dask array's rows, lazily (``int64``, chunked like ``X``; -1 for a
+    background's rows)."""
+    X, kind, params, background = _check(gm, X)
+    return X.map_blocks(_predict_block, kind, params, background, drop_axis=1, dtype=np.int64)
 
 
 def predict_proba(gm, X):
-    """Responsibilities, lazily: shape ``(n, K)``, chunked like ``X``'s rows."""
-    X, kind, params = _check(gm, X)
-    k = gm.means_.shape[0]
-    return X.map_blocks(_proba_block, kind, params, chunks=(X.chunks[0], (k,)), dtype=np.float64)
+    """Responsibilities, lazily: shape ``(n, K)`` (``K + 1`` with a background), chunked like
+    ``X``'s rows."""
+    X, kind, params, background = _check(gm, X)
+    k = gm.means_.shape[0] + (background is not None)
+    return X.map_blocks(_proba_block, kind, params, background, chunks=(X.chunks[0], (k,)), dtype=np.float64)
 
 
 def score_samples(gm, X):
     """``log p(x)`` of every row, lazily."""
-    X, kind, params = _check(gm, X)
-    return X.map_blocks(_score_block, kind, params, drop_axis=1, dtype=np.float64)
+    X, kind, params, background = _check(gm, X)
+    return X.map_blocks(_score_block, kind, params, background, drop_axis=1, dtype=np.float64)

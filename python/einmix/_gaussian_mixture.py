@@ -80,8 +80,9 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         or 'bbox' spreads it over the data's bounding box; ``(lower, upper)`` over a given box.
         With it, ``predict`` labels the points the background explains best ``-1``,
         ``predict_proba`` has one more column (the background's, last), ``sample`` draws
-        uniform points labelled ``-1``, and BIC/AIC count one more parameter. Off by default:
-        the model is then scikit-learn's.
+        uniform points labelled ``-1``, and BIC/AIC count one more parameter. NumPy and Dask
+        arrays take it (``partial_fit`` not yet). Off by default: the model is then
+        scikit-learn's.
 
     Attributes
     ----------
@@ -231,8 +232,6 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         from . import _dask_engine as _dask
 
         params = self._check_parameters()
-        if self.background not in (None, False):
-            raise ValueError("A background component is not available for Dask arrays yet; fit a NumPy array, or use background=None.")
         return _dask.fit(
             X, sample_weight, self, init_params=params["init_params"], oversampling=2.0, rounds=5,
             sample_size=100_000, split_every=8, spatial_sort=True,
@@ -345,7 +344,11 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         self.precisions_cholesky_ = result["precisions_cholesky"].astype(dtype, copy=False)
         self.precisions_ = result["precisions"].astype(dtype, copy=False)
         self.n_features_in_ = n_features
-        background = result.get("background")
+        self._set_background(result.get("background"), dtype)
+
+    def _set_background(self, background, dtype):
+        """The fitted background's attributes from the core's ``(lower, upper, weight)``, or
+        none of them."""
         if background is None:
             for name in ("background_weight_", "background_lower_", "background_upper_"):
                 self.__dict__.pop(name, None)

@@ -174,5 +174,5 @@ def test_bad_background_options_are_clear_errors():
         GaussianMixture(2, background=True).fit(flat)
     with pytest.raises(TypeError, match="background"):
         BayesianGaussianMixture(n_components=2, background=True)
-    with pytest.raises(ValueError, match="partial_fit does not take a background"):
+    with pytest.raises(ValueError, match="partial_fit does not take a background"):  # online EM: not yet
         GaussianMixture(2, background=True).partial_fit(X)

@@ -193,3 +193,25 @@ def test_statistics_of_the_wrong_length_from_an_engine_are_an_error_not_a_panic(
     with pytest.raises(ZeroDivisionError):
         # The engine's own failure comes through as it is.
         _einmix.fit_partitions(lambda run: model, lambda params, cull: 1 / 0, n_features=2, settings=settings)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_background_fits_on_dask_as_in_memory(client, kind):
+    """Issue 12: the background component on the Dask path (its box from one pass over the
+    data, its count in the block statistics) gives the in-memory fit, and scores alike."""
+    rng = np.random.default_rng(4)
+    X = np.vstack([blobs(n=4000), rng.uniform(-5, 45, (1500, 2))])
+    w = rng.uniform(0.5, 2.0, len(X))
+    start = start_of(X, 5, kind)
+    kw = dict(covariance_type=kind, tol=1e-6, background=True, **start)
+    local = einmix.GaussianMixture(5, **kw).fit(X, sample_weight=w)
+    got = einmix.GaussianMixture(5, **kw).fit(da.from_array(X, chunks=(1300, 2)), sample_weight=da.from_array(w, chunks=1300))
+    assert_same(got, local)
+    np.testing.assert_array_equal(got.background_lower_, local.background_lower_)
+    assert abs(got.background_weight_ - local.background_weight_) <= 1e-9
+    Xd = da.from_array(X, chunks=1100)
+    labels = got.predict(Xd).compute()
+    assert np.array_equal(labels, got.predict(X)) and (labels == -1).any()
+    assert got.predict_proba(Xd).shape == (len(X), 6)
+    np.testing.assert_allclose(got.predict_proba(Xd).compute(), got.predict_proba(X), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(got.score_samples(Xd).compute(), got.score_samples(X), rtol=1e-13)

@@ -208,7 +208,8 @@ impl GaussianMixture {
     /// model), whose weight EM learns with the Gaussians' (see [`crate::Background`]): for
     /// clutter and noise floors that would otherwise pull components onto themselves. It
     /// starts with weight `1/(K+1)`; the fitted model's [`Mixture::background`] holds it.
-    /// In-memory and streamed fits take it; the variational model does not (yet).
+    /// In-memory, streamed and partitioned fits take it (a partitioned fit needs the region
+    /// given: `BackgroundRegion::Box`); online EM and the variational model do not (yet).
     pub fn background(mut self, region: BackgroundRegion) -> Self {
         self.background = Some(region);
         self

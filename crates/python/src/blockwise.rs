@@ -9,7 +9,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{kind, mixture, mixture_dict};
+use crate::convert::{kind, mixture, mixture_dict, with_background, FittedBackground};
 use crate::error::to_py;
 
 /// A block of rows as numpy holds it: float64 or float32, any strides.
@@ -65,7 +65,7 @@ fn stats_of<T: Element>(
 
 /// E-step statistics of one block under the given parameters (layout: `einmix::blockwise::Layout`).
 #[pyfunction]
-#[pyo3(signature = (x, sample_weight, covariance_type, params, cull=true))]
+#[pyo3(signature = (x, sample_weight, covariance_type, params, cull=true, background=None))]
 fn block_statistics<'py>(
     py: Python<'py>,
     x: Block<'py>,
@@ -73,8 +73,9 @@ fn block_statistics<'py>(
     covariance_type: &str,
     params: Params<'py>,
     cull: bool,
+    background: Option<FittedBackground>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let m = model(covariance_type, params)?;
+    let m = with_background(model(covariance_type, params)?, background)?;
     let w = weights(&sample_weight);
     let out = on_block!(&x, |x| py.detach(|| stats_of(&m, x, w, cull))).map_err(to_py)?;
     Ok(out.into_pyarray(py))
@@ -82,14 +83,16 @@ fn block_statistics<'py>(
 
 /// One M-step from summed statistics: (fitted arrays as a dict, lower bound of `params`).
 #[pyfunction]
+#[pyo3(signature = (summed, covariance_type, params, reg_covar, background=None))]
 fn m_step_from_statistics<'py>(
     py: Python<'py>,
     summed: PyReadonlyArray1<'py, f64>,
     covariance_type: &str,
     params: Params<'py>,
     reg_covar: f64,
+    background: Option<FittedBackground>,
 ) -> PyResult<(Bound<'py, PyDict>, f64)> {
-    let m = model(covariance_type, params)?;
+    let m = with_background(model(covariance_type, params)?, background)?;
     let s = summed.as_array().to_vec();
     let (next, lower_bound) = blockwise::m_step_from_statistics(&m, &s, reg_covar).map_err(to_py)?;
     Ok((mixture_dict(py, &next)?, lower_bound))
@@ -266,8 +269,15 @@ macro_rules! block_scorer {
     ($(#[$doc:meta])* $name:ident, $what:expr) => {
         $(#[$doc])*
         #[pyfunction]
-        fn $name<'py>(py: Python<'py>, x: Block<'py>, kind: &str, params: Params<'py>) -> PyResult<Bound<'py, PyAny>> {
-            score_block(py, x, model(kind, params)?, $what)
+        #[pyo3(signature = (x, kind, params, background=None))]
+        fn $name<'py>(
+            py: Python<'py>,
+            x: Block<'py>,
+            kind: &str,
+            params: Params<'py>,
+            background: Option<FittedBackground>,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            score_block(py, x, with_background(model(kind, params)?, background)?, $what)
         }
     };
 }

@@ -8,7 +8,7 @@ use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{fit_dict, mixture, mixture_dict, spec, EmSettings};
+use crate::convert::{self, fit_dict, mixture, mixture_dict, spec, EmSettings};
 use crate::error::to_py;
 
 /// A Python failure, or a core one on its way to becoming a Python exception.
@@ -41,7 +41,12 @@ fn from_dict(covariance_type: &str, model: &Bound<'_, PyAny>) -> PyResult<Mixtur
     let means: PyReadonlyArray2<f64> = model.get_item("means")?.extract()?;
     let covariances: PyReadonlyArrayDyn<f64> = model.get_item("covariances")?.extract()?;
     let chol: PyReadonlyArrayDyn<f64> = model.get_item("precisions_cholesky")?.extract()?;
-    mixture(covariance_type, weights, means, covariances, chol)
+    // A dict from einmix's own functions carries "background" (None or (lower, upper, weight)).
+    let background: Option<convert::FittedBackground> = match model.get_item("background") {
+        Ok(b) => b.extract()?,
+        Err(_) => None,
+    };
+    convert::with_background(mixture(covariance_type, weights, means, covariances, chol)?, background)
 }
 
 impl PartitionSource for Callbacks<'_> {
@@ -69,15 +74,19 @@ impl PartitionSource for Callbacks<'_> {
 /// dict `params`; `settings` is `(n_components, covariance_type, tol, reg_covar, max_iter,
 /// n_init)`. Returns the fitted arrays and the report, as `fit` does (without labels).
 #[pyfunction]
-#[pyo3(signature = (initial_mixture, summed_statistics, *, n_features, settings))]
+#[pyo3(signature = (initial_mixture, summed_statistics, *, n_features, settings, background_region=None))]
 fn fit_partitions<'py>(
     py: Python<'py>,
     initial_mixture: Py<PyAny>,
     summed_statistics: Py<PyAny>,
     n_features: usize,
     settings: EmSettings,
+    background_region: Option<(Vec<f64>, Vec<f64>)>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let spec = spec(&settings)?;
+    let mut spec = spec(&settings)?;
+    if let Some(region) = convert::background_region(background_region.is_some(), background_region) {
+        spec = spec.background(region);
+    }
     let covariance_type = settings.1;
     let mut source = Callbacks { py, covariance_type, n_features, initial_mixture, summed_statistics };
     let fit = spec.fit_partitions(&mut source, FitOptions::new()).map_err(|Failure(e)| e)?;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{drive, start_and_progress, FitOptions, Source};
+use crate::background::{Background, BackgroundRegion};
 use crate::blockwise::{culls, unpack_checked, Layout};
 use crate::covariance::SuffStats;
 use crate::error::Error;
@@ -64,6 +65,8 @@ struct Partitions<'p, P: PartitionSource> {
     engine: &'p mut P,
     cull: bool,
     stats: Option<(SuffStats, f64)>,
+    /// The background added to each initial mixture that has none (its region given).
+    background: Option<Background>,
 }
 
 impl<P: PartitionSource> Source<Mixture> for Partitions<'_, P> {
@@ -74,7 +77,11 @@ impl<P: PartitionSource> Source<Mixture> for Partitions<'_, P> {
     }
 
     fn initial_mixture(&mut self, run: usize) -> Result<Mixture, P::Error> {
-        self.engine.initial_mixture(run)
+        let m = self.engine.initial_mixture(run)?;
+        Ok(match &self.background {
+            Some(b) if m.background().is_none() => m.with_background(b.clone())?,
+            _ => m,
+        })
     }
 
     fn pass(&mut self, model: &Mixture, cull: bool) -> Result<(), P::Error> {
@@ -103,7 +110,26 @@ impl GaussianMixture {
             Some((m, _)) => (m.n_components(), m.n_features()),
             None => (self.n_components, partitions.n_features()),
         };
-        let mut source = Partitions { engine: partitions, cull: culls(k, d), stats: None };
+        // A background's region must be given: its bounding box would need a pass of its own.
+        let background = match &self.background {
+            None => None,
+            Some(BackgroundRegion::BoundingBox) => {
+                return Err(Error::InvalidBackground {
+                    problem: "a partitioned fit needs the region given (BackgroundRegion::Box): the engine computes the bounding box".into(),
+                }
+                .into())
+            }
+            Some(BackgroundRegion::Box { lower, upper }) => {
+                if lower.len() != d {
+                    return Err(Error::InvalidBackground {
+                        problem: format!("the region has {} features, but the data has {d}", lower.len()),
+                    }
+                    .into());
+                }
+                Some(Background::new(lower.clone(), upper.clone(), 1.0 / (k as f64 + 1.0))?)
+            }
+        };
+        let mut source = Partitions { engine: partitions, cull: culls(k, d), stats: None, background };
         let (mixture, info) = drive(self, &mut source, start_and_progress(options), Duration::ZERO)?;
         Ok(StreamFit { mixture, info })
     }
