@@ -176,3 +176,42 @@ def test_bad_background_options_are_clear_errors():
         BayesianGaussianMixture(n_components=2, background=True)
     with pytest.raises(ValueError, match="partial_fit does not take a background"):  # online EM: not yet
         GaussianMixture(2, background=True).partial_fit(X)
+
+
+def test_a_3d_stack_with_anisotropic_voxels():
+    """The same in 3-D, with voxels 2 units deep and 0.5 wide (a z-stack's usual anisotropy),
+    fitted by the library on voxels weighted by counts (the image pipeline is 2-D for now)."""
+    rng = np.random.default_rng(9)
+    voxel = np.array([2.0, 0.5, 0.5])
+    shape = (16, 48, 48)
+    idx = np.indices(shape).reshape(3, -1).T.astype(float)
+    pts = idx * voxel  # physical (z, row, col)
+    truth = [
+        (np.array([12.0, 8.0, 9.0]), np.array([[6.0, 1.0, 0.5], [1.0, 2.0, 0.6], [0.5, 0.6, 1.5]]), 40_000.0),
+        (np.array([20.0, 16.0, 15.0]), np.array([[5.0, -1.0, 0.0], [-1.0, 1.5, -0.4], [0.0, -0.4, 2.0]]), 30_000.0),
+    ]
+    floor = 3.0
+    volume = float(np.prod(voxel))
+    expected = np.full(len(pts), floor)
+    for mu, cov, photons in truth:
+        d = pts - mu
+        q = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
+        expected += photons * volume * np.exp(-0.5 * q) / np.sqrt((2 * np.pi) ** 3 * np.linalg.det(cov))
+    counts = rng.poisson(expected).astype(float)
+    share = floor * len(pts) / expected.sum()
+    region = (list(-0.5 * voxel), list((np.array(shape) - 0.5) * voxel))
+    kw = dict(n_components=2, random_state=0, tol=1e-9, max_iter=500, means_init=[[11, 9, 8], [21, 15, 16]])
+    with_bg = GaussianMixture(background=region, **kw).fit(pts, sample_weight=counts)
+    without = GaussianMixture(**kw).fit(pts, sample_weight=counts)
+    assert abs(with_bg.background_weight_ - share) < 0.01, (with_bg.background_weight_, share)
+
+    def errors(gm):
+        order = np.argsort(gm.means_[:, 0])
+        mean_err = max(np.abs(gm.means_[o] - mu).max() for o, (mu, _, _) in zip(order, truth))
+        cov_err = max(np.abs(gm.covariances_[o] - cov).max() / np.abs(cov).max() for o, (_, cov, _) in zip(order, truth))
+        return mean_err, cov_err
+
+    mean_err, cov_err = errors(with_bg)
+    assert mean_err < 0.1 and cov_err < 0.05, (mean_err, cov_err)  # a tenth of a unit, 5 %
+    bad_mean, bad_cov = errors(without)
+    assert bad_mean > 5 * mean_err and bad_cov > 10 * cov_err, (bad_mean, bad_cov, mean_err, cov_err)
