@@ -319,3 +319,49 @@ fn a_streamed_fit_with_a_background_is_the_in_memory_fit() {
         }
     }
 }
+
+/// A partitioned fit cannot find the data's bounding box by itself: it asks for the region.
+#[test]
+fn a_partitioned_fit_needs_the_region_given() {
+    use einmix::blockwise::{add, block_statistics, Layout};
+    use einmix::PartitionSource;
+    struct Halves(Array2<f64>, Mixture);
+    impl PartitionSource for Halves {
+        type Error = einmix::Error;
+        fn n_features(&self) -> usize {
+            2
+        }
+        fn initial_mixture(&mut self, _run: usize) -> einmix::Result<Mixture> {
+            Ok(self.1.clone())
+        }
+        fn summed_statistics(&mut self, m: &Mixture, _cull: bool) -> einmix::Result<Vec<f64>> {
+            let mut total = vec![0.0; Layout::of(m).len()];
+            for rows in [0..150, 150..300] {
+                add(&mut total, &block_statistics(m, self.0.slice(ndarray::s![rows, ..]), None)?)?;
+            }
+            Ok(total)
+        }
+    }
+    let (start, x) = sampled(CovarianceType::Full, 2, 2, 5.0, 300, 41);
+    let e = GaussianMixture::new(2)
+        .background(BackgroundRegion::BoundingBox)
+        .fit_partitions(&mut Halves(x.clone(), start.clone()), FitOptions::new())
+        .unwrap_err();
+    assert!(e.to_string().contains("a partitioned fit needs the region given"), "{e}");
+    // With the region given, the partitioned fit is the in-memory one from the same start.
+    let region = BackgroundRegion::Box { lower: vec![-40.0, -40.0], upper: vec![40.0, 40.0] };
+    let spec = GaussianMixture::new(2).background(region).tol(1e-10).max_iter(200);
+    let parted =
+        spec.fit_partitions(&mut Halves(x.clone(), start.clone()), FitOptions::new()).unwrap().mixture;
+    let b = Background::new(vec![-40.0, -40.0], vec![40.0, 40.0], 1.0 / 3.0).unwrap();
+    let from = start.with_background(b).unwrap();
+    let memory = spec
+        .fit_with(x.view(), None, FitOptions::new().warm_start(&from, f64::NEG_INFINITY))
+        .unwrap()
+        .mixture;
+    assert!(
+        common::mixture_rel_diff(&parted, &memory) < 1e-9,
+        "{}",
+        common::mixture_rel_diff(&parted, &memory)
+    );
+}
