@@ -126,6 +126,15 @@ def test_sampling_counting_and_a_given_region():
     assert not hasattr(gm, "background_weight_") and gm.predict_proba(X[:2]).shape == (2, 2)
 
 
+def _spot_errors(gm, truth):
+    """Largest error of the means and of the covariances (relative to each spot's largest
+    entry), the components matched to the spots by their first coordinate."""
+    order = np.argsort(gm.means_[:, 0])
+    mean_err = max(np.abs(gm.means_[o] - mu).max() for o, (mu, _, _) in zip(order, truth))
+    cov_err = max(np.abs(gm.covariances_[o] - cov).max() / np.abs(cov).max() for o, (_, cov, _) in zip(order, truth))
+    return mean_err, cov_err
+
+
 def test_an_image_on_a_poisson_floor_needs_no_threshold():
     """Pixels as points weighted by intensity: two Gaussian spots on a uniform floor with
     Poisson noise. With the background, the spots' means and covariances come back and the
@@ -149,15 +158,9 @@ def test_an_image_on_a_poisson_floor_needs_no_threshold():
     without = GaussianMixture(2, random_state=0, tol=1e-9, max_iter=500).fit(pts, sample_weight=image)
     assert abs(with_bg.background_weight_ - floor_share) < 0.01, (with_bg.background_weight_, floor_share)
 
-    def errors(gm):
-        order = np.argsort(gm.means_[:, 0])
-        mean_err = max(np.abs(gm.means_[o] - mu).max() for o, (mu, _, _) in zip(order, truth))
-        cov_err = max(np.abs(gm.covariances_[o] - cov).max() / np.abs(cov).max() for o, (_, cov, _) in zip(order, truth))
-        return mean_err, cov_err
-
-    mean_err, cov_err = errors(with_bg)
+    mean_err, cov_err = _spot_errors(with_bg, truth)
     assert mean_err < 0.1 and cov_err < 0.05, (mean_err, cov_err)  # a tenth of a pixel, 5%
-    bad_mean, bad_cov = errors(without)
+    bad_mean, bad_cov = _spot_errors(without, truth)
     assert bad_mean > 10 * mean_err and bad_cov > 10 * cov_err, (bad_mean, bad_cov, mean_err, cov_err)
 
 
@@ -205,13 +208,7 @@ def test_a_3d_stack_with_anisotropic_voxels():
     without = GaussianMixture(**kw).fit(pts, sample_weight=counts)
     assert abs(with_bg.background_weight_ - share) < 0.01, (with_bg.background_weight_, share)
 
-    def errors(gm):
-        order = np.argsort(gm.means_[:, 0])
-        mean_err = max(np.abs(gm.means_[o] - mu).max() for o, (mu, _, _) in zip(order, truth))
-        cov_err = max(np.abs(gm.covariances_[o] - cov).max() / np.abs(cov).max() for o, (_, cov, _) in zip(order, truth))
-        return mean_err, cov_err
-
-    mean_err, cov_err = errors(with_bg)
+    mean_err, cov_err = _spot_errors(with_bg, truth)
     assert mean_err < 0.1 and cov_err < 0.05, (mean_err, cov_err)  # a tenth of a unit, 5 %
-    bad_mean, bad_cov = errors(without)
+    bad_mean, bad_cov = _spot_errors(without, truth)
     assert bad_mean > 5 * mean_err and bad_cov > 10 * cov_err, (bad_mean, bad_cov, mean_err, cov_err)

@@ -151,9 +151,10 @@ impl Background {
         x.iter().zip(self.lower.iter().zip(&self.upper)).all(|(v, (lo, hi))| *lo <= *v && *v <= *hi)
     }
 
-    /// The same region with mixing weight `weight`.
-    pub(crate) fn with_weight(&self, weight: f64) -> Background {
-        Background { lower: self.lower.clone(), upper: self.upper.clone(), weight }
+    /// Sets the mixing weight in place (the M-step's estimate: no copy of the box per
+    /// iteration).
+    pub(crate) fn set_weight(&mut self, weight: f64) {
+        self.weight = weight;
     }
 }
 

@@ -228,8 +228,8 @@ impl Mixture {
 
     /// Sets the background's weight (the M-step's estimate); no-op without a background.
     pub(crate) fn set_background_weight(&mut self, weight: f64) {
-        if let Some(b) = &self.background {
-            self.background = Some(b.with_weight(weight));
+        if let Some(b) = &mut self.background {
+            b.set_weight(weight);
         }
     }
 
