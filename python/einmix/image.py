@@ -7,7 +7,8 @@ subtracted and the pixels above it become the points);
 the local intensity maxima of the first frame give K and the starting means; every later frame
 is warm-started from the previous one with K fixed, so component k stays the same region;
 components that empty or collapse are re-seeded where the model explains the image worst, and
-reported. Coordinates are (row, col) in pixels, times ``pixel_size``.
+reported. Coordinates are (row, col) in pixels, times ``pixel_size``; a z-stack fitted in 3-D
+(``z_project="volume"``) has coordinates (z, row, col) times ``voxel_size``.
 
 >>> import numpy as np
 >>> from einmix import image
@@ -64,7 +65,9 @@ def _arrays(result: dict) -> dict[str, Any]:
         out[name] = np.asarray(result[name], dtype=np.float64)
     out["converged"] = np.asarray(result["converged"], dtype=bool)
     out["reseed_reason"] = np.asarray(result["reseed_reason"], dtype=str)
-    out["reseed_position"] = np.asarray(result["reseed_position"], dtype=np.float64).reshape(-1, 2)
+    dims = len(result["voxel_size"])
+    out["voxel_size"] = np.asarray(result["voxel_size"], dtype=np.float64)
+    out["reseed_position"] = np.asarray(result["reseed_position"], dtype=np.float64).reshape(-1, dims)
     return out
 
 
@@ -76,6 +79,8 @@ def track(
     k: Union[str, int] = "auto",
     background: Optional[Background] = None,
     pixel_size: float = 1.0,
+    z_project: str = "none",
+    voxel_size: Optional[tuple[float, float, float]] = None,
     min_distance: int = 5,
     threshold_abs: Optional[float] = None,
     smooth: float = 1.0,
@@ -97,7 +102,13 @@ def track(
     weight_concentration_prior: Optional[float] = None,
     progress: Any = None,
 ) -> dict[str, Any]:
-    """Track a time-lapse ``(F, H, W)`` (or one image ``(H, W)``).
+    """Track a time-lapse ``(F, H, W)`` (or one image ``(H, W)``), or a time-lapse of z-stacks
+    ``(T, Z, H, W)``: ``z_project="max"`` fits their maximum-intensity projections along Z,
+    ``z_project="volume"`` fits each time point in 3-D, coordinates (z, row, col) times
+    ``voxel_size`` (the voxel's sides (z, row, col); default cubes of ``pixel_size``), peaks
+    found in 3-D; one volume ``(Z, H, W)`` is a time-lapse of one. Lengths in pixels
+    (``min_distance``, ``smooth``, ``init_size``, ``eigen_floor``) are along the rows; along z
+    they are the same length in z steps.
 
     ``k="auto"`` takes one component per local maximum of the first frame (``min_distance``,
     ``threshold_abs``, after Gaussian smoothing of ``smooth`` pixels, as
@@ -123,18 +134,44 @@ def track(
     installed, else nothing; ``False`` for nothing. An exception the callback raises (a
     ``KeyboardInterrupt``) stops the run after that frame and propagates.
 
-    Returns a dict of numpy arrays: ``means`` (F, K, 2), ``covars`` (F, K, 2, 2), ``weights``
-    (F, K), ``precs`` (F, K, 2, 2) (OrNet's layout), ``distances`` (F, K, K), ``laplacian``
+    Returns a dict of numpy arrays: ``means`` (F, K, D), ``covars`` (F, K, D, D), ``weights``
+    (F, K), ``precs`` (F, K, D, D) (OrNet's layout; D = 2, or 3 for volumes), ``voxel_size``
+    (D: the cell's side along each coordinate), ``distances`` (F, K, K), ``laplacian``
     (F, K) (normalised Laplacian eigenvalues of the heat-kernel affinity), per frame
     ``frames``, ``lower_bound``, ``n_iter``, ``converged``, ``n_points``, ``background``,
     ``floor_share`` (NaN where a level was subtracted), ``time_ms``, and the re-seed report ``reseed_frame``, ``reseed_component``,
     ``reseed_reason`` (``"emptied"``, ``"collapsed"`` or ``"left_data"``), ``reseed_position``.
     """
     s = np.asarray(stack)
-    if s.ndim == 2:
-        s = s[None]
-    if s.ndim != 3:
-        raise _einmix.EinmixError(f"stack must have shape (F, H, W) or (H, W), got {s.shape}")
+    if z_project not in ("none", "max", "volume"):
+        raise ValueError(f"z_project must be 'none', 'max' or 'volume', got {z_project!r}")
+    if voxel_size is not None and z_project != "volume":
+        raise ValueError("voxel_size is for volumes: pass z_project='volume' (2-D frames take pixel_size)")
+    if z_project == "none":
+        if s.ndim == 2:
+            s = s[None]
+        if s.ndim != 3:
+            raise _einmix.EinmixError(
+                f"stack must have shape (F, H, W) or (H, W), got {s.shape}; z-stacks (T, Z, H, W) "
+                "take z_project='max' or 'volume'"
+            )
+    else:
+        if s.ndim == 3:
+            s = s[None]
+        if s.ndim != 4:
+            raise _einmix.EinmixError(
+                f"with z_project={z_project!r} the stack must have shape (T, Z, H, W) or (Z, H, W), got {s.shape}"
+            )
+        if z_project == "max":
+            s = s.max(axis=1)
+        elif s.shape[1] < 2:
+            raise _einmix.EinmixError(
+                f"z_project='volume' needs Z slices, but the stack {s.shape} has 1 per time point"
+            )
+    if voxel_size is not None:
+        voxel_size = tuple(float(v) for v in voxel_size)
+        if len(voxel_size) != 3:
+            raise ValueError(f"voxel_size is (z, row, col): three lengths, got {len(voxel_size)}")
     s = np.ascontiguousarray(s, dtype=np.float32)
     if k == "auto":
         k_arg = None
@@ -149,6 +186,7 @@ def track(
         k=k_arg,
         background=_background(background),
         pixel_size=float(pixel_size),
+        voxel_size=voxel_size,
         min_distance=int(min_distance),
         threshold=threshold_abs,
         smooth=float(smooth),
@@ -196,7 +234,8 @@ def _progress(progress: Any, n_frames: int):
 
 
 def fit_image(image: np.ndarray, mask: Optional[np.ndarray] = None, **options: Any) -> dict[str, Any]:
-    """Fit one image ``(H, W)``; the options are :func:`track`'s.
+    """Fit one image ``(H, W)``, or one volume ``(Z, H, W)`` with ``z_project="volume"``; the
+    options are :func:`track`'s.
 
     Returns :func:`track`'s dict with the frame axis removed: ``means`` (K, 2), ``covars``
     (K, 2, 2), ``weights`` (K,), ``precs`` (K, 2, 2), ``distances`` (K, K), ``laplacian`` (K,),
@@ -204,8 +243,10 @@ def fit_image(image: np.ndarray, mask: Optional[np.ndarray] = None, **options: A
     ``floor_share``, and the re-seed report.
     """
     a = np.asarray(image)
-    if a.ndim != 2:
-        raise _einmix.EinmixError(f"image must have shape (H, W), got {a.shape}")
+    want = 3 if options.get("z_project", "none") != "none" else 2
+    if a.ndim != want:
+        shape = "(Z, H, W)" if want == 3 else "(H, W)"
+        raise _einmix.EinmixError(f"image must have shape {shape}, got {a.shape}")
     out = track(a, mask, **options)
     for name in ("means", "covars", "weights", "precs", "distances", "laplacian"):
         out[name] = out[name][0]
@@ -247,8 +288,8 @@ def read(
     PNG or TIFF, an OME-TIFF with several channels), which is required for those: an error
     lists the channels rather than averaging them.
     """
-    pixels, _ = _einmix.image_read(str(path), z_project, z_slices, frames, channel)
-    return pixels
+    pixels, _, voxel_size = _einmix.image_read(str(path), z_project, z_slices, frames, channel)
+    return (pixels, voxel_size) if with_voxel_size else pixels
 
 
 def read_mask(path: str, label: Optional[int] = None) -> np.ndarray:

@@ -488,6 +488,10 @@ pub struct PipelineArgs {
     /// Pixel size: coordinates are (row, col) times it.
     #[arg(long, default_value_t = 1.0)]
     pub pixel_size: f64,
+    /// With --z volume: the voxel's sides Z,Y,X; coordinates are (z, row, col) times them
+    /// [default: the OME-TIFF's PhysicalSize, else cubes of --pixel-size].
+    #[arg(long, value_name = "Z,Y,X", value_parser = parse_voxel_size, allow_negative_numbers = true)]
+    pub voxel_size: Option<[f64; 3]>,
     /// Peaks: minimum distance between local maxima, in pixels.
     #[arg(long, default_value_t = 5)]
     pub min_distance: usize,
@@ -552,12 +556,17 @@ pub struct FitImageArgs {
     /// The image: .tif/.tiff (also OME-TIFF), .png or .npy.
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
-    /// Which frame of a multi-frame file.
+    /// Which frame (time point) of a multi-frame file.
     #[arg(long, default_value_t = 0)]
     pub frame: usize,
-    /// Maximum-intensity projection of Z slices (none refuses 3-D data).
-    #[arg(long, default_value = "none", value_parser = parse_z)]
+    /// Z slices: `max` projects them (maximum intensity), `volume` fits each time point in
+    /// 3-D (z, row, col) with --voxel-size; `none` refuses 3-D data.
+    #[arg(long, visible_alias = "z", default_value = "none", value_parser = parse_z)]
     pub z_project: ZProject,
+    /// Z slices per time point of a multi-page TIFF without OME metadata or a (Z, H, W) .npy
+    /// (Z fastest).
+    #[arg(long)]
+    pub z_slices: Option<usize>,
     /// The channel (from 0) of a multichannel file (RGB PNG or TIFF, OME-TIFF with several
     /// channels); required for those, which are never averaged.
     #[arg(long)]
@@ -575,10 +584,12 @@ pub struct TrackArgs {
     /// Frames to track, START:STOP:STEP (each part optional).
     #[arg(long, default_value = "::", value_parser = parse_frames)]
     pub frames: FrameRange,
-    /// Maximum-intensity projection of Z slices (none refuses 3-D data).
-    #[arg(long, default_value = "none", value_parser = parse_z)]
+    /// Z slices: `max` projects them (maximum intensity), `volume` fits each time point in
+    /// 3-D (z, row, col) with --voxel-size; `none` refuses 3-D data.
+    #[arg(long, visible_alias = "z", default_value = "none", value_parser = parse_z)]
     pub z_project: ZProject,
-    /// Z slices per time point of a multi-page TIFF without OME metadata (Z fastest).
+    /// Z slices per time point of a multi-page TIFF without OME metadata or a 3-axis .npy
+    /// (Z fastest).
     #[arg(long)]
     pub z_slices: Option<usize>,
     /// The channel (from 0) of a multichannel file (RGB PNG or TIFF, OME-TIFF with several
@@ -637,6 +648,16 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
 }
 fn parse_z(s: &str) -> Result<ZProject, String> {
     s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_voxel_size(s: &str) -> Result<[f64; 3], String> {
+    let sides: Vec<f64> =
+        s.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
+            "voxel_size is Z,Y,X: three positive, finite lengths separated by commas".to_string()
+        })?;
+    let sides: [f64; 3] = sides
+        .try_into()
+        .map_err(|_| "voxel_size is Z,Y,X: three positive, finite lengths separated by commas".to_string())?;
+    einmix_image::Grid::volume(sides).map(|g| g.spacing).map_err(|e| e.to_string())
 }
 fn parse_frames(s: &str) -> Result<FrameRange, String> {
     s.parse().map_err(|e: einmix_image::Error| e.to_string())

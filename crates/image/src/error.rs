@@ -99,6 +99,9 @@ pub enum Error {
         /// Slices per time point.
         z: usize,
     },
+    /// Volumes asked for, but every time point has a single slice.
+    #[error("volumes (z_project 'volume', --z volume) need Z slices, but every time point of this stack has 1; a (Z, H, W) .npy or a TIFF without OME metadata says how many slices a time point has with z_slices (--z-slices Z)")]
+    FlatVolume,
     /// The pages cannot be split into time points of `z` slices.
     #[error("{pages} pages cannot be split into time points of {z} Z slices")]
     ZSlicesMismatch {

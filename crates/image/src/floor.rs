@@ -10,12 +10,13 @@
 //! structures cover less than half of the pixels (fluorescent organelles, cells on a dark
 //! field); they are robust to the bright half, which a mean and a standard deviation are not.
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, ArrayView3, Axis};
 
 use einmix::{Background, Mixture};
 
 use crate::error::{Error, Result};
-use crate::points::percentile;
+use crate::grid::Grid;
+use crate::points::{masked_values, percentile};
 use crate::stack::Mask;
 
 /// How the pipeline treats a frame's floor.
@@ -55,10 +56,12 @@ impl NoiseLevel {
 
 /// The floor and noise of `frame` (usually smoothed as peak finding sees it) inside `mask`.
 pub fn noise_level(frame: ArrayView2<f32>, mask: Option<&Mask>) -> NoiseLevel {
-    let mut values: Vec<f32> = match mask {
-        None => frame.iter().copied().collect(),
-        Some(m) => frame.iter().zip(m.view().iter()).filter(|(_, &inside)| inside).map(|(&v, _)| v).collect(),
-    };
+    volume_noise_level(frame.insert_axis(Axis(0)), mask)
+}
+
+/// [`noise_level`] of a `(Z, H, W)` volume, over all its voxels inside `mask`.
+pub fn volume_noise_level(volume: ArrayView3<f32>, mask: Option<&Mask>) -> NoiseLevel {
+    let mut values = masked_values(volume, mask);
     let floor = percentile(&mut values, 50.0);
     let mut deviations: Vec<f32> = values.iter().map(|&v| (v as f64 - floor).abs() as f32).collect();
     let sigma = 1.4826 * percentile(&mut deviations, 50.0);
@@ -68,7 +71,13 @@ pub fn noise_level(frame: ArrayView2<f32>, mask: Option<&Mask>) -> NoiseLevel {
 /// The region a frame's floor is spread over: the pixels' squares, `[-1/2, H - 1/2] x
 /// [-1/2, W - 1/2]` times the pixel size, or the bounding box of the mask's pixels.
 pub fn floor_region(shape: (usize, usize), mask: Option<&Mask>, pixel_size: f64) -> (Vec<f64>, Vec<f64>) {
-    let (h, w) = shape;
+    grid_region((1, shape.0, shape.1), mask, &Grid::planar(pixel_size))
+}
+
+/// [`floor_region`] of a `(Z, H, W)` frame on `grid`: for a volume, the voxels' boxes
+/// `[-1/2, Z - 1/2]` along z too, times the voxel's sides.
+pub fn grid_region(shape: (usize, usize, usize), mask: Option<&Mask>, grid: &Grid) -> (Vec<f64>, Vec<f64>) {
+    let (depth, h, w) = shape;
     let (mut r0, mut c0, mut r1, mut c1) = (0, 0, h.saturating_sub(1), w.saturating_sub(1));
     if let Some(m) = mask {
         (r0, c0, r1, c1) = (usize::MAX, usize::MAX, 0, 0);
@@ -78,8 +87,11 @@ pub fn floor_region(shape: (usize, usize), mask: Option<&Mask>, pixel_size: f64)
             }
         }
     }
-    let lower = vec![(r0 as f64 - 0.5) * pixel_size, (c0 as f64 - 0.5) * pixel_size];
-    let upper = vec![(r1 as f64 + 0.5) * pixel_size, (c1 as f64 + 0.5) * pixel_size];
+    // Cell centres are at index x side; a cell reaches half a side either way.
+    let (first, last) = ([0, r0, c0], [depth.saturating_sub(1), r1, c1]);
+    let axes = 3 - grid.dims()..3;
+    let lower = axes.clone().map(|a| (first[a] as f64 - 0.5) * grid.spacing[a]).collect();
+    let upper = axes.map(|a| (last[a] as f64 + 0.5) * grid.spacing[a]).collect();
     (lower, upper)
 }
 
@@ -87,16 +99,16 @@ pub fn floor_region(shape: (usize, usize), mask: Option<&Mask>, pixel_size: f64)
 /// intensity the estimated floor accounts for (`floor x pixels / total`, kept in [0.05, 0.95]).
 pub(crate) fn with_floor(
     start: Mixture,
-    frame: ArrayView2<f32>,
+    frame: ArrayView3<f32>,
     mask: Option<&Mask>,
-    pixel_size: f64,
+    grid: &Grid,
     level: NoiseLevel,
     frame_index: usize,
 ) -> Result<Mixture> {
-    let (lower, upper) = floor_region(frame.dim(), mask, pixel_size);
+    let (lower, upper) = grid_region(frame.dim(), mask, grid);
     let (mut pixels, mut total) = (0usize, 0.0f64);
-    for ((r, c), &v) in frame.indexed_iter() {
-        if v > 0.0 && mask.map_or(true, |m| m.contains(r, c)) {
+    for v in masked_values(frame, mask) {
+        if v > 0.0 {
             pixels += 1;
             total += v as f64;
         }

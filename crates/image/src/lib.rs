@@ -3,11 +3,13 @@
 //! The pipeline, one module per stage:
 //!
 //! 1. [`io`]: read a 2-D image or a stack ([`read_stack`]: TIFF, OME-TIFF, PNG, `.npy`; a
-//!    maximum-intensity projection of `(T, Z, Y, X)` stacks; a frame range) and a [`Mask`].
-//! 2. [`points`](weighted_points): the pixels above background become weighted points
-//!    (weight = intensity - background), each coordinate once.
-//! 3. [`peaks`](peak_local_max): local maxima of the first frame give `K`, the means and the
-//!    initial weights (or a fixed `K` by k-means++); covariances start isotropic.
+//!    maximum-intensity projection of `(T, Z, Y, X)` stacks, or their 3-D volumes; a frame
+//!    range) and a [`Mask`].
+//! 2. [`points`](weighted_points): the pixels (or voxels, on a [`Grid`] of anisotropic sides)
+//!    become weighted points (weight = intensity, or intensity - background), each once.
+//! 3. [`peaks`](peak_local_max): local maxima of the first frame (in 3-D for volumes) give
+//!    `K`, the means and the initial weights (or a fixed `K` by k-means++); covariances start
+//!    isotropic; a uniform background component learns the floor ([`Floor`]).
 //! 4. [`track`](track()): every later frame warm-started from the previous one, `K` fixed;
 //!    emptied or collapsed components re-seeded and reported ([`Reseed`]).
 //! 5. [`distance`](component_distances): `K x K` Hellinger, Bhattacharyya, KL or symmetric KL
@@ -43,6 +45,7 @@ mod distance;
 mod eigen;
 mod error;
 mod floor;
+mod grid;
 pub mod io;
 mod output;
 mod peaks;
@@ -54,11 +57,18 @@ mod track;
 pub use demo::{demo_stack, DEMO_NPY, DEMO_PIXEL_SIZE_UM};
 pub use distance::{affinity, component_distances, laplacian_spectrum, Metric};
 pub use error::{Error, Result};
-pub use floor::{floor_region, noise_level, Floor, NoiseLevel, PEAK_SIGMAS};
+pub use floor::{floor_region, grid_region, noise_level, volume_noise_level, Floor, NoiseLevel, PEAK_SIGMAS};
+pub use grid::Grid;
 pub use io::{read_mask, read_stack, read_stack_bytes};
-pub use peaks::{gaussian_smooth, peak_local_max, PeakOptions};
-pub use points::{background_level, percentile, weighted_points, Background, Points};
-pub use render::{colour, nearest_edges, overlay_png, overlay_rgb, RenderOptions, EDGE_COLOUR};
+pub use peaks::{gaussian_smooth, peak_local_max, peaks_in_volume, smooth_volume, PeakOptions, PeakSpacing};
+pub use points::{
+    background_level, percentile, volume_background_level, weighted_cells, weighted_points, Background,
+    Points,
+};
+pub use render::{
+    colour, nearest_edges, overlay_png, overlay_rgb, overlay_volume_png, overlay_volume_rgb, RenderOptions,
+    EDGE_COLOUR,
+};
 pub use stack::{FrameRange, Mask, ReadOptions, Stack, ZProject};
 pub use track::{
     track, track_until, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker, EFFECTIVE_WEIGHT,

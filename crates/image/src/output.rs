@@ -1,10 +1,12 @@
 //! What a [`Track`] writes: one `.npz` with every per-frame array, and a per-frame CSV summary.
 //!
-//! The `.npz` holds OrNet's layout (`means` (F,K,2), `covars` (F,K,2,2), `weights` (F,K),
-//! `precs` (F,K,2,2)) and adds `distances` (F,K,K, the metric in `metric`), `laplacian`
-//! (F,K), `frames`, `lower_bound`, `n_iter`, `n_points`, `background` (F), and the re-seed
-//! report `reseed_frame`, `reseed_component` (R) int64, `reseed_reason` (R) str,
-//! `reseed_position` (R,2). Coordinates are (row, col) times `pixel_size`.
+//! The `.npz` holds OrNet's layout (`means` (F,K,D), `covars` (F,K,D,D), `weights` (F,K),
+//! `precs` (F,K,D,D)) and adds `distances` (F,K,K, the metric in `metric`), `laplacian`
+//! (F,K), `frames`, `lower_bound`, `n_iter`, `n_points`, `background`, `floor_share` (F; NaN
+//! when the floor is subtracted), `voxel_size` (D: the side of a cell along each coordinate),
+//! and the re-seed report `reseed_frame`, `reseed_component` (R) int64, `reseed_reason` (R)
+//! str, `reseed_position` (R,D). D = 2 for images, coordinates (row, col) times `pixel_size`;
+//! D = 3 for volumes, coordinates (z, row, col) times `voxel_size`.
 
 use std::fmt::Write as _;
 
@@ -35,6 +37,7 @@ impl Track {
             f("laplacian", self.laplacian()),
             ("metric".into(), npy::str_bytes(&[self.metric.to_string()])),
             ("pixel_size".into(), npy::f64_bytes(&[], &[self.pixel_size])),
+            ("voxel_size".into(), npy::f64_bytes(&[self.dims()], self.grid.axes())),
             (
                 "frames".into(),
                 npy::i64_bytes(&[n], &self.frames.iter().map(|f| f.frame as i64).collect::<Vec<_>>()),
@@ -49,6 +52,7 @@ impl Track {
                 npy::i64_bytes(&[n], &self.frames.iter().map(|f| f.n_points as i64).collect::<Vec<_>>()),
             ),
             ("background".into(), npy::f64_bytes(&[n], &per_frame(&|f| f.background))),
+            ("floor_share".into(), npy::f64_bytes(&[n], &per_frame(&|f| f.floor_share.unwrap_or(f64::NAN)))),
             (
                 "reseed_frame".into(),
                 npy::i64_bytes(&[r], &reseeds.iter().map(|s| s.frame as i64).collect::<Vec<_>>()),
@@ -63,7 +67,10 @@ impl Track {
             ),
             (
                 "reseed_position".into(),
-                npy::f64_bytes(&[r, 2], &reseeds.iter().flat_map(|s| s.position).collect::<Vec<_>>()),
+                npy::f64_bytes(
+                    &[r, self.dims()],
+                    &reseeds.iter().flat_map(|s| s.position.iter().copied()).collect::<Vec<_>>(),
+                ),
             ),
         ]
     }
@@ -104,19 +111,14 @@ impl Track {
         s
     }
 
-    /// One CSV line per re-seeding: `frame, component, reason, row, col`.
+    /// One CSV line per re-seeding: `frame, component, reason, row, col` (`z, row, col` for
+    /// volumes).
     pub fn reseeds_csv(&self) -> String {
-        let mut s = String::from("frame,component,reason,row,col\n");
+        let axes = if self.grid.volume { "z,row,col" } else { "row,col" };
+        let mut s = format!("frame,component,reason,{axes}\n");
         for r in self.reseeds() {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{}",
-                r.frame,
-                r.component,
-                r.reason.name(),
-                r.position[0],
-                r.position[1]
-            );
+            let position: Vec<String> = r.position.iter().map(|x| x.to_string()).collect();
+            let _ = writeln!(s, "{},{},{},{}", r.frame, r.component, r.reason.name(), position.join(","));
         }
         s
     }

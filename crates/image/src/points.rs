@@ -3,6 +3,7 @@
 //! ```text
 //! b = background level (absolute, or the q-th percentile of the pixels inside the mask)
 //! points  x_i = (row_i, col_i) * pixel_size      for every pixel inside the mask with I_i > b
+//!         x_i = (z_i, row_i, col_i) * voxel_size for the voxels of a 3-D volume
 //! weights w_i = I_i - b
 //! ```
 //! Each pixel is one point, weighted by its intensity above background: EM gives the same
@@ -12,9 +13,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 use crate::error::{Error, Result};
+use crate::grid::Grid;
 use crate::stack::Mask;
 
 /// The background level subtracted from every pixel.
@@ -76,14 +78,26 @@ impl fmt::Display for Background {
 /// The weighted points of one frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Points {
-    /// `(N, 2)`: (row, col) of each point, times the pixel size. Never repeated.
+    /// `(N, D)`: (row, col) of each point times the pixel size, or (z, row, col) times the
+    /// voxel's sides. Never repeated.
     pub coords: Array2<f64>,
     /// `(N,)`: intensity above background, all positive.
     pub weights: Array1<f64>,
     /// The background level used.
     pub background: f64,
-    /// `(H, W)`: whether each pixel is a point.
-    pub occupied: Array2<bool>,
+    /// `(Z, H, W)` (`Z = 1` for a 2-D frame): whether each cell is a point.
+    pub occupied: Array3<bool>,
+}
+
+/// The intensities of `volume`'s cells inside `mask` (a 2-D mask holds for every slice).
+pub(crate) fn masked_values(volume: ArrayView3<f32>, mask: Option<&Mask>) -> Vec<f32> {
+    match mask {
+        None => volume.iter().copied().collect(),
+        Some(m) => volume
+            .outer_iter()
+            .flat_map(|plane| plane.into_iter().zip(m.view()).filter(|(_, &i)| i).map(|(&v, _)| v))
+            .collect(),
+    }
 }
 
 /// The `q`-th percentile of `values` (linear interpolation between order statistics, as
@@ -106,15 +120,14 @@ pub fn percentile(values: &mut [f32], q: f64) -> f64 {
 
 /// The background level of a frame.
 pub fn background_level(frame: ArrayView2<f32>, mask: Option<&Mask>, background: Background) -> f64 {
+    volume_background_level(frame.insert_axis(Axis(0)), mask, background)
+}
+
+/// The background level of a `(Z, H, W)` volume (a 2-D frame is one slice).
+pub fn volume_background_level(volume: ArrayView3<f32>, mask: Option<&Mask>, background: Background) -> f64 {
     match background {
         Background::Absolute(v) => v,
-        Background::Percentile(q) => {
-            let mut values: Vec<f32> = match mask {
-                None => frame.iter().copied().collect(),
-                Some(m) => frame.iter().zip(m.view().iter()).filter(|(_, &i)| i).map(|(&v, _)| v).collect(),
-            };
-            percentile(&mut values, q)
-        }
+        Background::Percentile(q) => percentile(&mut masked_values(volume, mask), q),
     }
 }
 
@@ -135,26 +148,46 @@ pub fn weighted_points(
     background: Background,
     pixel_size: f64,
 ) -> Result<Points> {
-    let (h, w) = frame.dim();
+    weighted_cells(frame.insert_axis(Axis(0)), mask, background, &Grid::planar(pixel_size))
+}
+
+/// The weighted points of a `(Z, H, W)` frame on `grid`: a 2-D frame (`Z = 1`, points (row,
+/// col)) or a volume (points (z, row, col)); a 2-D mask holds for every slice.
+///
+/// ```
+/// use einmix_image::{weighted_cells, Background, Grid};
+/// use ndarray::array;
+/// let volume = array![[[0.0f32, 3.0]], [[5.0, 0.0]]]; // (Z, H, W) = (2, 1, 2)
+/// let p = weighted_cells(volume.view(), None, Background::Absolute(0.0), &Grid::volume([2.0, 1.0, 0.5])?)?;
+/// assert_eq!(p.coords, array![[0.0, 0.0, 0.5], [2.0, 0.0, 0.0]]);
+/// assert_eq!(p.weights, array![3.0, 5.0]);
+/// # Ok::<(), einmix_image::Error>(())
+/// ```
+pub fn weighted_cells(
+    volume: ArrayView3<f32>,
+    mask: Option<&Mask>,
+    background: Background,
+    grid: &Grid,
+) -> Result<Points> {
+    let (depth, h, w) = volume.dim();
     if let Some(m) = mask {
         m.check_shape((h, w))?;
     }
-    let b = background_level(frame, mask, background);
+    let b = volume_background_level(volume, mask, background);
     let mut coords = Vec::new();
     let mut weights = Vec::new();
-    let mut occupied = Array2::from_elem((h, w), false);
-    for ((r, c), &v) in frame.indexed_iter() {
+    let mut occupied = Array3::from_elem((depth, h, w), false);
+    for ((z, r, c), &v) in volume.indexed_iter() {
         let v = v as f64;
         if v > b && mask.map_or(true, |m| m.contains(r, c)) {
-            coords.push(r as f64 * pixel_size);
-            coords.push(c as f64 * pixel_size);
+            grid.push_position((z, r, c), &mut coords);
             weights.push(v - b);
-            occupied[[r, c]] = true;
+            occupied[[z, r, c]] = true;
         }
     }
     let n = weights.len();
     Ok(Points {
-        coords: Array2::from_shape_vec((n, 2), coords).expect("two per point"),
+        coords: Array2::from_shape_vec((n, grid.dims()), coords).expect("D per point"),
         weights: Array1::from(weights),
         background: b,
         occupied,

@@ -10,9 +10,10 @@
 //! `png`.
 
 use einmix::Mixture;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 use crate::error::Result;
+use crate::grid::Grid;
 use crate::io::png::encode_rgb;
 use crate::points::percentile;
 
@@ -136,11 +137,85 @@ impl Canvas {
     }
 }
 
+/// The components as drawn on one view: means `(K, 2)` and covariances `(K, 2, 2)` in the
+/// view's (row, col) coordinates, and the weights that decide which are shown.
+struct Ellipses {
+    means: Array2<f64>,
+    covs: Array3<f64>,
+    weights: Array1<f64>,
+}
+
+impl Ellipses {
+    /// The marginal of `mixture` on coordinates `axes` (a Gaussian's marginal keeps the rows
+    /// and columns of its mean and covariance), the first scaled by `stretch` and shifted by
+    /// `shift` (a view whose rows are not the coordinates' units).
+    fn marginal(mixture: &Mixture, axes: [usize; 2], stretch: f64, shift: f64) -> Ellipses {
+        let (means, covs) = (mixture.means(), mixture.covariances());
+        let k = mixture.n_components();
+        let factor = |a: usize| if a == 0 { stretch } else { 1.0 };
+        Ellipses {
+            means: Array2::from_shape_fn((k, 2), |(i, a)| {
+                means[[i, axes[a]]] * factor(a) + if a == 0 { shift } else { 0.0 }
+            }),
+            covs: Array3::from_shape_fn((k, 2, 2), |(i, a, b)| {
+                covs[[i, axes[a], axes[b]]] * factor(a) * factor(b)
+            }),
+            weights: mixture.weights().to_owned(),
+        }
+    }
+}
+
 /// The frame in grey with the mixture's ellipses, as an RGB buffer `(rgb, width, height)`.
 /// Components listed in `marked` (re-seeded ones, say) get a white ring at their mean.
 pub fn overlay_rgb(
     frame: ArrayView2<f32>,
     mixture: &Mixture,
+    marked: &[usize],
+    options: &RenderOptions,
+) -> (Vec<u8>, usize, usize) {
+    draw(frame, &Ellipses::marginal(mixture, [0, 1], 1.0, 0.0), marked, options)
+}
+
+/// A 3-D volume `(Z, H, W)` and its mixture in (z, row, col), as two views stacked: on top
+/// the maximum-intensity projection along z with each component's ellipsoid projected (its
+/// (row, col) marginal's 2-sigma ellipse), below it the projection along the rows (z down,
+/// columns across) with the (z, col) marginals, z stretched to the voxels' true proportions.
+/// `grid` gives the voxels' sides; `options.pixel_size` is ignored.
+pub fn overlay_volume_rgb(
+    volume: ArrayView3<f32>,
+    grid: &Grid,
+    mixture: &Mixture,
+    marked: &[usize],
+    options: &RenderOptions,
+) -> (Vec<u8>, usize, usize) {
+    let (depth, h, w) = volume.dim();
+    let [sz, sy, sx] = grid.spacing;
+    let scale = options.scale.unwrap_or_else(|| 800usize.div_ceil(h.max(w).max(1))).max(1);
+    // Both views are drawn in column units (rows and z scaled to them).
+    let view_options = RenderOptions { scale: Some(scale), pixel_size: sx, ..options.clone() };
+    let top_view = Ellipses::marginal(mixture, [1, 2], sx / sy, 0.0);
+    let along_z = volume.fold_axis(Axis(0), f32::NEG_INFINITY, |&a, &b| a.max(b));
+    let (top, cw, ch) = draw(along_z.view(), &top_view, marked, &view_options);
+    // Side view: each slice repeated `stretch` rows so that a row is a column's length.
+    let stretch = ((sz / sx).round() as usize).max(1);
+    let along_rows = volume.fold_axis(Axis(1), f32::NEG_INFINITY, |&a, &b| a.max(b));
+    let side = Array2::from_shape_fn((depth * stretch, w), |(r, c)| along_rows[[r / stretch, c]]);
+    // z in column units, centred on its rows: slice i covers rows i s .. i s + s - 1.
+    let shift = 0.5 * (stretch as f64 - 1.0) * sx;
+    let side_view = Ellipses::marginal(mixture, [0, 2], stretch as f64 * sx / sz, shift);
+    let (bottom, _, bh) = draw(side.view(), &side_view, marked, &view_options);
+    // A white rule between the two views.
+    let rule = 2 * scale.min(3);
+    let mut rgb = top;
+    rgb.extend(std::iter::repeat(255u8).take(3 * cw * rule));
+    rgb.extend(bottom);
+    (rgb, cw, ch + rule + bh)
+}
+
+/// The frame in grey with `ellipses` drawn over it.
+fn draw(
+    frame: ArrayView2<f32>,
+    ellipses: &Ellipses,
     marked: &[usize],
     options: &RenderOptions,
 ) -> (Vec<u8>, usize, usize) {
@@ -162,20 +237,19 @@ pub fn overlay_rgb(
     let s = scale as f64;
     let to_canvas =
         |row: f64, col: f64| ((col / options.pixel_size + 0.5) * s, (row / options.pixel_size + 0.5) * s);
-    let means = mixture.means();
-    let covs = mixture.covariances();
+    let (means, covs, weights) = (&ellipses.means, &ellipses.covs, &ellipses.weights);
+    let k_all = means.nrows();
     let thick = if scale >= 3 { 1 } else { 0 };
     if let Some(distances) = &options.distances {
-        let shown: Vec<usize> =
-            (0..mixture.n_components()).filter(|&k| mixture.weights()[k] >= options.min_weight).collect();
+        let shown: Vec<usize> = (0..k_all).filter(|&k| weights[k] >= options.min_weight).collect();
         for (i, j, closeness) in nearest_edges(distances.view(), &shown, options.neighbours) {
             let width = (closeness * (1 + 2 * thick) as f64).round() as isize;
             let (a, b) = (to_canvas(means[[i, 0]], means[[i, 1]]), to_canvas(means[[j, 0]], means[[j, 1]]));
             canvas.line(a, b, EDGE_COLOUR, width);
         }
     }
-    for k in 0..mixture.n_components() {
-        if mixture.weights()[k] < options.min_weight {
+    for k in 0..k_all {
+        if weights[k] < options.min_weight {
             continue;
         }
         let c = colour(k);
@@ -206,6 +280,18 @@ pub fn overlay_rgb(
         canvas.dot(x, y, c, 1 + thick);
     }
     (canvas.rgb, cw, ch)
+}
+
+/// [`overlay_volume_rgb`] encoded as PNG.
+pub fn overlay_volume_png(
+    volume: ArrayView3<f32>,
+    grid: &Grid,
+    mixture: &Mixture,
+    marked: &[usize],
+    options: &RenderOptions,
+) -> Result<Vec<u8>> {
+    let (rgb, w, h) = overlay_volume_rgb(volume, grid, mixture, marked, options);
+    encode_rgb(&rgb, w, h)
 }
 
 /// [`overlay_rgb`] encoded as PNG.

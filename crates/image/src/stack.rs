@@ -1,25 +1,32 @@
-//! What the readers produce: a [`Stack`] of 2-D frames, an optional [`Mask`], and the
-//! choices made while reading ([`ReadOptions`]: Z projection, frame range and stride).
+//! What the readers produce: a [`Stack`] of 2-D frames or 3-D volumes, an optional [`Mask`],
+//! and the choices made while reading ([`ReadOptions`]: Z projection or volumes, frame range
+//! and stride).
 
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::{s, Array2, Array3, ArrayView2, Axis};
+use ndarray::{s, Array2, Array3, Array4, ArrayView2, ArrayView3, Axis};
 
 use crate::error::{Error, Result};
 
-/// A time-lapse of 2-D frames, shape `(F, H, W)`; a single image is a stack of one frame.
-/// Intensities are `f32` (exact for 8- and 16-bit data).
+/// A time-lapse of 2-D frames or of 3-D volumes, shape `(F, Z, H, W)` with `Z = 1` for 2-D
+/// frames; a single image is a stack of one frame. Intensities are `f32` (exact for 8- and
+/// 16-bit data).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stack {
-    /// The pixels, `(frames, rows, columns)`.
-    pub pixels: Array3<f32>,
+    /// The pixels, `(frames, slices, rows, columns)`.
+    pub pixels: Array4<f32>,
     /// For each frame, its index in the file (after the frame range and stride).
     pub source_frames: Vec<usize>,
+    /// Whether each frame is a 3-D volume (its Z slices kept, [`ZProject::Volume`]) rather
+    /// than a 2-D image.
+    pub volume: bool,
+    /// The voxel's sides `(z, row, col)` the file states (OME-TIFF `PhysicalSize{Z,Y,X}`), if any.
+    pub voxel_size: Option<[f64; 3]>,
 }
 
 impl Stack {
-    /// A stack from `(F, H, W)` pixels, frames numbered from 0.
+    /// A stack of 2-D frames from `(F, H, W)` pixels, frames numbered from 0.
     ///
     /// ```
     /// let stack = einmix_image::Stack::new(ndarray::Array3::zeros((2, 4, 5)));
@@ -27,35 +34,65 @@ impl Stack {
     /// ```
     pub fn new(pixels: Array3<f32>) -> Stack {
         let source_frames = (0..pixels.dim().0).collect();
-        Stack { pixels, source_frames }
+        Stack { pixels: pixels.insert_axis(Axis(1)), source_frames, volume: false, voxel_size: None }
+    }
+    /// A stack of 3-D volumes from `(T, Z, H, W)` voxels, time points numbered from 0.
+    ///
+    /// ```
+    /// let stack = einmix_image::Stack::from_volumes(ndarray::Array4::zeros((2, 3, 4, 5)));
+    /// assert_eq!((stack.n_frames(), stack.depth(), stack.shape()), (2, 3, (4, 5)));
+    /// ```
+    pub fn from_volumes(pixels: Array4<f32>) -> Stack {
+        let source_frames = (0..pixels.dim().0).collect();
+        Stack { pixels, source_frames, volume: true, voxel_size: None }
     }
     /// A stack of one image.
     pub fn from_image(image: Array2<f32>) -> Stack {
         Stack::new(image.insert_axis(Axis(0)))
     }
-    /// Number of frames `F`.
+    /// Number of frames `F` (time points).
     pub fn n_frames(&self) -> usize {
         self.pixels.dim().0
     }
+    /// Z slices per frame (1 for 2-D frames).
+    pub fn depth(&self) -> usize {
+        self.pixels.dim().1
+    }
     /// `(H, W)` of every frame.
     pub fn shape(&self) -> (usize, usize) {
-        let (_, h, w) = self.pixels.dim();
+        let (_, _, h, w) = self.pixels.dim();
         (h, w)
     }
-    /// Frame `f` (0-based in this stack).
-    pub fn frame(&self, f: usize) -> ArrayView2<'_, f32> {
+    /// Frame `f` (0-based in this stack) as a 2-D image: the frame itself, or for a volume its
+    /// maximum-intensity projection along Z (owned, so a copy).
+    pub fn frame(&self, f: usize) -> Array2<f32> {
+        let volume = self.volume(f);
+        if volume.dim().0 == 1 {
+            return volume.index_axis(Axis(0), 0).to_owned();
+        }
+        volume.fold_axis(Axis(0), f32::NEG_INFINITY, |&a, &b| a.max(b))
+    }
+    /// Frame `f` as `(Z, H, W)` (`Z = 1` for a 2-D frame).
+    pub fn volume(&self, f: usize) -> ArrayView3<'_, f32> {
         self.pixels.index_axis(Axis(0), f)
+    }
+    /// Frame `f` of a stack of 2-D frames, without a copy; `None` for a volume.
+    pub fn plane(&self, f: usize) -> Option<ArrayView2<'_, f32>> {
+        (!self.volume).then(|| self.pixels.slice(s![f, 0, .., ..]))
     }
 }
 
-/// How the Z slices of a `(T, Z, Y, X)` stack become one 2-D frame per time point.
+/// What becomes of the Z slices of a `(T, Z, Y, X)` stack: one 2-D frame per time point, or
+/// one 3-D volume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ZProject {
     /// Refuse stacks with more than one Z slice per time point (the default).
     #[default]
     None,
-    /// Maximum-intensity projection along Z.
+    /// Maximum-intensity projection along Z: 2-D frames.
     Max,
+    /// Keep every slice: each time point is a 3-D volume, fitted in (z, row, col).
+    Volume,
 }
 
 impl FromStr for ZProject {
@@ -64,10 +101,11 @@ impl FromStr for ZProject {
         match s {
             "none" => Ok(ZProject::None),
             "max" => Ok(ZProject::Max),
+            "volume" => Ok(ZProject::Volume),
             _ => Err(Error::InvalidParameter {
                 name: "z_project",
                 value: s.to_string(),
-                expected: "'z_project' should be 'none' or 'max'",
+                expected: "'z_project' should be 'none', 'max' or 'volume'",
             }),
         }
     }
@@ -78,6 +116,7 @@ impl fmt::Display for ZProject {
         f.write_str(match self {
             ZProject::None => "none",
             ZProject::Max => "max",
+            ZProject::Volume => "volume",
         })
     }
 }
@@ -164,7 +203,8 @@ pub struct ReadOptions {
     pub channel: Option<usize>,
 }
 
-/// Pixels as read from a file, before projection and frame selection: `(T, Z, H, W)`.
+/// Pixels as read from a file, before projection and frame selection: `(T, Z, H, W)`, and
+/// the voxel size the file states.
 #[derive(Debug, Clone)]
 pub(crate) struct Raw {
     pub t: usize,
@@ -172,17 +212,29 @@ pub(crate) struct Raw {
     pub h: usize,
     pub w: usize,
     pub data: Vec<f32>,
+    pub voxel_size: Option<[f64; 3]>,
 }
 
 impl Raw {
-    /// Projects Z and selects frames.
+    /// Projects Z (or keeps it, for volumes) and selects frames.
     pub(crate) fn into_stack(self, options: &ReadOptions) -> Result<Stack> {
-        let Raw { t, z, h, w, data } = self;
+        let Raw { t, z, h, w, data, voxel_size } = self;
         if z > 1 && options.z_project == ZProject::None {
             return Err(Error::ZNeedsProjection { z });
         }
         let keep = options.frames.indices(t)?;
         let plane = h * w;
+        if options.z_project == ZProject::Volume {
+            if z == 1 {
+                return Err(Error::FlatVolume);
+            }
+            let mut pixels = Array4::<f32>::zeros((keep.len(), z, h, w));
+            for (out, &ti) in keep.iter().enumerate() {
+                let dst = pixels.slice_mut(s![out, .., .., ..]).into_slice().expect("standard layout");
+                dst.copy_from_slice(&data[ti * z * plane..(ti + 1) * z * plane]);
+            }
+            return Ok(Stack { pixels, source_frames: keep, volume: true, voxel_size });
+        }
         let mut pixels = Array3::<f32>::zeros((keep.len(), h, w));
         for (out, &ti) in keep.iter().enumerate() {
             let dst = pixels.slice_mut(s![out, .., ..]).into_slice().expect("standard layout");
@@ -194,7 +246,7 @@ impl Raw {
                 }
             }
         }
-        Ok(Stack { pixels, source_frames: keep })
+        Ok(Stack { source_frames: keep, voxel_size, ..Stack::new(pixels) })
     }
 }
 

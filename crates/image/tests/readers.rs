@@ -40,11 +40,11 @@ fn multi_page_tiff_is_a_stack_and_frames_select() {
     tiff_u16(&path, 5, 3, 4, None);
     let stack = read_stack(&path, &ReadOptions::default()).unwrap();
     assert_eq!((stack.n_frames(), stack.shape()), (5, (3, 4)));
-    assert_eq!(stack.pixels[[2, 1, 3]], 2007.0);
+    assert_eq!(stack.pixels[[2, 0, 1, 3]], 2007.0);
     let opts = ReadOptions { frames: "1::2".parse().unwrap(), ..Default::default() };
     let stack = read_stack(&path, &opts).unwrap();
     assert_eq!(stack.source_frames, vec![1, 3]);
-    assert_eq!(stack.pixels[[1, 0, 0]], 3000.0);
+    assert_eq!(stack.pixels[[1, 0, 0, 0]], 3000.0);
     let none = ReadOptions { frames: FrameRange { start: 7, stop: None, step: 1 }, ..Default::default() };
     let err = read_stack(&path, &none).unwrap_err();
     assert!(err.to_string().contains("select nothing"), "{err}");
@@ -63,19 +63,19 @@ fn ome_tiff_with_z_needs_and_gets_a_max_projection() {
     let opts = ReadOptions { z_project: ZProject::Max, ..Default::default() };
     let stack = read_stack(&path, &opts).unwrap();
     assert_eq!(stack.n_frames(), 2);
-    assert_eq!(stack.pixels[[0, 0, 0]], 2000.0);
-    assert_eq!(stack.pixels[[1, 2, 3]], 5011.0);
+    assert_eq!(stack.pixels[[0, 0, 0, 0]], 2000.0);
+    assert_eq!(stack.pixels[[1, 0, 2, 3]], 5011.0);
     // T fastest (XYCTZ): page = z * T + t, so time point t's last slice is page 2 * 2 + t.
     let ome_t = ome.replace("XYCZT", "XYCTZ");
     tiff_u16(&path, 6, 3, 4, Some(&ome_t));
     let stack = read_stack(&path, &opts).unwrap();
-    assert_eq!((stack.pixels[[0, 0, 0]], stack.pixels[[1, 0, 0]]), (4000.0, 5000.0));
+    assert_eq!((stack.pixels[[0, 0, 0, 0]], stack.pixels[[1, 0, 0, 0]]), (4000.0, 5000.0));
     // Without OME metadata, --z-slices says how pages group.
     let plain = d.path().join("plain.tif");
     tiff_u16(&plain, 6, 3, 4, None);
     let stack = read_stack(&plain, &ReadOptions { z_slices: Some(2), ..opts.clone() }).unwrap();
     assert_eq!(stack.n_frames(), 3);
-    assert_eq!(stack.pixels[[2, 0, 0]], 5000.0);
+    assert_eq!(stack.pixels[[2, 0, 0, 0]], 5000.0);
     let err = read_stack(&plain, &ReadOptions { z_slices: Some(4), ..opts }).unwrap_err();
     assert!(err.to_string().contains("6 pages cannot be split"), "{err}");
 }
@@ -198,11 +198,11 @@ fn multichannel_files_need_a_channel_and_give_exactly_it() {
     );
     let nucleus = read_stack(&path, &channel(1)).unwrap();
     assert_eq!(nucleus.n_frames(), 2);
-    assert_eq!((nucleus.pixels[[0, 0, 0]], nucleus.pixels[[1, 0, 0]]), (1000.0, 3000.0));
+    assert_eq!((nucleus.pixels[[0, 0, 0, 0]], nucleus.pixels[[1, 0, 0, 0]]), (1000.0, 3000.0));
     // T before C (XYZTC): page = c * 2 + t.
     tiff_u16(&path, 4, 2, 2, Some(&ome.replace("XYCZT", "XYZTC")));
     let nucleus = read_stack(&path, &channel(1)).unwrap();
-    assert_eq!((nucleus.pixels[[0, 0, 0]], nucleus.pixels[[1, 0, 0]]), (2000.0, 3000.0));
+    assert_eq!((nucleus.pixels[[0, 0, 0, 0]], nucleus.pixels[[1, 0, 0, 0]]), (2000.0, 3000.0));
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn npy_and_png_readers() {
     let data: Vec<f64> = (0..12).map(f64::from).collect();
     std::fs::write(&path, npy::f64_bytes(&[2, 2, 3], &data)).unwrap();
     let s = read_stack(&path, &ReadOptions::default()).unwrap();
-    assert_eq!((s.n_frames(), s.shape(), s.pixels[[1, 1, 2]]), (2, (2, 3), 11.0));
+    assert_eq!((s.n_frames(), s.shape(), s.pixels[[1, 0, 1, 2]]), (2, (2, 3), 11.0));
     // (T, Z, H, W) with a projection.
     std::fs::write(&path, npy::f64_bytes(&[1, 2, 2, 3], &data)).unwrap();
     let s = read_stack(&path, &ReadOptions { z_project: ZProject::Max, ..Default::default() }).unwrap();

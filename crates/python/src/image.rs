@@ -10,7 +10,9 @@ use einmix_image::{
     component_distances, track_until, Background, Floor, FrameRange, Init, Mask, Metric, PeakOptions,
     ReadOptions, Stack, Track, TrackOptions, ZProject,
 };
-use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{
+    IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn,
+};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -28,10 +30,11 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
     s.parse().map_err(to_py)
 }
 
-/// Tracks a `(F, H, W)` float32 stack; returns a dict of numpy arrays (OrNet's npz fields and more).
+/// Tracks a `(F, H, W)` float32 stack, or a `(T, Z, H, W)` stack of volumes (fitted in 3-D with
+/// `voxel_size`); returns a dict of numpy arrays (OrNet's npz fields and more).
 #[pyfunction]
 #[pyo3(signature = (
-    stack, mask=None, *, k=None, background=None, pixel_size=1.0, min_distance=5, threshold=None,
+    stack, mask=None, *, k=None, background=None, pixel_size=1.0, voxel_size=None, min_distance=5, threshold=None,
     smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
     reseed=true, laplacian=true, n_threads=None, frames=None, online=false, bayesian=false,
@@ -40,11 +43,12 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
 #[allow(clippy::too_many_arguments)]
 fn image_track<'py>(
     py: Python<'py>,
-    stack: PyReadonlyArray3<'py, f32>,
+    stack: PyReadonlyArrayDyn<'py, f32>,
     mask: Option<PyReadonlyArray2<'py, bool>>,
     k: Option<usize>,
     background: Option<&str>,
     pixel_size: f64,
+    voxel_size: Option<[f64; 3]>,
     min_distance: usize,
     threshold: Option<f64>,
     smooth: f64,
@@ -83,6 +87,7 @@ fn image_track<'py>(
         floor,
         background: background.map(parse::<Background>).transpose()?.unwrap_or_default(),
         pixel_size,
+        voxel_size,
         init,
         init_size,
         tol,
@@ -98,7 +103,16 @@ fn image_track<'py>(
         bayesian,
         weight_concentration_prior,
     };
-    let mut stack = Stack::new(stack.as_array().to_owned());
+    let pixels = stack.as_array();
+    let mut stack = match pixels.ndim() {
+        3 => Stack::new(pixels.to_owned().into_dimensionality().expect("three axes")),
+        4 => Stack::from_volumes(pixels.to_owned().into_dimensionality().expect("four axes")),
+        n => {
+            return Err(EinmixError::new_err(format!(
+                "stack must have shape (F, H, W) or, for volumes, (T, Z, H, W); got {n} axes"
+            )))
+        }
+    };
     if let Some(f) = frames {
         if f.len() == stack.n_frames() {
             stack.source_frames = f;
@@ -135,6 +149,7 @@ fn track_dict<'py>(py: Python<'py>, t: &Track) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("distances", arr(t.distances()))?;
     d.set_item("laplacian", arr(t.laplacian()))?;
     d.set_item("metric", t.metric.to_string())?;
+    d.set_item("voxel_size", t.grid.axes().to_vec())?;
     let per = |g: &dyn Fn(&einmix_image::FrameFit) -> f64| -> Vec<f64> { t.frames.iter().map(g).collect() };
     d.set_item("frames", t.frames.iter().map(|f| f.frame as i64).collect::<Vec<_>>())?;
     d.set_item("lower_bound", per(&|f| f.lower_bound))?;
@@ -167,9 +182,11 @@ fn image_component_distances<'py>(
     Ok(d.into_pyarray(py))
 }
 
-/// Reads an image or stack file as `(F, H, W)` float32, and the file's frame indices.
+/// Reads an image or stack file as `(F, H, W)` float32 (`(T, Z, H, W)` with `z_project="volume"`),
+/// the file's frame indices and the voxel size `(z, row, col)` it states, if any.
 #[pyfunction]
 #[pyo3(signature = (path, z_project="none", z_slices=None, frames="::", channel=None))]
+#[allow(clippy::type_complexity)]
 fn image_read<'py>(
     py: Python<'py>,
     path: PathBuf,
@@ -177,7 +194,7 @@ fn image_read<'py>(
     z_slices: Option<usize>,
     frames: &str,
     channel: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray3<f32>>, Vec<usize>)> {
+) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Vec<usize>, Option<[f64; 3]>)> {
     let options = ReadOptions {
         z_project: parse::<ZProject>(z_project)?,
         z_slices,
@@ -185,7 +202,12 @@ fn image_read<'py>(
         channel,
     };
     let stack = py.detach(|| einmix_image::read_stack(&path, &options)).map_err(to_py)?;
-    Ok((stack.pixels.into_pyarray(py), stack.source_frames))
+    let pixels = if stack.volume {
+        stack.pixels.into_dyn()
+    } else {
+        stack.pixels.remove_axis(ndarray::Axis(1)).into_dyn()
+    };
+    Ok((pixels.into_pyarray(py), stack.source_frames, stack.voxel_size))
 }
 
 /// Reads a mask (label image): nonzero pixels, or those of `label`.
@@ -203,7 +225,8 @@ fn image_read_mask<'py>(
 /// The embedded demo time-lapse (nellie's yeast mitochondria, max projection), `(30, 192, 279)`.
 #[pyfunction]
 fn image_demo_stack<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f32>>> {
-    Ok(einmix_image::demo_stack().map_err(to_py)?.pixels.into_pyarray(py))
+    let stack = einmix_image::demo_stack().map_err(to_py)?;
+    Ok(stack.pixels.remove_axis(ndarray::Axis(1)).into_pyarray(py))
 }
 
 /// Adds the image functions to the module.

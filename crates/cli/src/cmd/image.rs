@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use std::sync::Once;
 
 use einmix_image::{
-    overlay_png, overlay_rgb, read_mask, read_stack, track, Floor, FrameRange, Init, Mask, PeakOptions,
-    ReadOptions, RenderOptions, Stack, Track, TrackOptions, EDGE_COLOUR,
+    overlay_rgb, overlay_volume_rgb, read_mask, read_stack, track, Floor, FrameRange, Init, Mask,
+    PeakOptions, ReadOptions, RenderOptions, Stack, Track, TrackOptions, EDGE_COLOUR,
 };
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -27,7 +27,7 @@ pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
         ImageCommand::Fit(a) => {
             let options = ReadOptions {
                 z_project: a.z_project,
-                z_slices: None,
+                z_slices: a.z_slices,
                 frames: FrameRange { start: a.frame, stop: Some(a.frame + 1), step: 1 },
                 channel: a.channel,
             };
@@ -63,6 +63,7 @@ fn track_options(p: &PipelineArgs) -> TrackOptions {
         floor,
         background: p.background.unwrap_or_default(),
         pixel_size: p.pixel_size,
+        voxel_size: p.voxel_size,
         init,
         init_size: p.init_size,
         tol: p.tol,
@@ -91,6 +92,14 @@ fn run_pipeline(
     }
     // Fail on a bad option before reading anything.
     einmix_image::Tracker::new(options.clone(), None)?;
+    if let (Some(v), false) = (p.voxel_size, read.z_project == einmix_image::ZProject::Volume) {
+        return Err(einmix_image::Error::InvalidParameter {
+            name: "voxel_size",
+            value: format!("{},{},{}", v[0], v[1], v[2]),
+            expected: "--voxel-size is for volumes: add --z volume (2-D frames take --pixel-size)",
+        }
+        .into());
+    }
     let stack = read_stack(input, read)?;
     let mask = match &p.mask {
         Some(m) => {
@@ -199,10 +208,11 @@ fn execute(
         done += 1;
         reporter.step(done, "track");
         reporter.status(format!(
-            "frame {}: K={} from {} pixels, {} EM iterations, {:.1} ms{}",
+            "frame {}: K={} from {} {}, {} EM iterations, {:.1} ms{}",
             f.frame,
             f.mixture.n_components(),
             f.n_points,
+            if stack.volume { "voxels" } else { "pixels" },
             f.n_iter,
             f.elapsed.as_secs_f64() * 1e3,
             if f.reseeds.is_empty() { String::new() } else { format!(", {} re-seeded", f.reseeds.len()) }
@@ -233,8 +243,15 @@ fn execute(
             distances,
             ..RenderOptions::default()
         };
+        let draw = || {
+            if stack.volume {
+                overlay_volume_rgb(stack.volume(position), &result.grid, &f.mixture, &marked, &render)
+            } else {
+                overlay_rgb(stack.frame(position).view(), &f.mixture, &marked, &render)
+            }
+        };
         let png = if edges && f.mixture.n_components() > 1 {
-            let (rgb, w, h) = overlay_rgb(stack.frame(position), &f.mixture, &marked, &render);
+            let (rgb, w, h) = draw();
             let text = format!(
                 "graph: each component to its {} nearest ({}); thicker = closer",
                 render.neighbours, options.metric
@@ -243,7 +260,8 @@ fn execute(
             crate::plot::with_edge_legend(rgb, w as u32, h as u32, &text, EDGE_COLOUR)
                 .map_err(|message| CliError::Plot { file: Source::Path(path), message })?
         } else {
-            overlay_png(stack.frame(position), &f.mixture, &marked, &render)?
+            let (rgb, w, h) = draw();
+            einmix_image::io::encode_rgb(&rgb, w, h)?
         };
         outputs.write(&outputs.picture(position), &png)?;
     }

@@ -4,6 +4,7 @@
 
 pub mod npy;
 pub(crate) mod png;
+pub use png::encode_rgb;
 pub(crate) mod tiff;
 
 use std::path::Path;

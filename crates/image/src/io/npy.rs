@@ -35,5 +35,5 @@ pub(crate) fn read_raw(path: &Path, bytes: &[u8]) -> Result<Raw> {
     if t * z * h * w == 0 {
         return Err(Error::UnsupportedShape { path: path.to_path_buf(), shape });
     }
-    Ok(Raw { t, z, h, w, data: array.data })
+    Ok(Raw { t, z, h, w, data: array.data, voxel_size: None })
 }

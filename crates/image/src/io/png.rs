@@ -74,7 +74,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<
             data.push(v);
         }
     }
-    Ok(Raw { t: 1, z: 1, h, w, data })
+    Ok(Raw { t: 1, z: 1, h, w, data, voxel_size: None })
 }
 
 /// Encodes an 8-bit RGB buffer (`3 * width * height` bytes, row-major) as PNG.

@@ -41,6 +41,8 @@ struct OmeLayout {
     order: Vec<char>,
     /// The channels' names (`Channel Name="..."`), where given.
     names: Vec<String>,
+    /// `PhysicalSize{Z,Y,X}`, when all three are given as positive numbers.
+    voxel_size: Option<[f64; 3]>,
 }
 
 impl OmeLayout {
@@ -87,7 +89,12 @@ fn ome_layout(description: &str) -> Option<OmeLayout> {
             })
         })
         .collect();
-    Some(OmeLayout { t: size("SizeT"), z: size("SizeZ"), c: size("SizeC"), order, names })
+    let physical = |name: &str| attribute(name)?.parse::<f64>().ok().filter(|v| *v > 0.0 && v.is_finite());
+    let voxel_size = match (physical("PhysicalSizeZ"), physical("PhysicalSizeY"), physical("PhysicalSizeX")) {
+        (Some(z), Some(y), Some(x)) => Some([z, y, x]),
+        _ => None,
+    };
+    Some(OmeLayout { t: size("SizeT"), z: size("SizeZ"), c: size("SizeC"), order, names, voxel_size })
 }
 
 /// What a file of `len` bytes can honestly hold, so that a header claiming more is refused
@@ -176,6 +183,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<
     let (h, w) = size;
     let (mut t, mut z) = (pages, 1);
     let mut order: Vec<usize> = (0..pages).collect();
+    let mut voxel_size = None;
     let ome = description.as_deref().and_then(ome_layout).filter(|o| o.t * o.z * o.c == pages);
     if ome.as_ref().map_or(true, |o| o.c == 1) && !colour {
         // One grey channel: only --channel 0 names it.
@@ -186,7 +194,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<
             .map(|i| o.names.get(i).filter(|n| !n.is_empty()).cloned().unwrap_or(format!("channel {i}")))
             .collect();
         let ci = if o.c > 1 { super::pick_channel(path, channel, &names)? } else { 0 };
-        (t, z) = (o.t, o.z);
+        (t, z, voxel_size) = (o.t, o.z, o.voxel_size);
         // Pages in (T, Z) order, of the chosen channel, whatever the file's dimension order.
         order =
             (0..t).flat_map(|ti| (0..z).map(move |zi| (ti, zi))).map(|(ti, zi)| o.page(ti, zi, ci)).collect();
@@ -195,5 +203,5 @@ pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<
     for &p in &order {
         data.extend_from_slice(&planes[p]);
     }
-    Ok(Raw { t, z, h, w, data })
+    Ok(Raw { t, z, h, w, data, voxel_size })
 }

@@ -11,23 +11,26 @@
 //! ```
 //! `reg_covar` defaults to `pixel_size^2 / 12`: a pixel stands for a unit square of positions,
 //! whose variance is 1/12 per axis (Sheppard's correction), so no component can shrink below
-//! one pixel's spread, and none becomes a zero-variance spike.
+//! one pixel's spread, and none becomes a zero-variance spike. A 3-D volume (`voxel_size`) is
+//! fitted in (z, row, col) the same way, its voxels' finest side taking the pixel's part.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use einmix::{BackgroundRegion, CovarianceType, FitOptions, GaussianMixture, InitParams, Mixture};
-use ndarray::{Array1, Array2, ArrayView2, IxDyn};
+use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
 
 use crate::distance::{component_distances, laplacian_spectrum, Metric};
 use crate::error::{Error, Result};
-use crate::floor::{floor_region, noise_level, Floor, NoiseLevel};
-use crate::peaks::{gaussian_smooth, peak_local_max, PeakOptions};
-use crate::points::{weighted_points, Background, Points};
+use crate::floor::{grid_region, Floor};
+use crate::grid::Grid;
+use crate::peaks::PeakOptions;
+use crate::points::{weighted_cells, Background, Points};
 use crate::stack::Mask;
 
 mod reseed;
 mod sequence;
+mod start;
 pub use sequence::{track, track_until, Track};
 
 /// How the first frame's components are chosen.
@@ -59,6 +62,12 @@ pub struct TrackOptions {
     pub background: Background,
     /// Length of a pixel side; coordinates are (row, col) times it [1].
     pub pixel_size: f64,
+    /// The sides `(z, row, col)` of a voxel, for 3-D volumes (frames given to
+    /// [`Tracker::step_volume`], stacks read with `ZProject::Volume`), whose coordinates are
+    /// (z, row, col) times them [the file's, else cubes of `pixel_size`]. Lengths given in
+    /// pixels (`init_size`, `eigen_floor`, peaks' `min_distance` and `smooth_sigma`) are in
+    /// units of the row side; along z they are the same length.
+    pub voxel_size: Option<[f64; 3]>,
     /// The first frame's components [peaks].
     pub init: Init,
     /// Standard deviation, in pixels, of the isotropic covariance of a new component [2].
@@ -109,6 +118,7 @@ impl Default for TrackOptions {
             floor: Floor::default(),
             background: Background::default(),
             pixel_size: 1.0,
+            voxel_size: None,
             init: Init::default(),
             init_size: 2.0,
             tol: 1e-3,
@@ -174,8 +184,9 @@ pub struct Reseed {
     pub component: usize,
     /// Why.
     pub reason: Reason,
-    /// Where it was re-seeded, (row, col) in coordinate units.
-    pub position: [f64; 2],
+    /// Where it was re-seeded, (row, col) or (z, row, col) in coordinate units (NaN when
+    /// only reported).
+    pub position: Vec<f64>,
 }
 
 /// The fit of one frame.
@@ -183,7 +194,8 @@ pub struct Reseed {
 pub struct FrameFit {
     /// The frame (index in the input file).
     pub frame: usize,
-    /// The mixture (full covariances, `K` components, coordinates (row, col)).
+    /// The mixture (full covariances, `K` components, coordinates (row, col), or (z, row, col)
+    /// for a volume).
     pub mixture: Mixture,
     /// Final lower bound (mean weighted log-likelihood per pixel).
     pub lower_bound: f64,
@@ -192,7 +204,7 @@ pub struct FrameFit {
     /// Whether the last EM round converged (always true for an online update, which has no
     /// convergence test: it is one step by design).
     pub converged: bool,
-    /// Pixels above background (points fitted).
+    /// Pixels (voxels) above background: the points fitted.
     pub n_points: usize,
     /// Background level subtracted (0 with the learned floor).
     pub background: f64,
@@ -262,6 +274,8 @@ pub struct Tracker {
     online: Option<einmix::OnlineFit>,
     /// With `bayesian`: the previous frame's posterior and bound.
     posterior: Option<(einmix::VariationalMixture, f64)>,
+    /// Whether the frames are 3-D volumes (set by the first frame).
+    volume: bool,
 }
 
 impl Tracker {
@@ -291,6 +305,9 @@ impl Tracker {
         if let Some(w) = o.weight_floor {
             check((0.0..1.0).contains(&w), "weight_floor", w, "weight_floor must be in [0, 1)")?;
         }
+        if let Some(v) = o.voxel_size {
+            Grid::volume(v)?;
+        }
         if let Some(r) = o.reg_covar {
             check(r >= 0.0 && r.is_finite(), "reg_covar", r, "reg_covar must be non-negative")?;
         }
@@ -304,7 +321,7 @@ impl Tracker {
                 expected: "the variational and online fits have no background component: use Floor::Subtract with them",
             });
         }
-        Ok(Tracker { options, mask, previous: None, online: None, posterior: None })
+        Ok(Tracker { options, mask, previous: None, online: None, posterior: None, volume: false })
     }
 
     /// The options in force.
@@ -312,8 +329,18 @@ impl Tracker {
         &self.options
     }
 
+    /// Where the cells sit: square pixels, or the voxels of `voxel_size` once a volume is fitted.
+    pub fn grid(&self) -> Grid {
+        match (self.volume, self.options.voxel_size) {
+            (true, Some(v)) => Grid { spacing: v, volume: true },
+            (true, None) => Grid { spacing: [self.options.pixel_size; 3], volume: true },
+            (false, _) => Grid::planar(self.options.pixel_size),
+        }
+    }
+
     fn reg_covar(&self) -> f64 {
-        self.options.reg_covar.unwrap_or(self.options.pixel_size * self.options.pixel_size / 12.0)
+        let finest = self.grid().finest();
+        self.options.reg_covar.unwrap_or(finest * finest / 12.0)
     }
 
     fn spec(&self, k: usize) -> GaussianMixture {
@@ -330,83 +357,37 @@ impl Tracker {
         spec
     }
 
-    /// The first frame's starting mixture (peaks), or `None` for k-means++.
-    fn initial(
-        &self,
-        frame_index: usize,
-        frame: ArrayView2<f32>,
-        points: &Points,
-    ) -> Result<Option<Mixture>> {
-        let Init::Peaks(peak_options) = &self.options.init else { return Ok(None) };
-        let smoothed = gaussian_smooth(frame, peak_options.smooth_sigma);
-        // Above the floor's noise, as the image itself gives it (and above a subtracted level).
-        let level = noise_level(smoothed.view(), self.mask.as_ref());
-        let threshold = peak_options.threshold_abs.unwrap_or(points.background.max(level.peak_threshold()));
-        let mut peaks = peak_local_max(smoothed.view(), self.mask.as_ref(), threshold, peak_options);
-        // A component must start on data: a pixel above background.
-        peaks.retain(|&(r, c)| points.occupied[[r, c]]);
-        if peaks.is_empty() {
-            return Err(Error::NoPeaks {
-                frame: frame_index,
-                threshold,
-                min_distance: peak_options.min_distance,
+    /// Fits one 2-D frame: frame 0 from its peaks (or k-means++), every later one
+    /// warm-started. `frame_index` names the frame in errors and reports.
+    pub fn step(&mut self, frame_index: usize, frame: ArrayView2<f32>) -> Result<FrameFit> {
+        self.fit_frame(frame_index, frame.insert_axis(Axis(0)), false)
+    }
+
+    /// Fits one 3-D volume `(Z, H, W)` in (z, row, col) with the voxel's sides
+    /// `TrackOptions::voxel_size`, as [`step`](Tracker::step) fits a 2-D frame: peaks in 3-D,
+    /// the learned floor over the volume's box. A 2-D mask holds for every slice.
+    pub fn step_volume(&mut self, frame_index: usize, volume: ArrayView3<f32>) -> Result<FrameFit> {
+        self.fit_frame(frame_index, volume, true)
+    }
+
+    fn fit_frame(&mut self, frame_index: usize, frame: ArrayView3<f32>, volume: bool) -> Result<FrameFit> {
+        let t0 = Instant::now();
+        if self.previous.is_some() && volume != self.volume {
+            return Err(Error::InvalidParameter {
+                name: "frame",
+                value: frame_index.to_string(),
+                expected: "every frame of a track is 2-D, or every frame a 3-D volume",
             });
         }
-        let px = self.options.pixel_size;
-        let k = peaks.len();
-        let means =
-            Array2::from_shape_fn((k, 2), |(i, j)| px * if j == 0 { peaks[i].0 } else { peaks[i].1 } as f64);
-        let base = if self.options.floor == Floor::Learned { level.floor } else { points.background };
-        let heights: Vec<f64> =
-            peaks.iter().map(|&(r, c)| (frame[[r, c]] as f64 - base).max(f64::MIN_POSITIVE)).collect();
-        let total: f64 = heights.iter().sum();
-        let weights = Array1::from_iter(heights.iter().map(|h| h / total));
-        let start = self.mixture_from(weights, means)?;
-        Ok(Some(self.with_learned_floor(start, frame, level, frame_index)?))
-    }
-
-    /// `start` with the learned floor's background component, when the options ask for it.
-    fn with_learned_floor(
-        &self,
-        start: Mixture,
-        frame: ArrayView2<f32>,
-        level: NoiseLevel,
-        frame_index: usize,
-    ) -> Result<Mixture> {
-        if self.options.floor != Floor::Learned {
-            return Ok(start);
-        }
-        crate::floor::with_floor(
-            start,
-            frame,
-            self.mask.as_ref(),
-            self.options.pixel_size,
-            level,
-            frame_index,
-        )
-    }
-
-    /// A full-covariance mixture with isotropic covariances of `init_size` pixels.
-    fn mixture_from(&self, weights: Array1<f64>, means: Array2<f64>) -> Result<Mixture> {
-        let k = means.nrows();
-        let s2 = (self.options.init_size * self.options.pixel_size).powi(2);
-        let covs = ndarray::ArrayD::from_shape_fn(IxDyn(&[k, 2, 2]), |i| if i[1] == i[2] { s2 } else { 0.0 });
-        Mixture::from_parameters(CovarianceType::Full, weights.view(), means.view(), covs.view())
-            .map_err(|source| Error::Fit { frame: 0, source })
-    }
-
-    /// Fits one frame: frame 0 from its peaks (or k-means++), every later one warm-started.
-    /// `frame_index` names the frame in errors and reports.
-    pub fn step(&mut self, frame_index: usize, frame: ArrayView2<f32>) -> Result<FrameFit> {
-        let t0 = Instant::now();
-        let px = self.options.pixel_size;
+        self.volume = volume;
+        let grid = self.grid();
         // With the learned floor every pixel goes in whole (the background component explains
         // the floor); otherwise the level is subtracted.
         let level = match self.options.floor {
             Floor::Learned => Background::Absolute(0.0),
             Floor::Subtract => self.options.background,
         };
-        let points = weighted_points(frame, self.mask.as_ref(), level, px)?;
+        let points = weighted_cells(frame, self.mask.as_ref(), level, &grid)?;
         if points.weights.is_empty() {
             return Err(Error::EmptyFrame { frame: frame_index, background: points.background });
         }
@@ -463,7 +444,7 @@ impl Tracker {
                     let Init::KMeansPlusPlus { k, seed } = self.options.init else { unreachable!() };
                     let mut spec = self.spec(k).init_params(InitParams::KMeansPlusPlus).random_state(seed);
                     if self.options.floor == Floor::Learned {
-                        let (lower, upper) = floor_region(frame.dim(), self.mask.as_ref(), px);
+                        let (lower, upper) = grid_region(frame.dim(), self.mask.as_ref(), &grid);
                         spec = spec.background(BackgroundRegion::Box { lower, upper });
                     }
                     spec.fit(x, Some(w)).map_err(fit_err)?
@@ -483,7 +464,7 @@ impl Tracker {
                     frame: frame_index,
                     component,
                     reason,
-                    position: [f64::NAN; 2],
+                    position: vec![f64::NAN; grid.dims()],
                 }));
                 break;
             }
@@ -552,7 +533,7 @@ impl Tracker {
     fn variational_step(
         &self,
         frame_index: usize,
-        frame: ArrayView2<f32>,
+        frame: ArrayView3<f32>,
         points: &Points,
     ) -> Result<einmix::BayesianFit> {
         let fit_err = |source| Error::Fit { frame: frame_index, source };

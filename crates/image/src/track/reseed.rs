@@ -5,6 +5,7 @@ use einmix::{CovarianceType, Mixture};
 use ndarray::{Array2, Array3, Axis};
 
 use super::{Reason, Reseed, Tracker};
+use crate::eigen::symmetric_eigenvalues;
 use crate::error::{Error, Result};
 use crate::points::Points;
 
@@ -12,54 +13,76 @@ impl Tracker {
     /// The components that emptied, collapsed or left the data.
     pub(super) fn degenerate(&self, m: &Mixture, points: &Points) -> Vec<(usize, Reason)> {
         let k = m.n_components();
-        let px = self.options.pixel_size;
+        let grid = self.grid();
+        let d = grid.dims();
         // Relative to the structures' share: with a learned floor the Gaussians hold only what
         // the floor does not.
         let structures: f64 = m.weights().sum();
         let weight_floor = self.options.weight_floor.unwrap_or(0.01 / k as f64) * structures;
-        let eigen_floor = self.options.eigen_floor * px * px;
+        let eigen_floor = self.options.eigen_floor * grid.finest() * grid.finest();
         let covs = m.covariances();
-        let (h, w) = points.occupied.dim();
+        let precisions = m.precisions();
+        let (depth, h, w) = points.occupied.dim();
+        let cells = [depth, h, w];
         let mut bad = Vec::new();
         for i in 0..k {
             let weight = m.weights()[i];
-            let (a, b, d) = (covs[[i, 0, 0]], covs[[i, 0, 1]], covs[[i, 1, 1]]);
-            let (l_small, l_big) = eig2(a, b, d);
+            let cov: Vec<f64> = covs.index_axis(Axis(0), i).iter().copied().collect();
+            let l_small = symmetric_eigenvalues(&cov, d)[0];
             if weight < weight_floor {
                 bad.push((i, Reason::Emptied { weight }));
-            } else if l_small < eigen_floor {
+                continue;
+            }
+            if l_small < eigen_floor {
                 bad.push((i, Reason::Collapsed { eigenvalue: l_small }));
-            } else {
-                // Scan the 2-sigma ellipse's bounding box for a data pixel.
-                let (mr, mc) = (m.means()[[i, 0]] / px, m.means()[[i, 1]] / px);
-                let reach = 2.0 * l_big.sqrt() / px;
-                let r0 = (mr - reach).floor().max(0.0) as usize;
-                let r1 = ((mr + reach).ceil().min(h as f64 - 1.0)).max(-1.0) as isize;
-                let c0 = (mc - reach).floor().max(0.0) as usize;
-                let c1 = ((mc + reach).ceil().min(w as f64 - 1.0)).max(-1.0) as isize;
-                let det = a * d - b * b;
-                // Most components sit on data: look at the pixel under the mean first.
-                let (ri, ci) = (mr.round(), mc.round());
-                let under_mean = ri >= 0.0
-                    && ci >= 0.0
-                    && (ri as usize) < h
-                    && (ci as usize) < w
-                    && points.occupied[[ri as usize, ci as usize]];
-                let found = under_mean
-                    || (r0 as isize..=r1).any(|r| {
-                        (c0 as isize..=c1).any(|c| {
-                            let (r, c) = (r as usize, c as usize);
-                            if !points.occupied[[r, c]] {
-                                return false;
-                            }
-                            let (dr, dc) = (r as f64 * px - mr * px, c as f64 * px - mc * px);
-                            // Mahalanobis distance squared with the 2x2 inverse.
-                            (d * dr * dr - 2.0 * b * dr * dc + a * dc * dc) / det <= 4.0
-                        })
-                    });
-                if !found {
-                    bad.push((i, Reason::LeftData));
+                continue;
+            }
+            let mean: Vec<f64> = m.means().row(i).to_vec();
+            let centre = grid.to_cells(&mean);
+            // Most components sit on data: look at the cell under the mean first.
+            let nearest = centre.map(|x| x.round());
+            let under_mean = (0..3).all(|a| nearest[a] >= 0.0 && (nearest[a] as usize) < cells[a])
+                && points.occupied[[nearest[0] as usize, nearest[1] as usize, nearest[2] as usize]];
+            if under_mean {
+                continue;
+            }
+            // Scan the 2-sigma ellipsoid's bounding box (half-sides 2 sqrt(Sigma_aa)) for a data cell.
+            let offset = 3 - d;
+            let range = |a: usize| -> std::ops::RangeInclusive<usize> {
+                if a < offset {
+                    return 0..=0;
                 }
+                let reach = 2.0 * cov[(a - offset) * d + (a - offset)].sqrt() / grid.spacing[a];
+                let lo = (centre[a] - reach).floor().max(0.0);
+                let hi = (centre[a] + reach).ceil().min(cells[a] as f64 - 1.0);
+                if hi < lo {
+                    // The box misses the frame: an empty range.
+                    return 1..=0;
+                }
+                lo as usize..=hi as usize
+            };
+            let precision = precisions.index_axis(Axis(0), i);
+            let found = range(0).any(|z| {
+                range(1).any(|r| {
+                    range(2).any(|c| {
+                        if !points.occupied[[z, r, c]] {
+                            return false;
+                        }
+                        let x = grid.position((z, r, c));
+                        let dx: Vec<f64> = x.iter().zip(&mean).map(|(a, b)| a - b).collect();
+                        // Mahalanobis distance squared with the component's precision.
+                        let mut q = 0.0;
+                        for a in 0..d {
+                            for b in 0..d {
+                                q += dx[a] * precision[[a, b]] * dx[b];
+                            }
+                        }
+                        q <= 4.0
+                    })
+                })
+            });
+            if !found {
+                bad.push((i, Reason::LeftData));
             }
         }
         bad
@@ -73,12 +96,13 @@ impl Tracker {
         bad: &[(usize, Reason)],
         frame_index: usize,
     ) -> Result<(Mixture, Vec<Reseed>)> {
-        let px = self.options.pixel_size;
+        let grid = self.grid();
+        let d = grid.dims();
         let log_p = m
             .score_samples(points.coords.view())
             .map_err(|source| Error::Fit { frame: frame_index, source })?;
         let total: f64 = points.weights.sum();
-        let area = px * px;
+        let area = grid.cell_volume();
         // Residual share of each pixel: observed share minus the model's.
         let mut residual: Vec<f64> =
             points.weights.iter().zip(log_p.iter()).map(|(w, lp)| w / total - lp.exp() * area).collect();
@@ -87,8 +111,8 @@ impl Tracker {
         let k = m.n_components();
         let covs_full = m.covariances().into_dimensionality::<ndarray::Ix3>().expect("full").to_owned();
         let mut covs: Array3<f64> = covs_full;
-        let s2 = (self.options.init_size * px).powi(2);
-        let exclusion = (2.0 * self.options.init_size * px).powi(2);
+        let s2 = (self.options.init_size * grid.spacing[1]).powi(2);
+        let exclusion = (2.0 * self.options.init_size * grid.spacing[1]).powi(2);
         let mut out = Vec::new();
         for &(component, reason) in bad {
             let (best, _) = residual.iter().enumerate().fold((0, f64::NEG_INFINITY), |acc, (i, &r)| {
@@ -98,17 +122,16 @@ impl Tracker {
                     acc
                 }
             });
-            let position = [points.coords[[best, 0]], points.coords[[best, 1]]];
+            let position = points.coords.row(best).to_vec();
             // No second seed next to this one.
-            for (i, r) in residual.iter_mut().enumerate() {
-                let (dr, dc) = (points.coords[[i, 0]] - position[0], points.coords[[i, 1]] - position[1]);
-                if dr * dr + dc * dc <= exclusion {
+            for (r, x) in residual.iter_mut().zip(points.coords.rows()) {
+                let d2: f64 = x.iter().zip(&position).map(|(a, b)| (a - b) * (a - b)).sum();
+                if d2 <= exclusion {
                     *r = f64::NEG_INFINITY;
                 }
             }
-            means[[component, 0]] = position[0];
-            means[[component, 1]] = position[1];
-            covs.index_axis_mut(Axis(0), component).assign(&Array2::from_diag_elem(2, s2));
+            means.row_mut(component).assign(&ndarray::ArrayView1::from(&position));
+            covs.index_axis_mut(Axis(0), component).assign(&Array2::from_diag_elem(d, s2));
             weights[component] = 1.0 / k as f64;
             out.push(Reseed { frame: frame_index, component, reason, position });
         }
@@ -129,11 +152,4 @@ impl Tracker {
         };
         Ok((start, out))
     }
-}
-
-/// Eigenvalues (smaller, larger) of the symmetric 2x2 matrix `[[a, b], [b, d]]`.
-fn eig2(a: f64, b: f64, d: f64) -> (f64, f64) {
-    let mean = 0.5 * (a + d);
-    let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
-    (mean - r, mean + r)
 }

@@ -5,6 +5,7 @@ use ndarray::IxDyn;
 use super::{FrameFit, Reseed, TrackOptions, Tracker};
 use crate::distance::Metric;
 use crate::error::Result;
+use crate::grid::Grid;
 use crate::stack::{Mask, Stack};
 
 /// A tracked time-lapse: one [`FrameFit`] per frame.
@@ -16,6 +17,8 @@ pub struct Track {
     pub metric: Metric,
     /// The pixel size of the coordinates.
     pub pixel_size: f64,
+    /// Where the cells sit: the coordinates' axes and the sides of a pixel or voxel.
+    pub grid: Grid,
 }
 
 /// Tracks every frame of `stack`; `observer` sees each frame's fit as it is made.
@@ -32,7 +35,9 @@ pub fn track(
 }
 
 /// As [`track`], stopping after the first frame for which `observer` returns false (a user's
-/// interrupt, say): the track then holds the frames fitted so far.
+/// interrupt, say): the track then holds the frames fitted so far. A stack of volumes is
+/// fitted in 3-D, with `options.voxel_size`, else the one the file states, else cubes of
+/// `options.pixel_size`.
 pub fn track_until(
     stack: &Stack,
     mask: Option<&Mask>,
@@ -42,17 +47,24 @@ pub fn track_until(
     if let Some(m) = mask {
         m.check_shape(stack.shape())?;
     }
+    let mut options = options.clone();
+    if stack.volume && options.voxel_size.is_none() {
+        options.voxel_size = stack.voxel_size;
+    }
     let mut tracker = Tracker::new(options.clone(), mask.cloned())?;
     let mut frames = Vec::with_capacity(stack.n_frames());
     for f in 0..stack.n_frames() {
-        let fit = tracker.step(stack.source_frames[f], stack.frame(f))?;
+        let fit = match stack.plane(f) {
+            Some(plane) => tracker.step(stack.source_frames[f], plane)?,
+            None => tracker.step_volume(stack.source_frames[f], stack.volume(f))?,
+        };
         let go_on = observer(&fit);
         frames.push(fit);
         if !go_on {
             break;
         }
     }
-    Ok(Track { frames, metric: options.metric, pixel_size: options.pixel_size })
+    Ok(Track { frames, metric: options.metric, pixel_size: options.pixel_size, grid: tracker.grid() })
 }
 
 impl Track {
@@ -66,17 +78,23 @@ impl Track {
         let data: Vec<f64> = self.frames.iter().flat_map(per).collect();
         ndarray::ArrayD::from_shape_vec(IxDyn(&full), data).expect("every frame has K components")
     }
-    /// Means, `(F, K, 2)`.
+    /// `D`: 2 for (row, col), 3 for (z, row, col).
+    pub fn dims(&self) -> usize {
+        self.grid.dims()
+    }
+    /// Means, `(F, K, D)`.
     pub fn means(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.means().iter().copied().collect(), &[self.n_components(), 2])
+        self.stacked(|f| f.mixture.means().iter().copied().collect(), &[self.n_components(), self.dims()])
     }
-    /// Covariances, `(F, K, 2, 2)`.
+    /// Covariances, `(F, K, D, D)`.
     pub fn covariances(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.covariances().iter().copied().collect(), &[self.n_components(), 2, 2])
+        let (k, d) = (self.n_components(), self.dims());
+        self.stacked(|f| f.mixture.covariances().iter().copied().collect(), &[k, d, d])
     }
-    /// Precisions (inverse covariances), `(F, K, 2, 2)`.
+    /// Precisions (inverse covariances), `(F, K, D, D)`.
     pub fn precisions(&self) -> ndarray::ArrayD<f64> {
-        self.stacked(|f| f.mixture.precisions().iter().copied().collect(), &[self.n_components(), 2, 2])
+        let (k, d) = (self.n_components(), self.dims());
+        self.stacked(|f| f.mixture.precisions().iter().copied().collect(), &[k, d, d])
     }
     /// Mixing weights, `(F, K)`.
     pub fn weights(&self) -> ndarray::ArrayD<f64> {
