@@ -58,6 +58,15 @@ fn spread_bits(v: u64) -> u64 {
     (v | (v << 1)) & 0x5555_5555_5555_5555
 }
 
+/// Spreads the low 10 bits of `v` to every third bit position (Morton interleaving for 3-D).
+fn spread_bits_3(v: u64) -> u64 {
+    let mut v = v & 0x3ff;
+    v = (v | (v << 16)) & 0x0300_00ff;
+    v = (v | (v << 8)) & 0x0300_f00f;
+    v = (v | (v << 4)) & 0x030c_30c3;
+    (v | (v << 2)) & 0x0924_9249
+}
+
 /// A row permutation of `x` along a Morton (Z-order) curve of its first three coordinates, so
 /// that consecutive rows lie close together: each chunk then covers a small region and its
 /// bounding box is tight, which is what lets the E-step skip far components. Ties keep their
@@ -92,6 +101,11 @@ pub(crate) fn spatial_order<T: Element>(x: ArrayView2<T>, par: Option<&Parallel>
     let key = |row: usize| -> u64 {
         if dims == 2 {
             return spread_bits(cell(row, 0)) | (spread_bits(cell(row, 1)) << 1);
+        }
+        if dims == 3 {
+            return spread_bits_3(cell(row, 0))
+                | (spread_bits_3(cell(row, 1)) << 1)
+                | (spread_bits_3(cell(row, 2)) << 2);
         }
         let mut code = 0u64;
         for j in 0..dims {
@@ -340,5 +354,34 @@ impl Scratch {
             self.active.clear();
             self.active.extend(0..k);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreading_ten_bits_equals_interleaving_them_one_by_one() {
+        let one_by_one = |q: [u64; 3]| {
+            let mut code = 0u64;
+            for (j, v) in q.iter().enumerate() {
+                for b in 0..10 {
+                    code |= ((v >> b) & 1) << (b * 3 + j);
+                }
+            }
+            code
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            let mut q = [0u64; 3];
+            for v in &mut q {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                *v = (state >> 33) % 1024;
+            }
+            let spread = spread_bits_3(q[0]) | (spread_bits_3(q[1]) << 1) | (spread_bits_3(q[2]) << 2);
+            assert_eq!(spread, one_by_one(q), "{q:?}");
+        }
+        assert_eq!(spread_bits_3(1023), 0x0924_9249);
     }
 }

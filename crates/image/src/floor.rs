@@ -95,6 +95,23 @@ pub fn grid_region(shape: (usize, usize, usize), mask: Option<&Mask>, grid: &Gri
     (lower, upper)
 }
 
+/// The share of the frame's intensity the estimated floor accounts for: `floor x pixels /
+/// total` over the pixels inside `mask`, kept in [0.05, 0.95] (0.5 for an empty frame).
+pub(crate) fn floor_share_estimate(frame: ArrayView3<f32>, mask: Option<&Mask>, level: NoiseLevel) -> f64 {
+    let (mut pixels, mut total) = (0usize, 0.0f64);
+    for v in masked_values(frame, mask) {
+        if v > 0.0 {
+            pixels += 1;
+            total += v as f64;
+        }
+    }
+    if total > 0.0 {
+        (level.floor.max(0.0) * pixels as f64 / total).clamp(0.05, 0.95)
+    } else {
+        0.5
+    }
+}
+
 /// `start` with a background over the frame's region, starting at the share of the frame's
 /// intensity the estimated floor accounts for (`floor x pixels / total`, kept in [0.05, 0.95]).
 pub(crate) fn with_floor(
@@ -106,15 +123,7 @@ pub(crate) fn with_floor(
     frame_index: usize,
 ) -> Result<Mixture> {
     let (lower, upper) = grid_region(frame.dim(), mask, grid);
-    let (mut pixels, mut total) = (0usize, 0.0f64);
-    for v in masked_values(frame, mask) {
-        if v > 0.0 {
-            pixels += 1;
-            total += v as f64;
-        }
-    }
-    let share =
-        if total > 0.0 { (level.floor.max(0.0) * pixels as f64 / total).clamp(0.05, 0.95) } else { 0.5 };
+    let share = floor_share_estimate(frame, mask, level);
     let fit_error = |source| Error::Fit { frame: frame_index, source };
     let background = Background::new(lower, upper, share).map_err(fit_error)?;
     start.with_background(background).map_err(fit_error)

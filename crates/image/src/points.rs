@@ -89,6 +89,15 @@ pub struct Points {
     pub occupied: Array3<bool>,
 }
 
+/// The sides `(z, row, col)`, in voxels, of the bricks of 256 voxels a volume's points come in:
+/// of the shapes 1x16x16, 4x8x8 and 16x4x4, the one closest to a cube in coordinate units.
+pub(crate) fn brick(grid: &Grid) -> [usize; 3] {
+    let shapes = [[1, 16, 16], [4, 8, 8], [16, 4, 4]];
+    let aspect =
+        |s: &[usize; 3]| ((s[0] as f64 * grid.spacing[0]) / (s[1] as f64 * grid.spacing[1])).ln().abs();
+    shapes.into_iter().min_by(|a, b| aspect(a).total_cmp(&aspect(b))).expect("three shapes")
+}
+
 /// The intensities of `volume`'s cells inside `mask` (a 2-D mask holds for every slice).
 pub(crate) fn masked_values(volume: ArrayView3<f32>, mask: Option<&Mask>) -> Vec<f32> {
     match mask {
@@ -174,17 +183,49 @@ pub fn weighted_cells(
         m.check_shape((h, w))?;
     }
     let b = volume_background_level(volume, mask, background);
-    let mut coords = Vec::new();
-    let mut weights = Vec::new();
-    let mut occupied = Array3::from_elem((depth, h, w), false);
-    for ((z, r, c), &v) in volume.indexed_iter() {
-        let v = v as f64;
-        if v > b && mask.map_or(true, |m| m.contains(r, c)) {
-            grid.push_position((z, r, c), &mut coords);
-            weights.push(v - b);
-            occupied[[z, r, c]] = true;
+    // With a level, most cells may be left out; without one, every cell is a point.
+    let expected = if b < 0.0 || background == Background::Absolute(0.0) { depth * h * w } else { 0 };
+    let mut coords = Vec::with_capacity(expected * grid.dims());
+    let mut weights = Vec::with_capacity(expected);
+    let values = volume.as_standard_layout();
+    let values = values.as_slice().expect("standard layout");
+    let mut occupied = vec![false; depth * h * w];
+    let inside = |r: usize, c: usize| mask.map_or(true, |m| m.contains(r, c));
+    // One row of cells, columns `c0..c1` of slice `z`, row `r`.
+    let mut take_row = |z: usize, r: usize, c0: usize, c1: usize| {
+        let row = (z * h + r) * w;
+        for c in c0..c1 {
+            let v = values[row + c] as f64;
+            if v > b && inside(r, c) {
+                grid.push_position((z, r, c), &mut coords);
+                weights.push(v - b);
+                occupied[row + c] = true;
+            }
+        }
+    };
+    if grid.volume {
+        // Brick by brick: each run of 256 points then covers a small box, which is what
+        // culling needs (the fit is told so and skips its own spatial sort of millions of rows).
+        let [bz, by, bx] = brick(grid);
+        for z0 in (0..depth).step_by(bz) {
+            for r0 in (0..h).step_by(by) {
+                for c0 in (0..w).step_by(bx) {
+                    for z in z0..(z0 + bz).min(depth) {
+                        for r in r0..(r0 + by).min(h) {
+                            take_row(z, r, c0, (c0 + bx).min(w));
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        for z in 0..depth {
+            for r in 0..h {
+                take_row(z, r, 0, w);
+            }
         }
     }
+    let occupied = Array3::from_shape_vec((depth, h, w), occupied).expect("a cell each");
     let n = weights.len();
     Ok(Points {
         coords: Array2::from_shape_vec((n, grid.dims()), coords).expect("D per point"),

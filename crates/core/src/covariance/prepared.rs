@@ -5,7 +5,7 @@
 //! a_kj <= eigenvalues of P_k <= b_kj          (the culling bounds, per kind)
 //! ```
 
-use super::CovarianceType;
+use super::{full, CovarianceType};
 
 /// `D/2 log(2 pi)` per dimension.
 const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_7;
@@ -28,6 +28,11 @@ pub(crate) struct Prepared {
     /// eigenvalues of `P_k` (bounds on them for D > 2), or the diagonal precisions themselves.
     pub bound_min: Vec<f64>,
     pub bound_max: Vec<f64>,
+    /// Per component and feature, `c_kj <= 1 / Sigma_k,jj`: whatever the other features,
+    /// `t^T P_k t >= c_kj t_j^2` (the quadratic's minimum over them, the marginal's precision).
+    /// Far tighter than the smallest eigenvalue for an elongated component; 0 where the
+    /// per-feature weights `a_kj` are exact already (diagonal kinds) or D > 3.
+    pub bound_axis: Vec<f64>,
     /// A uniform background's `ln pi_0 - ln V` (`None`: no background, or one of weight 0).
     pub background: Option<f64>,
     /// Its box: `D` lower corner values, then `D` upper.
@@ -47,6 +52,7 @@ impl Prepared {
             cull: false,
             bound_min: vec![0.0; k * d],
             bound_max: vec![0.0; k * d],
+            bound_axis: vec![0.0; k * d],
             background: None,
             background_box: Vec::new(),
         }
@@ -103,6 +109,14 @@ impl Prepared {
         for c in 0..k {
             let (lo, hi) = (&mut self.bound_min[c * d..(c + 1) * d], &mut self.bound_max[c * d..(c + 1) * d]);
             self.kind.precision_bounds(&self.prec_chol, c, d, lo, hi);
+            let axis = &mut self.bound_axis[c * d..(c + 1) * d];
+            match self.kind {
+                CovarianceType::Full => {
+                    full::marginal_precisions(&self.prec_chol[c * d * d..(c + 1) * d * d], d, axis)
+                }
+                CovarianceType::Tied => full::marginal_precisions(&self.prec_chol, d, axis),
+                CovarianceType::Diag | CovarianceType::Spherical => {}
+            }
         }
     }
 }

@@ -91,7 +91,7 @@ impl<'a, M: Model> InMemory<'a, M> {
         let d = x.ncols();
         let cull = spec.culling && d <= 3 && k >= 4;
         let par = Parallel::new(spec.n_threads)?;
-        let order = cull.then(|| spatial_order(x, Some(&par)));
+        let order = (cull && !spec.rows_in_spatial_order).then(|| spatial_order(x, Some(&par)));
         let data = Chunked::build(x, sample_weight, order, scale);
         let rng = match spec.random_state {
             Some(seed) => ChaCha8Rng::seed_from_u64(seed),

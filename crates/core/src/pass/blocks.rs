@@ -1,7 +1,7 @@
 //! The fused pass over a block of chunks: cull, log-densities, log-sum-exp, statistics (EM);
 //! or cull, log-densities and a per-point output (scoring).
 
-use super::background::fill_terms;
+use super::background::{bounds_chunk, fill_terms};
 use super::cull::cull;
 use super::logsumexp::{background_responsibility, log_sum_exp_chunk, weighted_log_lik};
 use crate::chunks::{Chunked, Scratch, CHUNK};
@@ -31,6 +31,15 @@ impl Kernel for EmBlock<'_> {
                 cull(p, self.data, c, self.scratch, Some(&mut *self.stats));
             }
             let n_active = self.scratch.active.len();
+            if n_active == 0 {
+                if let Some(term) = bounds_chunk(p, self.data, c) {
+                    // Every Gaussian culled and the chunk inside the background's box: each
+                    // point's log-sum-exp is the background's term alone (its sum exactly 1),
+                    // so the exponentials are skipped; what follows is the same arithmetic.
+                    background_only(term, w, self.scratch, self.stats);
+                    continue;
+                }
+            }
             log_prob_chunk::<A>(p, xs, self.scratch);
             let background = fill_terms(p, self.data, c, xs, self.scratch);
             log_sum_exp_chunk::<A>(n_active, w, self.scratch, background);
@@ -41,6 +50,18 @@ impl Kernel for EmBlock<'_> {
             accumulate_chunk::<A>(p.kind, &p.means, xs, self.scratch, self.stats);
         }
     }
+}
+
+/// The statistics of a chunk whose points have the background's `term` alone: every point's
+/// log-likelihood is `term` and its whole weight is the background's (what
+/// [`log_sum_exp_chunk`] gives there, bit for bit, without its `exp` and `ln` per point).
+#[inline(always)]
+fn background_only(term: f64, w: &[f64], s: &mut Scratch, stats: &mut SuffStats) {
+    s.log_lik[..CHUNK].fill(term);
+    stats.log_lik += weighted_log_lik(w, s);
+    s.background[..CHUNK].fill(1.0);
+    s.scale[..CHUNK].copy_from_slice(&w[..CHUNK]);
+    stats.background += background_responsibility(s);
 }
 
 /// What a scoring pass writes per point.

@@ -4,7 +4,8 @@
 //! the precision `P_k` per feature (see `covariance::Prepared`):
 //!
 //! ```text
-//! log p_ik <= c_k - 1/2 sum_j a_kj dist_j(mu_k, B)^2    (nearest point of the box)
+//! log p_ik <= c_k - 1/2 max(sum_j a_kj dist_j^2, max_j c_kj dist_j^2)   (dist_j(mu_k, B): to
+//!                                                           the box along feature j)
 //! log p_ik >= c_k - 1/2 sum_j b_kj far_j(mu_k, B)^2     (farthest corner)
 //! ```
 //! The best lower bound `L` bounds every point's maximum from below, so `r_ik <= exp(upper_k - L)`.
@@ -31,14 +32,17 @@ pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stat
     let upper = &mut s.upper;
     let mut best_lower = f64::NEG_INFINITY;
     for k in 0..p.k {
-        let (mut near, mut far) = (0.0, 0.0);
+        let (mut near, mut far, mut near_axis) = (0.0, 0.0, 0.0f64);
         for j in 0..d {
             let m = p.means[k * d + j];
             let gap = (lo[j] - m).max(m - hi[j]).max(0.0);
             let span = (m - lo[j]).abs().max((hi[j] - m).abs());
             near += p.bound_min[k * d + j] * gap * gap;
             far += p.bound_max[k * d + j] * span * span;
+            near_axis = near_axis.max(p.bound_axis[k * d + j] * gap * gap);
         }
+        // Two lower bounds of the same quadratic: the larger is kept.
+        let near = near.max(near_axis);
         upper[k] = p.log_const[k] - 0.5 * near;
         best_lower = best_lower.max(p.log_const[k] - 0.5 * far);
     }

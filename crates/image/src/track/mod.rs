@@ -22,7 +22,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
 
 use crate::distance::{component_distances, laplacian_spectrum, Metric};
 use crate::error::{Error, Result};
-use crate::floor::{grid_region, Floor};
+use crate::floor::{floor_share_estimate, grid_region, volume_noise_level, Floor};
 use crate::grid::Grid;
 use crate::peaks::PeakOptions;
 use crate::points::{weighted_cells, Background, Points};
@@ -72,7 +72,10 @@ pub struct TrackOptions {
     pub init: Init,
     /// Standard deviation, in pixels, of the isotropic covariance of a new component [2].
     pub init_size: f64,
-    /// EM convergence threshold on the per-sample lower bound [1e-3].
+    /// EM convergence threshold on the per-pixel lower bound of the structures [1e-3]: with a
+    /// learned floor, on the bound's change per pixel divided by the structures' share of the
+    /// frame (the Gaussians' total weight), so that a frame that is mostly floor converges as
+    /// far as one that is mostly structure.
     pub tol: f64,
     /// EM iterations per frame at most [100].
     pub max_iter: usize,
@@ -343,6 +346,20 @@ impl Tracker {
         self.options.reg_covar.unwrap_or(finest * finest / 12.0)
     }
 
+    /// EM for `k` components whose floor (a learned background) holds `floor_share` of the
+    /// frame: the threshold `tol` is on the structures' part of the per-pixel bound, so it is
+    /// scaled by their share (`1 - floor_share`). The bound is an average over every pixel,
+    /// floor and structures alike; on a sparse frame (a z-stack, mostly floor) an unscaled
+    /// threshold would stop EM while the structures' covariances are still growing.
+    fn em(&self, k: usize, floor_share: f64) -> GaussianMixture {
+        self.spec(k).tol(self.options.tol * (1.0 - floor_share).max(1e-3))
+    }
+
+    /// [`em`](Tracker::em) from `start`, with its floor's share.
+    fn em_from(&self, start: &Mixture) -> GaussianMixture {
+        self.em(start.n_components(), start.background().map_or(0.0, |b| b.weight()))
+    }
+
     fn spec(&self, k: usize) -> GaussianMixture {
         let mut spec = GaussianMixture::new(k)
             .covariance_type(CovarianceType::Full)
@@ -350,7 +367,9 @@ impl Tracker {
             .max_iter(self.options.max_iter)
             .reg_covar(self.reg_covar())
             // Tracking needs the models, not per-pixel labels: skip the final E-step.
-            .final_labels(false);
+            .final_labels(false)
+            // A volume's voxels come in bricks (`points::weighted_cells`).
+            .rows_in_spatial_order(self.volume);
         if let Some(t) = self.options.n_threads {
             spec = spec.n_threads(t);
         }
@@ -432,22 +451,25 @@ impl Tracker {
                 },
                 labels: Array1::zeros(0),
             },
-            (None, Some((m, lb))) => {
-                self.spec(m.n_components()).fit_with(x, Some(w), from(m, *lb)).map_err(fit_err)?
-            }
+            (None, Some((m, lb))) => self.em_from(m).fit_with(x, Some(w), from(m, *lb)).map_err(fit_err)?,
             (None, None) => match self.initial(frame_index, frame, &points)? {
                 Some(start) => self
-                    .spec(start.n_components())
+                    .em_from(&start)
                     .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
                     .map_err(fit_err)?,
                 None => {
                     let Init::KMeansPlusPlus { k, seed } = self.options.init else { unreachable!() };
-                    let mut spec = self.spec(k).init_params(InitParams::KMeansPlusPlus).random_state(seed);
+                    let mut spec = self.spec(k);
                     if self.options.floor == Floor::Learned {
                         let (lower, upper) = grid_region(frame.dim(), self.mask.as_ref(), &grid);
-                        spec = spec.background(BackgroundRegion::Box { lower, upper });
+                        let level = volume_noise_level(frame, self.mask.as_ref());
+                        let share = floor_share_estimate(frame, self.mask.as_ref(), level);
+                        spec = self.em(k, share).background(BackgroundRegion::Box { lower, upper });
                     }
-                    spec.fit(x, Some(w)).map_err(fit_err)?
+                    spec.init_params(InitParams::KMeansPlusPlus)
+                        .random_state(seed)
+                        .fit(x, Some(w))
+                        .map_err(fit_err)?
                 }
             },
         };
@@ -471,7 +493,7 @@ impl Tracker {
             let (start, new) = self.reseeded(&fit.mixture, &points, &bad, frame_index)?;
             reseeds.extend(new);
             fit = self
-                .spec(start.n_components())
+                .em_from(&start)
                 .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
                 .map_err(fit_err)?;
             n_iter += fit.info.n_iter;

@@ -2,7 +2,7 @@
 //! model explains the image worst (the largest residual share of intensity).
 
 use einmix::{CovarianceType, Mixture};
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array3, Axis};
 
 use super::{Reason, Reseed, Tracker};
 use crate::eigen::symmetric_eigenvalues;
@@ -48,18 +48,18 @@ impl Tracker {
             }
             // Scan the 2-sigma ellipsoid's bounding box (half-sides 2 sqrt(Sigma_aa)) for a data cell.
             let offset = 3 - d;
-            let range = |a: usize| -> std::ops::RangeInclusive<usize> {
+            let range = |a: usize| -> std::ops::Range<usize> {
                 if a < offset {
-                    return 0..=0;
+                    return 0..1;
                 }
                 let reach = 2.0 * cov[(a - offset) * d + (a - offset)].sqrt() / grid.spacing[a];
                 let lo = (centre[a] - reach).floor().max(0.0);
                 let hi = (centre[a] + reach).ceil().min(cells[a] as f64 - 1.0);
                 if hi < lo {
                     // The box misses the frame: an empty range.
-                    return 1..=0;
+                    return 0..0;
                 }
-                lo as usize..=hi as usize
+                lo as usize..hi as usize + 1
             };
             let precision = precisions.index_axis(Axis(0), i);
             let found = range(0).any(|z| {
@@ -97,7 +97,6 @@ impl Tracker {
         frame_index: usize,
     ) -> Result<(Mixture, Vec<Reseed>)> {
         let grid = self.grid();
-        let d = grid.dims();
         let log_p = m
             .score_samples(points.coords.view())
             .map_err(|source| Error::Fit { frame: frame_index, source })?;
@@ -111,7 +110,7 @@ impl Tracker {
         let k = m.n_components();
         let covs_full = m.covariances().into_dimensionality::<ndarray::Ix3>().expect("full").to_owned();
         let mut covs: Array3<f64> = covs_full;
-        let s2 = (self.options.init_size * grid.spacing[1]).powi(2);
+        let start_covariance = self.start_covariance();
         let exclusion = (2.0 * self.options.init_size * grid.spacing[1]).powi(2);
         let mut out = Vec::new();
         for &(component, reason) in bad {
@@ -131,7 +130,7 @@ impl Tracker {
                 }
             }
             means.row_mut(component).assign(&ndarray::ArrayView1::from(&position));
-            covs.index_axis_mut(Axis(0), component).assign(&Array2::from_diag_elem(d, s2));
+            covs.index_axis_mut(Axis(0), component).assign(&start_covariance);
             weights[component] = 1.0 / k as f64;
             out.push(Reseed { frame: frame_index, component, reason, position });
         }

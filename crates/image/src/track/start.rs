@@ -66,12 +66,19 @@ impl Tracker {
         crate::floor::with_floor(start, frame, self.mask.as_ref(), &self.grid(), level, frame_index)
     }
 
-    /// A full-covariance mixture with isotropic covariances of `init_size` pixels (in the
-    /// rows' units for a volume).
+    /// A new component's covariance: diagonal, a standard deviation of `init_size` cells along
+    /// each axis (isotropic for square pixels; for a volume as many z steps as pixels, since a
+    /// microscope's Z step is chosen for its PSF's longer axial extent).
+    pub(super) fn start_covariance(&self) -> Array2<f64> {
+        let axes = self.grid().axes().to_vec();
+        Array2::from_diag(&Array1::from_iter(axes.iter().map(|s| (self.options.init_size * s).powi(2))))
+    }
+
+    /// A full-covariance mixture with [`start_covariance`](Tracker::start_covariance)s.
     pub(super) fn mixture_from(&self, weights: Array1<f64>, means: Array2<f64>) -> Result<Mixture> {
         let (k, d) = means.dim();
-        let s2 = (self.options.init_size * self.grid().spacing[1]).powi(2);
-        let covs = ndarray::ArrayD::from_shape_fn(IxDyn(&[k, d, d]), |i| if i[1] == i[2] { s2 } else { 0.0 });
+        let start = self.start_covariance();
+        let covs = ndarray::ArrayD::from_shape_fn(IxDyn(&[k, d, d]), |i| start[[i[1], i[2]]]);
         Mixture::from_parameters(CovarianceType::Full, weights.view(), means.view(), covs.view())
             .map_err(|source| Error::Fit { frame: 0, source })
     }
