@@ -279,11 +279,20 @@ def component_distances(means: np.ndarray, covariances: np.ndarray, metric: str 
 
 
 def read(
-    path: str, *, z_project: str = "none", z_slices: Optional[int] = None, frames: str = "::", channel: Optional[int] = None
-) -> np.ndarray:
+    path: str,
+    *,
+    z_project: str = "none",
+    z_slices: Optional[int] = None,
+    frames: str = "::",
+    channel: Optional[int] = None,
+    with_voxel_size: bool = False,
+) -> Any:
     """Read ``.tif``/``.tiff`` (OME-TIFF too), ``.png`` or ``.npy`` as ``(F, H, W)`` float32.
 
-    ``z_project="max"`` projects the Z slices of a (T, Z, Y, X) stack; ``frames`` is
+    ``z_project="max"`` projects the Z slices of a (T, Z, Y, X) stack, ``"volume"`` keeps them:
+    ``(T, Z, H, W)``, for :func:`track` with the same ``z_project``; ``with_voxel_size=True``
+    returns ``(pixels, voxel_size)``, the voxel's sides (z, row, col) the file states (OME-TIFF
+    ``PhysicalSize``) or None; ``frames`` is
     ``"START:STOP:STEP"``; ``channel`` (from 0) picks one channel of a multichannel file (an RGB
     PNG or TIFF, an OME-TIFF with several channels), which is required for those: an error
     lists the channels rather than averaging them.

@@ -192,3 +192,73 @@ def test_the_floor_is_learned_by_default_and_reported_per_frame():
     subtracted = image.track(stack, min_distance=6, smooth=1.5, background="p98")
     assert np.all(np.isnan(subtracted["floor_share"]))
     assert np.all(subtracted["n_points"] < learned["n_points"] / 10)
+
+
+def volume_blobs(shape, specs):
+    """A (Z, H, W) volume of axis-aligned blobs: ((z, r, c) centre, (sz, sr, sc) in voxels, height)."""
+    zz, rr, cc = np.mgrid[: shape[0], : shape[1], : shape[2]]
+    out = np.zeros(shape)
+    for (z0, r0, c0), (sz, sr, sc), a in specs:
+        out += a * np.exp(-0.5 * (((zz - z0) / sz) ** 2 + ((rr - r0) / sr) ** 2 + ((cc - c0) / sc) ** 2))
+    return out.round()
+
+
+def test_a_volume_is_fitted_in_3d_as_scikit_learn_fits_its_repeated_voxels():
+    """3-D with anisotropic voxels: the weighted fixed point on unique voxels, in (z, row, col)
+    times the voxel's sides, is scikit-learn's on the coordinates repeated by intensity."""
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    voxel = (2.0, 0.5, 0.5)
+    # Two blobs one above the other (same row and column) and a third beside them.
+    vol = volume_blobs((12, 30, 36), [((3, 12, 14), (1.2, 3, 2.5), 30), ((8, 12, 14), (1.5, 2.5, 3), 25),
+                                      ((6, 22, 26), (1.3, 3, 3), 20)])
+    r = image.fit_image(vol, z_project="volume", voxel_size=voxel, background=0, tol=1e-12, max_iter=1000,
+                        min_distance=3, reg_covar=1 / 48)
+    assert r["means"].shape == (3, 3) and r["covars"].shape == (3, 3, 3)
+    np.testing.assert_array_equal(r["voxel_size"], voxel)
+    z, rows, cols = np.nonzero(vol > 0)
+    reps = vol[z, rows, cols].astype(int)
+    x = np.repeat(np.column_stack([z * voxel[0], rows * voxel[1], cols * voxel[2]]), reps, axis=0)
+    sk = SkGM(3, covariance_type="full", reg_covar=1 / 48, tol=1e-12, max_iter=5,
+              weights_init=r["weights"], means_init=r["means"], precisions_init=r["precs"]).fit(x)
+    np.testing.assert_allclose(sk.means_, r["means"], atol=1e-5)
+    np.testing.assert_allclose(sk.covariances_, r["covars"], atol=1e-5)
+    np.testing.assert_allclose(sk.weights_, r["weights"], atol=1e-7)
+    # The stacked pair is two components in 3-D, one in the maximum projection.
+    assert sorted(np.round(r["means"][:, 0] / voxel[0]).astype(int)) == [3, 6, 8]
+    projected = image.fit_image(vol.max(axis=0), background=0, min_distance=3, pixel_size=0.5)
+    assert projected["means"].shape[0] == 2
+
+
+def test_a_time_lapse_of_volumes_with_the_learned_floor(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [volume_blobs((10, 28, 32), [((4, 10, 10 + t), (1.5, 2.5, 2.5), 200), ((5, 18, 22), (1.5, 2, 3), 150)])
+              for t in range(3)]
+    stack = rng.poisson(np.stack(frames) + 10).astype(np.float32)
+    r = image.track(stack, z_project="volume", voxel_size=(1.0, 0.5, 0.5), min_distance=3, n_threads=2)
+    assert r["means"].shape == (3, 2, 3)
+    assert np.all((r["floor_share"] > 0.3) & (r["floor_share"] < 1))
+    moving = np.argmin(r["means"][0, :, 2])
+    np.testing.assert_allclose(np.diff(r["means"][:, moving, 2]), 0.5, atol=0.05)  # one column = 0.5
+    # The same stack projected: 2-D means; the .npy read back as volumes gives the same fit.
+    flat = image.track(stack, z_project="max", min_distance=3, pixel_size=0.5, n_threads=2)
+    assert flat["means"].shape == (3, 2, 2)
+    np.save(tmp_path / "v.npy", stack)
+    pixels, voxel = image.read(tmp_path / "v.npy", z_project="volume", with_voxel_size=True)
+    assert pixels.shape == stack.shape and voxel is None
+    again = image.track(pixels, z_project="volume", voxel_size=(1.0, 0.5, 0.5), min_distance=3, n_threads=2)
+    np.testing.assert_array_equal(again["means"], r["means"])
+
+
+def test_volume_options_are_checked():
+    vol = np.ones((4, 8, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match="voxel_size is for volumes"):
+        image.track(vol[None], voxel_size=(1, 1, 1))
+    with pytest.raises(einmix.EinmixError, match="voxel_size is Z,Y,X: three positive, finite lengths"):
+        image.track(vol[None], z_project="volume", voxel_size=(0, 1, 1))
+    with pytest.raises(einmix.EinmixError, match="take z_project='max' or 'volume'"):
+        image.track(vol[None])
+    with pytest.raises(einmix.EinmixError, match="needs Z slices"):
+        image.track(vol[:, None], z_project="volume")
+    with pytest.raises(ValueError, match="z_project must be"):
+        image.track(vol, z_project="stack")
