@@ -190,14 +190,25 @@ impl Chunked {
         let mut coords = vec![0.0; n_chunks * d * CHUNK];
         let weighted = sample_weight.is_some();
         let mut weights = vec![0.0; if weighted { n_chunks * CHUNK } else { CHUNK }];
+        // Rows read from a slice where the layout allows (millions of image voxels), else by index.
+        let contiguous = x.as_slice();
         for c in 0..n_chunks {
             let start = c * CHUNK;
             for lane in 0..CHUNK {
                 // Padding repeats the last real point, at weight 0.
                 let position = (start + lane).min(n - 1);
                 let row = order.as_ref().map_or(position, |o| o.row(position));
-                for j in 0..d {
-                    coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
+                match contiguous {
+                    Some(rows) => {
+                        for (j, &v) in rows[row * d..(row + 1) * d].iter().enumerate() {
+                            coords[(c * d + j) * CHUNK + lane] = v.into();
+                        }
+                    }
+                    None => {
+                        for j in 0..d {
+                            coords[(c * d + j) * CHUNK + lane] = x[[row, j]].into();
+                        }
+                    }
                 }
                 match sample_weight {
                     Some(w) if start + lane < n => weights[c * CHUNK + lane] = w[row],

@@ -58,7 +58,12 @@ pub(crate) fn cull(p: &Prepared, data: &Chunked, c: usize, s: &mut Scratch, stat
         if upper[k] >= best_lower - CULL_MARGIN || !best_lower.is_finite() {
             s.active.push(k);
         } else if let Some(stats) = stats.as_deref_mut() {
-            stats.skipped[k] += w * (upper[k] - best_lower).exp();
+            // Below e^-700 the bound is under 1e-304 of the chunk's weight: nothing to add, and
+            // `exp`'s slow underflow path (most culled pairs lie there) is not taken.
+            let gap = upper[k] - best_lower;
+            if gap > -700.0 {
+                stats.skipped[k] += w * gap.exp();
+            }
             stats.culled_pairs += 1;
         }
     }
