@@ -294,10 +294,15 @@ def partial_fit(gm, X, sample_weight=None):
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D dask array, got {X.ndim}D.")
     _, xs, ws = _row_blocks(X, sample_weight)
+    # A new stream's background spans the whole array's bounding box, not its first block's.
+    region = None
+    if getattr(gm, "_online_state", None) is None and gm.background not in (None, False):
+        region = _background_region(gm, X)
     for x, w in zip(xs, ws):
         x, w = dask.compute(x, w)
         if x.shape[0]:
-            gm.partial_fit(x, sample_weight=w)
+            gm._partial_fit(x, w, region)
+            region = None
     return gm
 
 

@@ -372,6 +372,11 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         log-likelihood under the parameters it met, and ``converged_`` stays False (a stream
         has no end to converge to). A Dask array is streamed one block at a time.
 
+        With ``background``, the background's region is fixed by the stream's first call: the
+        given ``(lower, upper)``, or with ``True``/``'bbox'`` the first batch's bounding box (a
+        Dask array's: the whole array's); later batches' points outside it have no background
+        term. Its weight is learned like the components' (its running share of the weight).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -386,9 +391,12 @@ class GaussianMixture(_MixtureMixin, *_BASES):
             from . import _dask_engine as _dask
 
             return _dask.partial_fit(self, X, sample_weight)
+        return self._partial_fit(X, sample_weight)
+
+    def _partial_fit(self, X, sample_weight, region=None):
+        """:meth:`partial_fit` on an in-memory batch; ``region`` (lower, upper) replaces a
+        new stream's bounding-box background region (the Dask path's whole-array box)."""
         params = self._check_parameters()
-        if self.background not in (None, False):
-            raise ValueError("partial_fit does not take a background component yet; use fit, or background=None.")
         decay, offset = self.learning_decay, self.learning_offset
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0.5 < decay <= 1:
             raise ValueError(f"The 'learning_decay' parameter of GaussianMixture must be a float in the range (0.5, 1.0]. Got {decay!r} instead.")
@@ -407,15 +415,22 @@ class GaussianMixture(_MixtureMixin, *_BASES):
             )
         w = _as_sample_weight(sample_weight, n)
         settings = tuple(params[k] for k in ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init"))
-        previous = None if state is None else self._params_tuple()[1:] + (state,)
+        previous = None if state is None else self._params_tuple()[1:] + (state[:5],)
+        background = self._background_option(d)
+        if region is not None and background["background"] and background["background_region"] is None:
+            background["background_region"] = (list(map(float, region[0])), list(map(float, region[1])))
+        if state is not None and self._fitted_background():
+            # The stream keeps the background's region from its first batch, and its running share.
+            background.update(warm_background=self._fitted_background()["background"], background_share=state[5])
         result = _einmix.partial_fit(
             X, w, settings=settings, start=(params["init_params"], _seed_from(self.random_state), params["n_threads"]),
             learning=(float(decay), float(offset)), previous=previous,
-            **self._given_inits(d),
+            **background, **self._given_inits(d),
         )
         self._set_fitted(result, X.dtype, d)
         self._online_state = (
-            result["mass"], result["state_means"], result["scatter"], float(result["mean_weight"]), int(result["n_batches"])
+            result["mass"], result["state_means"], result["scatter"], float(result["mean_weight"]), int(result["n_batches"]),
+            result["background_share"],
         )
         self.converged_ = False
         self.n_iter_ = int(result["n_batches"])

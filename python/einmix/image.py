@@ -119,7 +119,7 @@ def track(
     background component, learned per frame, explains the floor (``floor_share``: its share of
     each frame's intensity). ``background`` (a number, or ``"pQ"`` for the Q-th percentile of
     each frame inside the mask) subtracts a level instead and leaves out the pixels at or below
-    it; ``online`` and ``bayesian`` fits always do (they have no background component yet).
+    it; ``bayesian`` fits always do (the variational model has no background component yet).
     ``mask`` is a label image (nonzero = inside) or booleans; ``mask_label`` keeps one label.
     ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance).
     ``online=True`` updates one model across the frames by online EM (one E-step and a step of

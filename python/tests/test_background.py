@@ -177,8 +177,8 @@ def test_bad_background_options_are_clear_errors():
         GaussianMixture(2, background=True).fit(flat)
     with pytest.raises(TypeError, match="background"):
         BayesianGaussianMixture(n_components=2, background=True)
-    with pytest.raises(ValueError, match="partial_fit does not take a background"):  # online EM: not yet
-        GaussianMixture(2, background=True).partial_fit(X)
+    with pytest.raises(ValueError, match="The 'background' parameter of GaussianMixture must be None"):
+        GaussianMixture(2, background="box").partial_fit(X)
 
 
 def test_a_3d_stack_with_anisotropic_voxels():
@@ -212,3 +212,40 @@ def test_a_3d_stack_with_anisotropic_voxels():
     assert mean_err < 0.1 and cov_err < 0.05, (mean_err, cov_err)  # a tenth of a unit, 5 %
     bad_mean, bad_cov = _spot_errors(without, truth)
     assert bad_mean > 5 * mean_err and bad_cov > 10 * cov_err, (bad_mean, bad_cov, mean_err, cov_err)
+
+
+def test_partial_fit_learns_the_background_over_a_stream():
+    """Online EM with the floor: the region is fixed by the first batch (here given), the
+    weight's running share is learned, the state survives pickling, and a Dask array's stream
+    takes the whole array's bounding box."""
+    import pickle
+
+    rng = np.random.default_rng(5)
+    X = _floor_and_clusters(7, n_floor=8000)
+    X = X[rng.permutation(len(X))]
+    floor_share = 8000 / len(X)
+    gm = GaussianMixture(2, background=([0, 0], [100, 100]), random_state=0)
+    batches = np.array_split(X, 28)
+    for b in batches[:14]:
+        gm.partial_fit(b)
+    copy = pickle.loads(pickle.dumps(gm))
+    for b in batches[14:]:
+        gm.partial_fit(b)
+        copy.partial_fit(b)
+    np.testing.assert_array_equal(gm.means_, copy.means_)
+    assert gm.background_weight_ == copy.background_weight_
+    assert abs(gm.background_weight_ - floor_share) < 0.02, (gm.background_weight_, floor_share)
+    order = np.argsort(gm.means_[:, 0])
+    np.testing.assert_allclose(gm.means_[order], [[20, 30], [60, 70]], atol=0.4)
+    np.testing.assert_array_equal(gm.background_lower_, [0, 0])
+    assert set(np.unique(gm.predict(X))) == {-1, 0, 1}
+    # A fit starts the stream over; the next partial_fit starts a new one.
+    gm.fit(X[:3000])
+    assert not hasattr(gm, "_online_state")
+
+    da = pytest.importorskip("dask.array")
+    stream = GaussianMixture(2, background=True, random_state=0)
+    stream.partial_fit(da.from_array(X, chunks=2000))
+    np.testing.assert_allclose(stream.background_lower_, X.min(axis=0))
+    np.testing.assert_allclose(stream.background_upper_, X.max(axis=0))
+    assert abs(stream.background_weight_ - floor_share) < 0.05

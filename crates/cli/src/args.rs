@@ -164,8 +164,8 @@ pub struct FitArgs {
     /// clutter or a noise floor. Alone, over the data's bounding box; or over a box given as
     /// LOWER:UPPER, each comma-separated per feature (e.g. --background=0,0:512,512; the `=`
     /// is needed when a corner starts with -). Labels of points the background explains best
-    /// are -1; --proba gets a last column, "background".
-    #[arg(long, value_name = "REGION", num_args = 0..=1, default_missing_value = "bbox", value_parser = background_region, conflicts_with_all = ["bayesian", "online"])]
+    /// are -1; --proba gets a last column, "background". With --online, LOWER:UPPER is required.
+    #[arg(long, value_name = "REGION", num_args = 0..=1, default_missing_value = "bbox", value_parser = background_region, conflicts_with = "bayesian")]
     pub background: Option<BackgroundRegion>,
     /// Variational Bayesian fit (scikit-learn's BayesianGaussianMixture): -k is an upper bound,
     /// the weight prior switches off the components the data do not need; the saved model's
@@ -481,8 +481,8 @@ pub struct PipelineArgs {
     /// Subtract this level from every pixel and ignore the pixels at or below it: a number, or
     /// pQ for the Q-th percentile of each frame (inside the mask). Default: no level to choose;
     /// every pixel goes in whole and a uniform background component learns the floor's share
-    /// of each frame (summary.csv's floor_share). --bayesian and --online subtract (0 unless
-    /// given): they have no background component yet.
+    /// of each frame (summary.csv's floor_share). --bayesian subtracts (0 unless
+    /// given): the variational model has no background component yet.
     #[arg(long, value_parser = parse_background, allow_negative_numbers = true)]
     pub background: Option<Background>,
     /// Pixel size: coordinates are (row, col) times it.

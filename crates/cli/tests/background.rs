@@ -78,6 +78,35 @@ fn bad_regions_and_models_without_a_background_are_errors() {
     ));
     fit(&["--background", "everywhere"]).stderr(predicate::str::contains("expected bbox or LOWER:UPPER"));
     fit(&["--background", "--bayesian"]).stderr(predicate::str::contains("cannot be used with"));
-    fit(&["--background", "--online"]).stderr(predicate::str::contains("cannot be used with"));
+    fit(&["--background", "--online"]).stderr(predicate::str::contains(
+        "--online reads the data once, so the background's region must be given",
+    ));
     assert!(!dir.path("m.json").exists());
+}
+
+#[test]
+fn an_online_fit_takes_a_given_region_as_the_library_does() {
+    let dir = Dir::new();
+    let truth = separated(2, 2)
+        .with_background(Background::new(vec![-30.0, -30.0], vec![30.0, 30.0], 0.3).unwrap())
+        .unwrap();
+    let (x, _) = truth.sample(3000, 4);
+    // `sample` groups rows by component: interleave them, as a stream would come.
+    let order: Vec<usize> = (0..x.nrows()).map(|i| (i * 7) % x.nrows()).collect();
+    let x = x.select(ndarray::Axis(0), &order);
+    dir.write("x.npy", npy_f64(&x));
+    let args = ["fit", "x.npy", "-k", "2", "--online", "--batch-rows", "500", "--random-state", "3"];
+    dir.einmix(&[&args[..], &["--background=-30,-30:30,30", "-o", "m.json"]].concat()).assert().success();
+    let spec = GaussianMixture::new(2)
+        .random_state(3)
+        .background(BackgroundRegion::Box { lower: vec![-30.0, -30.0], upper: vec![30.0, 30.0] });
+    let mut online = None;
+    for start in (0..x.nrows()).step_by(500) {
+        let batch = x.slice(ndarray::s![start..(start + 500).min(x.nrows()), ..]);
+        online = Some(spec.partial_fit(batch, None, online.as_ref()).unwrap());
+    }
+    let saved = model(&dir.path("m.json"));
+    assert_eq!(saved, online.unwrap().mixture);
+    let weight = saved.background().unwrap().weight();
+    assert!((weight - 0.3).abs() < 0.05, "background weight {weight}");
 }

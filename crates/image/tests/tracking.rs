@@ -148,6 +148,30 @@ fn online_tracking_steps_once_per_frame_and_keeps_identities() {
     assert!(gap < 0.3, "online and per-frame fits differ by {gap} px on a still blob");
 }
 
+/// Issue 12: online tracking with the learned floor: one step per frame, the floor's share
+/// reported every frame, the still blob located as by the per-frame fits with the floor.
+#[test]
+fn online_tracking_learns_the_floor_too() {
+    let n = 6;
+    let (frames, truth) = common::moving_splitting_fading(n, 100, 100);
+    // A floor of 5 counts under everything.
+    let frames = frames.mapv(|v| v + 5.0);
+    let stack = Stack::new(frames);
+    let learned = TrackOptions { online: true, floor: Floor::Learned, ..options() };
+    let result = track(&stack, None, &learned, &mut |_| {}).unwrap();
+    assert!(result.frames[1..].iter().all(|f| f.n_iter == 1), "one step per frame");
+    assert!(result.frames.iter().all(|f| f.floor_share.is_some_and(|s| s > 0.3 && s < 1.0)));
+    let per_frame =
+        track(&stack, None, &TrackOptions { floor: Floor::Learned, ..options() }, &mut |_| {}).unwrap();
+    let last = n - 1;
+    let c = truth[last][1].centre;
+    let (b_online, b_batch) = (nearest(&result, last, c), nearest(&per_frame, last, c));
+    let (m, p) = (result.means(), per_frame.means());
+    let gap = (m[[last, b_online, 0]] - p[[last, b_batch, 0]])
+        .hypot(m[[last, b_online, 1]] - p[[last, b_batch, 1]]);
+    assert!(gap < 0.3, "online and per-frame fits with the floor differ by {gap} px on a still blob");
+}
+
 /// Issue 13: with `bayesian`, each frame keeps the components its data need: offered twice
 /// as many components as blobs, the frames settle on the blobs, reported per frame, and the
 /// summary says so.

@@ -82,7 +82,7 @@ fn image_track<'py>(
         }),
     };
     // The learned floor unless a level is given or the fit has no background component.
-    let floor = if background.is_some() || online || bayesian { Floor::Subtract } else { Floor::Learned };
+    let floor = if background.is_some() || bayesian { Floor::Subtract } else { Floor::Learned };
     let options = TrackOptions {
         floor,
         background: background.map(parse::<Background>).transpose()?.unwrap_or_default(),

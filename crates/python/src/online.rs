@@ -12,7 +12,7 @@ use crate::error::to_py;
 use crate::{full_spec, Data, Start};
 
 /// The previous step as Python keeps it: the estimator's fitted arrays, then the online state
-/// `(mass, means, scatter, mean_weight, n_batches)`.
+/// `(mass, means, scatter, mean_weight, n_batches)` (a background's running share apart).
 type Previous<'py> = (
     PyReadonlyArray1<'py, f64>,
     PyReadonlyArray2<'py, f64>,
@@ -35,7 +35,8 @@ fn step<T: Element>(
 #[pyfunction]
 #[pyo3(signature = (
     x, sample_weight, *, settings, start, learning, weights_init=None, means_init=None,
-    precisions_init=None, previous=None
+    precisions_init=None, previous=None, background=false, background_region=None,
+    warm_background=None, background_share=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn partial_fit<'py>(
@@ -49,17 +50,29 @@ fn partial_fit<'py>(
     means_init: Option<PyReadonlyArray2<'py, f64>>,
     precisions_init: Option<PyReadonlyArrayDyn<'py, f64>>,
     previous: Option<Previous<'py>>,
+    background: bool,
+    background_region: Option<(Vec<f64>, Vec<f64>)>,
+    warm_background: Option<crate::convert::FittedBackground>,
+    background_share: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?
+    let mut spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?
         .learning_decay(learning.0)
         .learning_offset(learning.1);
+    if let Some(region) = crate::convert::background_region(background, background_region) {
+        spec = spec.background(region);
+    }
     let previous = match previous {
         None => None,
         Some((w, m, c, u, (mass, means, scatter, mean_weight, n_batches))) => {
-            let mixture: Mixture = mixture(&settings.1, w, m, c, u)?;
+            let mixture: Mixture =
+                crate::convert::with_background(mixture(&settings.1, w, m, c, u)?, warm_background)?;
             let flat = |a: PyReadonlyArray1<f64>| a.as_array().to_vec();
             let parts = (flat(mass), flat(means), flat(scatter), mean_weight, n_batches);
-            let state = OnlineState::from_parts(&mixture, parts).map_err(to_py)?;
+            let state = match background_share {
+                Some(share) => OnlineState::from_parts_with_background(&mixture, parts, share),
+                None => OnlineState::from_parts(&mixture, parts),
+            }
+            .map_err(to_py)?;
             Some(OnlineFit { mixture, state, lower_bound: f64::NAN })
         }
     };
@@ -74,6 +87,7 @@ fn partial_fit<'py>(
     out.set_item("scatter", scatter.into_pyarray(py))?;
     out.set_item("mean_weight", mean_weight)?;
     out.set_item("n_batches", n_batches)?;
+    out.set_item("background_share", fit.mixture.background().map(|_| fit.state.background_share()))?;
     Ok(out)
 }
 

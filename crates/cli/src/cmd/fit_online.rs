@@ -42,9 +42,25 @@ impl Online<'_> {
 
 pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
     let file = Source::input(&a.data);
-    let spec = super::spec(&a.em, a.n_components, a.covariance_type)
+    let mut spec = super::spec(&a.em, a.n_components, a.covariance_type)
         .learning_decay(a.learning_decay)
         .learning_offset(a.learning_offset);
+    match &a.background {
+        None => {}
+        // One pass over a stream cannot know the data's bounding box before the first batch.
+        Some(einmix::BackgroundRegion::BoundingBox) => {
+            return Err(CliError::Library {
+                file: file.clone(),
+                source: einmix::Error::InvalidParameter {
+                    name: "background",
+                    value: "bbox".into(),
+                    expected: "--online reads the data once, so the background's region must be given: \
+                               --background=LOWER:UPPER",
+                },
+            })
+        }
+        Some(region) => spec = spec.background(region.clone()),
+    }
     spec.validate().map_err(CliError::library(&file))?;
     let reporter = Reporter::new(a.verbosity, 0, "batches");
     let mut online = Online { spec: &spec, fit: None, rows: 0, reporter: &reporter };

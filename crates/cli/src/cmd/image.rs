@@ -86,10 +86,7 @@ fn run_pipeline(
     pictures: &[usize],
     online: bool,
 ) -> Result<ExitCode, CliError> {
-    let mut options = TrackOptions { online, ..track_options(p) };
-    if online {
-        options.floor = Floor::Subtract;
-    }
+    let options = TrackOptions { online, ..track_options(p) };
     // Fail on a bad option before reading anything.
     einmix_image::Tracker::new(options.clone(), None)?;
     if let (Some(v), false) = (p.voxel_size, read.z_project == einmix_image::ZProject::Volume) {

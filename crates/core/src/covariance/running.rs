@@ -13,7 +13,9 @@
 //! the two-sample combination of centred moments (Chan, Golub and LeVeque, 1979): every value
 //! stays an average, nothing grows with the number of batches, and no raw second moment is
 //! formed. The between-means term goes through [`CovarianceType::add_point_scatter`], so each
-//! kind keeps its own form (pooled for tied, squares for diag and spherical).
+//! kind keeps its own form (pooled for tied, squares for diag and spherical). A background
+//! component's share `n_0` (its responsibilities per unit weight) is blended like the masses:
+//! `n_0' = (1 - rho) n_0 + rho n_0b`; it has no mean or scatter.
 
 use super::{CovarianceType, SuffStats};
 
@@ -23,8 +25,10 @@ pub(crate) struct RunningStats {
     pub kind: CovarianceType,
     pub k: usize,
     pub d: usize,
-    /// `n_k`: each component's share of the weight (they sum to 1).
+    /// `n_k`: each component's share of the weight (they sum to 1 with `background`).
     pub mass: Vec<f64>,
+    /// `n_0`: a background component's share of the weight (0 without one).
+    pub background: f64,
     /// `m_k`, `K x D`.
     pub means: Vec<f64>,
     /// `C_k` in the kind's scatter layout (upper triangles for full and tied).
@@ -42,6 +46,7 @@ impl RunningStats {
             k,
             d,
             mass: batch.sr.iter().map(|sr| sr / w).collect(),
+            background: batch.background / w,
             means: shifts.to_vec(),
             scatter: batch.scatter.iter().map(|s| s / w).collect(),
             mean_weight: w,
@@ -93,6 +98,7 @@ impl RunningStats {
             }
             self.mass[c] = mass;
         }
+        self.background = (1.0 - rho) * self.background + rho * b.background;
         self.mean_weight = (1.0 - rho) * self.mean_weight + rho * w;
     }
 
@@ -104,5 +110,6 @@ impl RunningStats {
         stats.clear();
         stats.sr.iter_mut().zip(&self.mass).for_each(|(s, m)| *s = m * w);
         stats.scatter.iter_mut().zip(&self.scatter).for_each(|(s, c)| *s = c * w);
+        stats.background = self.background * w;
     }
 }

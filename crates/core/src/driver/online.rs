@@ -65,6 +65,31 @@ impl OnlineState {
         (r.mass.clone(), r.means.clone(), r.scatter.clone(), r.mean_weight, self.n_batches)
     }
 
+    /// A background component's running share of the weight (0 without one): with
+    /// [`OnlineState::to_parts`], all the state there is.
+    pub fn background_share(&self) -> f64 {
+        self.running.background
+    }
+
+    /// [`OnlineState::from_parts`] for a mixture with a background component, whose running
+    /// share is `background_share` (in `[0, 1]`).
+    pub fn from_parts_with_background(
+        m: &Mixture,
+        parts: (Vec<f64>, Vec<f64>, Vec<f64>, f64, u64),
+        background_share: f64,
+    ) -> Result<OnlineState> {
+        let mut state = OnlineState::from_parts(m, parts)?;
+        if m.background().is_none() || !(0.0..=1.0).contains(&background_share) {
+            return Err(Error::InvalidModel {
+                message: format!(
+                    "the online state's background share {background_share} needs a mixture with a background and a value in [0, 1]"
+                ),
+            });
+        }
+        state.running.background = background_share;
+        Ok(state)
+    }
+
     /// The state from [`OnlineState::to_parts`] of a mixture shaped like `m`; errors if a
     /// length does not fit or a value is not finite.
     pub fn from_parts(
@@ -80,7 +105,7 @@ impl OnlineState {
                     .into(),
             });
         }
-        let running = RunningStats { kind, k, d, mass, means, scatter, mean_weight };
+        let running = RunningStats { kind, k, d, mass, background: 0.0, means, scatter, mean_weight };
         Ok(OnlineState { running, n_batches })
     }
 }
@@ -155,7 +180,18 @@ impl GaussianMixture {
             crate::validate::sample_weight(w, x.nrows())?;
         }
         let (kind, k, d) = (model.covariance_type(), model.n_components(), model.n_features());
-        let mut source = InMemory::new(self, x, sample_weight, k)?;
+        // The model is given: no initialisation, and a background keeps the region it has (a
+        // batch's own bounding box is not resolved again).
+        let mut source = InMemory::with_model(
+            self,
+            x,
+            sample_weight,
+            k,
+            crate::chunks::WeightScale::MeanOne,
+            Box::new(|_, _, _| {
+                Err(Error::InvalidModel { message: "online EM has no initialisation".into() })
+            }),
+        )?;
         let lower_bound = e_step(&mut source, &model)?;
         let (batch, total_weight) = source.statistics();
         let shifts = model.means_slice();

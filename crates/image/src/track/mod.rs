@@ -317,11 +317,11 @@ impl Tracker {
         if let Init::KMeansPlusPlus { k, .. } = o.init {
             check(k >= 1, "k", k as f64, "K must be at least 1")?;
         }
-        if o.floor == Floor::Learned && (o.bayesian || o.online) {
+        if o.floor == Floor::Learned && o.bayesian {
             return Err(Error::InvalidParameter {
                 name: "floor",
                 value: "learned".into(),
-                expected: "the variational and online fits have no background component: use Floor::Subtract with them",
+                expected: "the variational fit has no background component: use Floor::Subtract with it",
             });
         }
         Ok(Tracker { options, mask, previous: None, online: None, posterior: None, volume: false })
