@@ -188,8 +188,6 @@ impl Chunked {
         let (n, d) = x.dim();
         let n_chunks = n.div_ceil(CHUNK);
         let mut coords = vec![0.0; n_chunks * d * CHUNK];
-        let weighted = sample_weight.is_some();
-        let mut weights = vec![0.0; if weighted { n_chunks * CHUNK } else { CHUNK }];
         // Rows read from a slice where the layout allows (millions of image voxels), else by index.
         let contiguous = x.as_slice();
         for c in 0..n_chunks {
@@ -210,10 +208,52 @@ impl Chunked {
                         }
                     }
                 }
+            }
+        }
+        let mut bounds = vec![0.0; n_chunks * 2 * d];
+        for c in 0..n_chunks {
+            for j in 0..d {
+                let col = &coords[(c * d + j) * CHUNK..(c * d + j + 1) * CHUNK];
+                bounds[c * 2 * d + j] = col.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+                bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            }
+        }
+        let mut data = Chunked {
+            n,
+            d,
+            n_chunks,
+            coords,
+            weights: Vec::new(),
+            weighted: false,
+            total_weight: 0.0,
+            order,
+            bounds,
+            chunk_weight: Vec::new(),
+        };
+        data.set_weights(sample_weight, scale);
+        data
+    }
+
+    /// Lays out `sample_weight` (or unit weights) for the rows as they are chunked, rescaled as
+    /// `scale` says, with the per-chunk and total weights: what [`Chunked::build`] does, and
+    /// what a new frame of the same pixels needs (their weights change, not their places).
+    pub(crate) fn set_weights(&mut self, sample_weight: Option<ArrayView1<f64>>, scale: WeightScale) {
+        let (n, n_chunks) = (self.n, self.n_chunks);
+        let weighted = sample_weight.is_some();
+        let mut weights = std::mem::take(&mut self.weights);
+        weights.clear();
+        weights.resize(if weighted { n_chunks * CHUNK } else { CHUNK }, 0.0);
+        for c in 0..n_chunks {
+            let start = c * CHUNK;
+            for lane in 0..CHUNK.min(n - start) {
+                let position = start + lane;
                 match sample_weight {
-                    Some(w) if start + lane < n => weights[c * CHUNK + lane] = w[row],
-                    None if start + lane < n && c + 1 == n_chunks => weights[lane] = 1.0,
-                    _ => {}
+                    Some(w) => {
+                        weights[c * CHUNK + lane] =
+                            w[self.order.as_ref().map_or(position, |o| o.row(position))]
+                    }
+                    None if c + 1 == n_chunks => weights[lane] = 1.0,
+                    None => {}
                 }
             }
         }
@@ -233,29 +273,10 @@ impl Chunked {
                 weights.iter_mut().for_each(|w| *w *= factor);
             }
         }
-        let mut bounds = vec![0.0; n_chunks * 2 * d];
-        for c in 0..n_chunks {
-            for j in 0..d {
-                let col = &coords[(c * d + j) * CHUNK..(c * d + j + 1) * CHUNK];
-                bounds[c * 2 * d + j] = col.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-                bounds[c * 2 * d + d + j] = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-            }
-        }
-        let mut data = Chunked {
-            n,
-            d,
-            n_chunks,
-            coords,
-            weights,
-            weighted,
-            total_weight: 0.0,
-            order,
-            bounds,
-            chunk_weight: Vec::new(),
-        };
-        data.chunk_weight = (0..n_chunks).map(|c| data.chunk(c).1.iter().sum::<f64>()).collect();
-        data.total_weight = data.chunk_weight.iter().sum();
-        data
+        self.weights = weights;
+        self.weighted = weighted;
+        self.chunk_weight = (0..n_chunks).map(|c| self.chunk(c).1.iter().sum::<f64>()).collect();
+        self.total_weight = self.chunk_weight.iter().sum();
     }
 
     /// Coordinates (`d * CHUNK`, feature-major) and weights (`CHUNK`) of chunk `c`.

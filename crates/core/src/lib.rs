@@ -66,6 +66,7 @@ pub use chunks::Element;
 pub use covariance::CovarianceType;
 pub use driver::online::{OnlineFit, OnlineState};
 pub use driver::partitions::PartitionSource;
+pub use driver::reuse::ChunkedRows;
 pub use driver::stream;
 pub use driver::FitOptions;
 pub use error::{Error, Input, Result};

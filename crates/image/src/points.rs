@@ -178,6 +178,29 @@ pub fn weighted_cells(
     background: Background,
     grid: &Grid,
 ) -> Result<Points> {
+    cells(volume, mask, background, grid, Cells { with_coords: true, at_level: false })
+}
+
+/// What [`cells`] gathers besides the cells above the level.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cells {
+    /// The coordinates (else `(0, D)`: a frame whose cells are the previous frame's needs
+    /// only their weights).
+    pub with_coords: bool,
+    /// The cells exactly at the level too, at weight 0: they change no sum, and a volume's
+    /// cells are then the same every frame (a Poisson floor has a few zeros, never the same).
+    pub at_level: bool,
+}
+
+/// [`weighted_cells`] as `what` says.
+pub(crate) fn cells(
+    volume: ArrayView3<f32>,
+    mask: Option<&Mask>,
+    background: Background,
+    grid: &Grid,
+    what: Cells,
+) -> Result<Points> {
+    let Cells { with_coords, at_level } = what;
     let (depth, h, w) = volume.dim();
     if let Some(m) = mask {
         m.check_shape((h, w))?;
@@ -185,7 +208,7 @@ pub fn weighted_cells(
     let b = volume_background_level(volume, mask, background);
     // With a level, most cells may be left out; without one, every cell is a point.
     let expected = if b < 0.0 || background == Background::Absolute(0.0) { depth * h * w } else { 0 };
-    let mut coords = Vec::with_capacity(expected * grid.dims());
+    let mut coords = Vec::with_capacity(if with_coords { expected * grid.dims() } else { 0 });
     let mut weights = Vec::with_capacity(expected);
     let values = volume.as_standard_layout();
     let values = values.as_slice().expect("standard layout");
@@ -196,8 +219,10 @@ pub fn weighted_cells(
         let row = (z * h + r) * w;
         for c in c0..c1 {
             let v = values[row + c] as f64;
-            if v > b && inside(r, c) {
-                grid.push_position((z, r, c), &mut coords);
+            if (v > b || (at_level && v == b)) && inside(r, c) {
+                if with_coords {
+                    grid.push_position((z, r, c), &mut coords);
+                }
                 weights.push(v - b);
                 occupied[row + c] = true;
             }
@@ -226,7 +251,7 @@ pub fn weighted_cells(
         }
     }
     let occupied = Array3::from_shape_vec((depth, h, w), occupied).expect("a cell each");
-    let n = weights.len();
+    let n = if with_coords { weights.len() } else { 0 };
     Ok(Points {
         coords: Array2::from_shape_vec((n, grid.dims()), coords).expect("D per point"),
         weights: Array1::from(weights),

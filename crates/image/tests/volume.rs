@@ -216,3 +216,19 @@ fn bad_volumes_and_voxel_sizes_are_refused_clearly() {
     let err = tracker.step(1, draw.index_axis(Axis(0), 5)).unwrap_err();
     assert!(err.to_string().contains("every frame of a track is 2-D, or every frame a 3-D volume"), "{err}");
 }
+
+#[test]
+fn keeping_a_volume_s_rows_between_time_points_changes_nothing() {
+    // A tracker keeps the laid-out voxels from one time point to the next; a clone of it lays
+    // them out again. Both fit every time point to the same bits.
+    let frames: Vec<Array3<f32>> = (0..3).map(|t| volume(0.5 * t as f64, 40 + t).1).collect();
+    let mut kept = Tracker::new(options(Floor::Learned), None).unwrap();
+    let mut fresh = kept.clone();
+    for (t, frame) in frames.iter().enumerate() {
+        let a = kept.step_volume(t, frame.view()).unwrap();
+        fresh = fresh.clone();
+        let b = fresh.step_volume(t, frame.view()).unwrap();
+        assert_eq!(a.mixture, b.mixture, "time point {t}");
+        assert_eq!((a.n_iter, a.lower_bound), (b.n_iter, b.lower_bound));
+    }
+}

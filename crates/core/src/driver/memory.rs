@@ -43,9 +43,25 @@ impl Workspace {
 /// How a model's run starts from the chunked data: the initialisation of run `run`.
 pub(crate) type Initialise<'a, M> = Box<dyn FnMut(&Chunked, &mut ChaCha8Rng, &Parallel) -> Result<M> + 'a>;
 
+/// The chunks a source reads: its own, or laid out once for many fits ([`super::reuse::ChunkedRows`]).
+pub(crate) enum Rows<'a> {
+    Owned(Chunked),
+    Borrowed(&'a Chunked),
+}
+
+impl std::ops::Deref for Rows<'_> {
+    type Target = Chunked;
+    fn deref(&self) -> &Chunked {
+        match self {
+            Rows::Owned(c) => c,
+            Rows::Borrowed(c) => c,
+        }
+    }
+}
+
 /// Data in memory, chunked.
 pub(crate) struct InMemory<'a, M = Mixture> {
-    data: Chunked,
+    data: Rows<'a>,
     par: Parallel,
     rng: ChaCha8Rng,
     cull: bool,
@@ -97,7 +113,23 @@ impl<'a, M: Model> InMemory<'a, M> {
             Some(seed) => ChaCha8Rng::seed_from_u64(seed),
             None => ChaCha8Rng::from_os_rng(),
         };
-        Ok(InMemory { data, par, rng, cull, workspace: None, initialise })
+        Ok(InMemory { data: Rows::Owned(data), par, rng, cull, workspace: None, initialise })
+    }
+
+    /// A source over chunks laid out beforehand, for `k` components.
+    pub(crate) fn over(
+        spec: &GaussianMixture,
+        data: &'a Chunked,
+        k: usize,
+        initialise: Initialise<'a, M>,
+    ) -> Result<InMemory<'a, M>> {
+        let cull = spec.culling && data.d <= 3 && k >= 4;
+        let par = Parallel::new(spec.n_threads)?;
+        let rng = match spec.random_state {
+            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+            None => ChaCha8Rng::from_os_rng(),
+        };
+        Ok(InMemory { data: Rows::Borrowed(data), par, rng, cull, workspace: None, initialise })
     }
 
     /// The final labels of `model` (`argmax_k` of its log terms), in row order.
@@ -122,7 +154,7 @@ impl<M: Model> Source<M> for InMemory<'_, M> {
     }
 
     fn pass(&mut self, model: &M, cull: bool) -> Result<()> {
-        let (data, par) = (&self.data, &self.par);
+        let (data, par) = (&*self.data, &self.par);
         let ws = self.workspace.get_or_insert_with(|| Workspace::new(model, data, par));
         ws.prepared.cull = cull;
         model.prepare(&mut ws.prepared);

@@ -18,6 +18,7 @@
 pub(crate) mod memory;
 pub(crate) mod online;
 pub(crate) mod partitions;
+pub(crate) mod reuse;
 pub mod stream;
 
 use std::time::{Duration, Instant};

@@ -25,10 +25,11 @@ use crate::error::{Error, Result};
 use crate::floor::{floor_share_estimate, grid_region, volume_noise_level, Floor};
 use crate::grid::Grid;
 use crate::peaks::PeakOptions;
-use crate::points::{weighted_cells, Background, Points};
+use crate::points::{Background, Points};
 use crate::stack::Mask;
 
 mod reseed;
+mod rows;
 mod sequence;
 mod start;
 pub use sequence::{track, track_until, Track};
@@ -279,6 +280,8 @@ pub struct Tracker {
     posterior: Option<(einmix::VariationalMixture, f64)>,
     /// Whether the frames are 3-D volumes (set by the first frame).
     volume: bool,
+    /// A volume's rows laid out for the fit, kept while its nonzero voxels stay the same.
+    kept: rows::Kept,
 }
 
 impl Tracker {
@@ -324,7 +327,15 @@ impl Tracker {
                 expected: "the variational fit has no background component: use Floor::Subtract with it",
             });
         }
-        Ok(Tracker { options, mask, previous: None, online: None, posterior: None, volume: false })
+        Ok(Tracker {
+            options,
+            mask,
+            previous: None,
+            online: None,
+            posterior: None,
+            volume: false,
+            kept: rows::Kept::default(),
+        })
     }
 
     /// The options in force.
@@ -406,8 +417,8 @@ impl Tracker {
             Floor::Learned => Background::Absolute(0.0),
             Floor::Subtract => self.options.background,
         };
-        let points = weighted_cells(frame, self.mask.as_ref(), level, &grid)?;
-        if points.weights.is_empty() {
+        let points = self.frame_points(frame_index, frame, level, &grid)?;
+        if !points.weights.iter().any(|&w| w > 0.0) {
             return Err(Error::EmptyFrame { frame: frame_index, background: points.background });
         }
         let fit_err = |source| Error::Fit { frame: frame_index, source };
@@ -451,11 +462,13 @@ impl Tracker {
                 },
                 labels: Array1::zeros(0),
             },
-            (None, Some((m, lb))) => self.em_from(m).fit_with(x, Some(w), from(m, *lb)).map_err(fit_err)?,
+            (None, Some((m, lb))) => {
+                let (m, lb) = (m.clone(), *lb);
+                self.fit_points(&self.em_from(&m), &points, from(&m, lb)).map_err(fit_err)?
+            }
             (None, None) => match self.initial(frame_index, frame, &points)? {
                 Some(start) => self
-                    .em_from(&start)
-                    .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
+                    .fit_points(&self.em_from(&start), &points, from(&start, f64::NEG_INFINITY))
                     .map_err(fit_err)?,
                 None => {
                     let Init::KMeansPlusPlus { k, seed } = self.options.init else { unreachable!() };
@@ -466,10 +479,8 @@ impl Tracker {
                         let share = floor_share_estimate(frame, self.mask.as_ref(), level);
                         spec = self.em(k, share).background(BackgroundRegion::Box { lower, upper });
                     }
-                    spec.init_params(InitParams::KMeansPlusPlus)
-                        .random_state(seed)
-                        .fit(x, Some(w))
-                        .map_err(fit_err)?
+                    let spec = spec.init_params(InitParams::KMeansPlusPlus).random_state(seed);
+                    self.fit_points(&spec, &points, FitOptions::new()).map_err(fit_err)?
                 }
             },
         };
@@ -493,8 +504,7 @@ impl Tracker {
             let (start, new) = self.reseeded(&fit.mixture, &points, &bad, frame_index)?;
             reseeds.extend(new);
             fit = self
-                .em_from(&start)
-                .fit_with(x, Some(w), from(&start, f64::NEG_INFINITY))
+                .fit_points(&self.em_from(&start), &points, from(&start, f64::NEG_INFINITY))
                 .map_err(fit_err)?;
             n_iter += fit.info.n_iter;
         }
@@ -511,7 +521,9 @@ impl Tracker {
             }
         };
         let k = fit.mixture.n_components();
-        self.frame_fit(frame_index, t0, fit.mixture, &fit.info, n_iter, &points, reseeds, k)
+        let report = self.frame_fit(frame_index, t0, fit.mixture, &fit.info, n_iter, &points, reseeds, k);
+        self.keep_points(points);
+        report
     }
 
     /// The report of a frame fitted to `mixture`.
