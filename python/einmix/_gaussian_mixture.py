@@ -417,6 +417,11 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         settings = tuple(params[k] for k in ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init"))
         previous = None if state is None else self._params_tuple()[1:] + (state[:5],)
         background = self._background_option(d)
+        if state is not None and background["background"] != (getattr(self, "background_weight_", None) is not None):
+            raise ValueError(
+                "The 'background' parameter changed after the stream started: call fit, or start a new "
+                "stream (a new estimator), to change it."
+            )
         if region is not None and background["background"] and background["background_region"] is None:
             background["background_region"] = (list(map(float, region[0])), list(map(float, region[1])))
         if state is not None and self._fitted_background():

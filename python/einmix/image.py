@@ -106,9 +106,9 @@ def track(
     ``(T, Z, H, W)``: ``z_project="max"`` fits their maximum-intensity projections along Z,
     ``z_project="volume"`` fits each time point in 3-D, coordinates (z, row, col) times
     ``voxel_size`` (the voxel's sides (z, row, col); default cubes of ``pixel_size``), peaks
-    found in 3-D; one volume ``(Z, H, W)`` is a time-lapse of one. Lengths in pixels
-    (``min_distance``, ``smooth``, ``init_size``, ``eigen_floor``) are along the rows; along z
-    they are the same length in z steps.
+    found in 3-D; one volume ``(Z, H, W)`` is a time-lapse of one. ``min_distance`` and
+    ``smooth`` are in pixels along the rows and the same length along z; ``init_size`` is in
+    cells along each axis; ``eigen_floor`` and the default ``reg_covar`` use the finest side.
 
     ``k="auto"`` takes one component per local maximum of the first frame (``min_distance``,
     ``threshold_abs``, after Gaussian smoothing of ``smooth`` pixels, as
@@ -121,7 +121,8 @@ def track(
     each frame inside the mask) subtracts a level instead and leaves out the pixels at or below
     it; ``bayesian`` fits always do (the variational model has no background component yet).
     ``mask`` is a label image (nonzero = inside) or booleans; ``mask_label`` keeps one label.
-    ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance).
+    ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance; for volumes the
+    finest voxel side's).
     ``online=True`` updates one model across the frames by online EM (one E-step and a step of
     running statistics per frame, see ``GaussianMixture.partial_fit``) instead of a
     warm-started fit to convergence per frame. ``bayesian=True`` fits each frame with the
@@ -237,8 +238,8 @@ def fit_image(image: np.ndarray, mask: Optional[np.ndarray] = None, **options: A
     """Fit one image ``(H, W)``, or one volume ``(Z, H, W)`` with ``z_project="volume"``; the
     options are :func:`track`'s.
 
-    Returns :func:`track`'s dict with the frame axis removed: ``means`` (K, 2), ``covars``
-    (K, 2, 2), ``weights`` (K,), ``precs`` (K, 2, 2), ``distances`` (K, K), ``laplacian`` (K,),
+    Returns :func:`track`'s dict with the frame axis removed: ``means`` (K, D), ``covars``
+    (K, D, D), ``weights`` (K,), ``precs`` (K, D, D), ``distances`` (K, K), ``laplacian`` (K,),
     scalars ``lower_bound``, ``n_iter``, ``converged``, ``n_points``, ``background``,
     ``floor_share``, and the re-seed report.
     """

@@ -511,7 +511,8 @@ pub struct PipelineArgs {
     /// Seed of the k-means++ initialisation (with a numeric -k).
     #[arg(long, default_value_t = 0)]
     pub random_state: u64,
-    /// EM convergence threshold on the per-pixel lower bound.
+    /// EM convergence threshold on the per-pixel lower bound (with the learned floor, of the
+    /// structures: the bound's change divided by their share of the frame).
     #[arg(long, default_value_t = 1e-3)]
     pub tol: f64,
     /// EM iterations per frame at most.

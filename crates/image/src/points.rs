@@ -178,7 +178,7 @@ pub fn weighted_cells(
     background: Background,
     grid: &Grid,
 ) -> Result<Points> {
-    cells(volume, mask, background, grid, Cells { with_coords: true, at_level: false })
+    cells(volume, mask, background, grid, Cells { with_coords: true, at_level: false }).map(|(p, _)| p)
 }
 
 /// What [`cells`] gathers besides the cells above the level.
@@ -192,14 +192,15 @@ pub(crate) struct Cells {
     pub at_level: bool,
 }
 
-/// [`weighted_cells`] as `what` says.
+/// [`weighted_cells`] as `what` says, and which cells are points (with `at_level`, the
+/// occupied ones, above the level, and those at it). `occupied` stays the cells above it.
 pub(crate) fn cells(
     volume: ArrayView3<f32>,
     mask: Option<&Mask>,
     background: Background,
     grid: &Grid,
     what: Cells,
-) -> Result<Points> {
+) -> Result<(Points, Array3<bool>)> {
     let Cells { with_coords, at_level } = what;
     let (depth, h, w) = volume.dim();
     if let Some(m) = mask {
@@ -213,6 +214,7 @@ pub(crate) fn cells(
     let values = volume.as_standard_layout();
     let values = values.as_slice().expect("standard layout");
     let mut occupied = vec![false; depth * h * w];
+    let mut laid = vec![false; if at_level { depth * h * w } else { 0 }];
     let inside = |r: usize, c: usize| mask.map_or(true, |m| m.contains(r, c));
     // One row of cells, columns `c0..c1` of slice `z`, row `r`.
     let mut take_row = |z: usize, r: usize, c0: usize, c1: usize| {
@@ -224,7 +226,10 @@ pub(crate) fn cells(
                     grid.push_position((z, r, c), &mut coords);
                 }
                 weights.push(v - b);
-                occupied[row + c] = true;
+                occupied[row + c] = v > b;
+                if at_level {
+                    laid[row + c] = true;
+                }
             }
         }
     };
@@ -251,11 +256,17 @@ pub(crate) fn cells(
         }
     }
     let occupied = Array3::from_shape_vec((depth, h, w), occupied).expect("a cell each");
+    let laid = if at_level {
+        Array3::from_shape_vec((depth, h, w), laid).expect("a cell each")
+    } else {
+        occupied.clone()
+    };
     let n = if with_coords { weights.len() } else { 0 };
-    Ok(Points {
+    let points = Points {
         coords: Array2::from_shape_vec((n, grid.dims()), coords).expect("D per point"),
         weights: Array1::from(weights),
         background: b,
         occupied,
-    })
+    };
+    Ok((points, laid))
 }

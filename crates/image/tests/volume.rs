@@ -232,3 +232,21 @@ fn keeping_a_volume_s_rows_between_time_points_changes_nothing() {
         assert_eq!((a.n_iter, a.lower_bound), (b.n_iter, b.lower_bound));
     }
 }
+
+#[test]
+fn dark_voxels_are_points_of_weight_zero_and_a_dark_volume_is_an_empty_frame() {
+    let (_, mut draw) = volume(0.0, 50);
+    // Some dark voxels: they are fitted at weight 0, and not counted as points.
+    for c in 0..10 {
+        draw[[0, 0, c]] = 0.0;
+    }
+    let positive = draw.iter().filter(|&&v| v > 0.0).count();
+    let mut tracker = Tracker::new(options(Floor::Learned), None).unwrap();
+    let first = tracker.step_volume(0, draw.view()).unwrap();
+    assert_eq!(first.n_points, positive);
+    let second = tracker.step_volume(1, draw.view()).unwrap();
+    assert_eq!((second.n_points, second.mixture.n_components()), (positive, 3));
+    let dark = Array3::<f32>::zeros(draw.dim());
+    let err = tracker.step_volume(2, dark.view()).unwrap_err();
+    assert!(matches!(err, einmix_image::Error::EmptyFrame { frame: 2, .. }), "{err}");
+}

@@ -98,7 +98,10 @@ impl GaussianMixture {
 
     /// [`GaussianMixture::fit_with`] over rows laid out by [`GaussianMixture::chunked_rows`]:
     /// the same fit (the same initialisation, EM, background and warm start), without laying
-    /// the rows out again. The final labels are not computed (`labels` is empty).
+    /// the rows out again, bit for bit when the rows were laid out by a specification of the
+    /// same `n_components` as the fit's `K` (which decides their spatial order) or with
+    /// [`GaussianMixture::rows_in_spatial_order`]. The final labels are not computed
+    /// (`labels` is empty).
     pub fn fit_rows(&self, rows: &ChunkedRows, options: FitOptions<'_>) -> Result<Fit> {
         self.validate()?;
         let d = rows.data.d;

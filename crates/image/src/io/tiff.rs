@@ -89,7 +89,21 @@ fn ome_layout(description: &str) -> Option<OmeLayout> {
             })
         })
         .collect();
-    let physical = |name: &str| attribute(name)?.parse::<f64>().ok().filter(|v| *v > 0.0 && v.is_finite());
+    // In micrometres, OME's default unit; a side in another length unit is converted, one in
+    // a unit we do not know leaves the voxel size unknown.
+    let physical = |name: &str| {
+        let value = attribute(name)?.parse::<f64>().ok().filter(|v| *v > 0.0 && v.is_finite())?;
+        let factor = match attribute(&format!("{name}Unit")).as_deref() {
+            None | Some("µm") | Some("um") | Some("\u{3bc}m") | Some("micron") => 1.0,
+            Some("nm") => 1e-3,
+            Some("Å") => 1e-4,
+            Some("mm") => 1e3,
+            Some("cm") => 1e4,
+            Some("m") => 1e6,
+            Some(_) => return None,
+        };
+        Some(value * factor)
+    };
     let voxel_size = match (physical("PhysicalSizeZ"), physical("PhysicalSizeY"), physical("PhysicalSizeX")) {
         (Some(z), Some(y), Some(x)) => Some([z, y, x]),
         _ => None,

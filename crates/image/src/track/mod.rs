@@ -65,9 +65,10 @@ pub struct TrackOptions {
     pub pixel_size: f64,
     /// The sides `(z, row, col)` of a voxel, for 3-D volumes (frames given to
     /// [`Tracker::step_volume`], stacks read with `ZProject::Volume`), whose coordinates are
-    /// (z, row, col) times them [the file's, else cubes of `pixel_size`]. Lengths given in
-    /// pixels (`init_size`, `eigen_floor`, peaks' `min_distance` and `smooth_sigma`) are in
-    /// units of the row side; along z they are the same length.
+    /// (z, row, col) times them [the file's, else cubes of `pixel_size`]. The peaks'
+    /// `min_distance` and `smooth_sigma` are in row sides, and along z the same length; a new
+    /// component's `init_size` is in cells along each axis; `eigen_floor` and the default
+    /// `reg_covar` are in the finest side.
     pub voxel_size: Option<[f64; 3]>,
     /// The first frame's components [peaks].
     pub init: Init,
@@ -551,7 +552,8 @@ impl Tracker {
             lower_bound: info.lower_bound,
             n_iter,
             converged: info.converged,
-            n_points: points.weights.len(),
+            // Cells of positive weight (a volume's dark voxels are points of weight 0).
+            n_points: points.weights.iter().filter(|&&w| w > 0.0).count(),
             background: points.background,
             floor_share,
             reseeds,

@@ -17,27 +17,31 @@ use crate::points::{cells, Background, Cells, Points};
 /// coordinates.
 struct KeptRows {
     rows: ChunkedRows,
-    occupied: Array3<bool>,
+    /// Which cells are its rows.
+    laid: Array3<bool>,
     coords: Array2<f64>,
     /// Whether `rows` holds this frame's weights.
     current: bool,
 }
 
-/// A tracker's kept rows, if any.
+/// A tracker's kept rows, if any, and the cells of a frame about to be laid out.
 #[derive(Default)]
-pub(super) struct Kept(Option<KeptRows>);
+pub(super) struct Kept {
+    rows: Option<KeptRows>,
+    pending: Option<Array3<bool>>,
+}
 
 impl Clone for Kept {
     /// A clone of a tracker lays its rows out again at its next frame (hundreds of megabytes
     /// are not copied for that).
     fn clone(&self) -> Self {
-        Kept(None)
+        Kept::default()
     }
 }
 
 impl std::fmt::Debug for Kept {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
+        match &self.rows {
             Some(k) => write!(f, "Kept({} rows)", k.rows.n_rows()),
             None => f.write_str("Kept(none)"),
         }
@@ -45,14 +49,15 @@ impl std::fmt::Debug for Kept {
 }
 
 impl Tracker {
-    /// Whether frames' rows are kept: volumes fitted by EM to convergence (the online and
-    /// variational fits make their own passes).
+    /// Whether frames' rows are kept: volumes with the learned floor (every voxel a point, so
+    /// the same rows each frame; above a subtracted level they change), fitted by EM to
+    /// convergence (the online and variational fits make their own passes).
     fn keeps_rows(&self) -> bool {
-        self.volume && !self.options.online && !self.options.bayesian
+        self.volume && self.options.floor == Floor::Learned && !self.options.online && !self.options.bayesian
     }
 
-    /// The frame's weighted points; for a volume whose nonzero voxels are the kept ones, the
-    /// kept coordinates and layout with this frame's weights.
+    /// The frame's weighted points; for a volume whose voxels are the kept ones, the kept
+    /// coordinates and layout with this frame's weights.
     pub(super) fn frame_points(
         &mut self,
         frame_index: usize,
@@ -60,29 +65,33 @@ impl Tracker {
         level: Background,
         grid: &Grid,
     ) -> Result<Points> {
+        let mask = self.mask.as_ref();
         if !self.keeps_rows() {
-            return cells(
-                frame,
-                self.mask.as_ref(),
-                level,
-                grid,
-                Cells { with_coords: true, at_level: false },
-            );
+            let what = Cells { with_coords: true, at_level: false };
+            return cells(frame, mask, level, grid, what).map(|(points, _)| points);
         }
-        // With the learned floor every voxel is a point, the dark ones at weight 0.
-        let at_level = self.options.floor == Floor::Learned;
-        let mut points =
-            cells(frame, self.mask.as_ref(), level, grid, Cells { with_coords: false, at_level })?;
-        match self.kept.0.take() {
-            Some(mut kept) if kept.occupied == points.occupied && !points.weights.is_empty() => {
+        // Every voxel is a point, the dark ones at weight 0 (so the rows stay the same).
+        let (mut points, laid) =
+            cells(frame, mask, level, grid, Cells { with_coords: false, at_level: true })?;
+        if !points.weights.iter().any(|&w| w > 0.0) {
+            return Err(crate::Error::EmptyFrame { frame: frame_index, background: points.background });
+        }
+        match self.kept.rows.take() {
+            // The coordinates are back from the previous frame (not lost to an error since).
+            Some(mut kept) if kept.laid == laid && kept.coords.nrows() == points.weights.len() => {
                 let fit_error = |source| crate::Error::Fit { frame: frame_index, source };
                 kept.rows.set_weights(points.weights.view()).map_err(fit_error)?;
                 kept.current = true;
                 points.coords = std::mem::replace(&mut kept.coords, Array2::zeros((0, 0)));
-                self.kept.0 = Some(kept);
+                self.kept.rows = Some(kept);
                 Ok(points)
             }
-            _ => cells(frame, self.mask.as_ref(), level, grid, Cells { with_coords: true, at_level }),
+            _ => {
+                let (points, laid) =
+                    cells(frame, mask, level, grid, Cells { with_coords: true, at_level: true })?;
+                self.kept.pending = Some(laid);
+                Ok(points)
+            }
         }
     }
 
@@ -95,12 +104,12 @@ impl Tracker {
         options: FitOptions<'_>,
     ) -> einmix::Result<Fit> {
         if self.keeps_rows() {
-            if !self.kept.0.as_ref().is_some_and(|k| k.current) {
+            if !self.kept.rows.as_ref().is_some_and(|k| k.current) {
                 let rows = spec.chunked_rows(points.coords.view(), Some(points.weights.view()))?;
-                let occupied = points.occupied.clone();
-                self.kept.0 = Some(KeptRows { rows, occupied, coords: Array2::zeros((0, 0)), current: true });
+                let laid = self.kept.pending.take().expect("a frame's cells come before its fit");
+                self.kept.rows = Some(KeptRows { rows, laid, coords: Array2::zeros((0, 0)), current: true });
             }
-            let kept = self.kept.0.as_ref().expect("laid out above");
+            let kept = self.kept.rows.as_ref().expect("laid out above");
             return spec.fit_rows(&kept.rows, options);
         }
         spec.fit_with(points.coords.view(), Some(points.weights.view()), options)
@@ -108,7 +117,7 @@ impl Tracker {
 
     /// The frame is done: its coordinates go back to the kept rows for the next frame.
     pub(super) fn keep_points(&mut self, points: Points) {
-        if let Some(kept) = self.kept.0.as_mut() {
+        if let Some(kept) = self.kept.rows.as_mut() {
             kept.coords = points.coords;
             kept.current = false;
         }
