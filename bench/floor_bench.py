@@ -20,8 +20,7 @@ every fit starts from the same mixture (that fit's).
    30 frames: the learned floor against a subtracted level (the old hand-tuned p98): median
    ``time_ms`` per frame after the first.
 
-The table goes to ``bench/results/floor-<date>.md``. 3-D stacks are not in it: the pipeline
-does not take them yet.
+The table goes to ``bench/results/floor-<date>.md``. 3-D stacks: ``bench/volume_bench.py``.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ import os
 import platform
 import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -45,6 +42,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import einmix  # noqa: E402
 from einmix import _einmix, image  # noqa: E402
+from _timing import per_iteration, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 THREADS = 2
@@ -63,23 +61,6 @@ def synthetic_frame(seed=0, size=256, spots=20, floor=20.0):
         q = inv[0, 0] * d0 * d0 + 2 * inv[0, 1] * d0 * d1 + inv[1, 1] * d1 * d1
         expected += rng.uniform(5e3, 3e4) * np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(det))
     return rng.poisson(expected).astype(np.float32)
-
-
-def per_iteration(fit, m1, m2, reps):
-    times = []
-    for _ in range(reps):
-        t1 = fit(m1)
-        t2 = fit(m2)
-        times.append((t2 - t1) / (m2 - m1))
-    return statistics.median(times)
-
-
-def timed(model, X, w=None):
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X) if w is None else model.fit(X, sample_weight=w)
-    return time.perf_counter() - t0
 
 
 def frame_rows(name, frame):

@@ -36,8 +36,6 @@ import os
 import platform
 import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -50,6 +48,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import einmix  # noqa: E402
 from einmix import _einmix, image  # noqa: E402
+from _timing import per_iteration, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 THREADS = 2
@@ -81,23 +80,6 @@ def synthetic_stack(t_points=4, shape=(32, 512, 512), k=50, floor=10.0, seed=0):
             lam[near] += p * np.prod(VOXEL) * np.exp(-0.5 * quad) / np.sqrt((2 * np.pi) ** 3 * np.linalg.det(c))
         out[t] = rng.poisson(lam).reshape(shape)
     return out
-
-
-def per_iteration(fit, m1, m2, reps):
-    times = []
-    for _ in range(reps):
-        t1 = fit(m1)
-        t2 = fit(m2)
-        times.append((t2 - t1) / (m2 - m1))
-    return statistics.median(times)
-
-
-def timed(model, x, w=None):
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(x) if w is None else model.fit(x, sample_weight=w)
-    return time.perf_counter() - t0
 
 
 def voxel_points(volume, voxel, level):
