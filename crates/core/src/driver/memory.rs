@@ -82,15 +82,32 @@ impl<'a> InMemory<'a, Mixture> {
             Some(region) => Some(Background::resolve(region, x, 1.0 / (k as f64 + 1.0))?),
             None => None,
         };
-        let initialise: Initialise<'a, Mixture> = Box::new(move |data, rng, par| {
-            let m = init::initial_mixture(spec, data, rng, par)?;
-            match &background {
-                Some(b) => m.with_background(b.clone()),
-                None => Ok(m),
-            }
-        });
-        InMemory::with_model(spec, x, sample_weight, k, WeightScale::MeanOne, initialise)
+        InMemory::with_model(spec, x, sample_weight, k, WeightScale::MeanOne, em_initialise(spec, background))
     }
+}
+
+/// EM's initialisation of a run from the chunks, with `background` (resolved once) attached.
+pub(crate) fn em_initialise(
+    spec: &GaussianMixture,
+    background: Option<Background>,
+) -> Initialise<'_, Mixture> {
+    Box::new(move |data, rng, par| {
+        let m = init::initial_mixture(spec, data, rng, par)?;
+        match &background {
+            Some(b) => m.with_background(b.clone()),
+            None => Ok(m),
+        }
+    })
+}
+
+/// A fit's thread pool, its seeded random state, and whether its passes cull (where it
+/// pays: low dimensions, several components).
+fn pool_rng_cull(spec: &GaussianMixture, d: usize, k: usize) -> Result<(Parallel, ChaCha8Rng, bool)> {
+    let rng = match spec.random_state {
+        Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+        None => ChaCha8Rng::from_os_rng(),
+    };
+    Ok((Parallel::new(spec.n_threads)?, rng, spec.culling && d <= 3 && k >= 4))
 }
 
 impl<'a, M: Model> InMemory<'a, M> {
@@ -104,15 +121,9 @@ impl<'a, M: Model> InMemory<'a, M> {
         scale: WeightScale,
         initialise: Initialise<'a, M>,
     ) -> Result<InMemory<'a, M>> {
-        let d = x.ncols();
-        let cull = spec.culling && d <= 3 && k >= 4;
-        let par = Parallel::new(spec.n_threads)?;
+        let (par, rng, cull) = pool_rng_cull(spec, x.ncols(), k)?;
         let order = (cull && !spec.rows_in_spatial_order).then(|| spatial_order(x, Some(&par)));
         let data = Chunked::build(x, sample_weight, order, scale);
-        let rng = match spec.random_state {
-            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
-            None => ChaCha8Rng::from_os_rng(),
-        };
         Ok(InMemory { data: Rows::Owned(data), par, rng, cull, workspace: None, initialise })
     }
 
@@ -123,12 +134,7 @@ impl<'a, M: Model> InMemory<'a, M> {
         k: usize,
         initialise: Initialise<'a, M>,
     ) -> Result<InMemory<'a, M>> {
-        let cull = spec.culling && data.d <= 3 && k >= 4;
-        let par = Parallel::new(spec.n_threads)?;
-        let rng = match spec.random_state {
-            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
-            None => ChaCha8Rng::from_os_rng(),
-        };
+        let (par, rng, cull) = pool_rng_cull(spec, data.d, k)?;
         Ok(InMemory { data: Rows::Borrowed(data), par, rng, cull, workspace: None, initialise })
     }
 

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use ndarray::{ArrayView1, ArrayView2};
 
-use super::memory::InMemory;
+use super::memory::{em_initialise, InMemory};
 use super::{drive, start_and_progress, FitOptions};
 use crate::background::{Background, BackgroundRegion};
 use crate::chunks::{spatial_order, Chunked, Element, WeightScale};
 use crate::error::{Error, Result};
 use crate::estimator::GaussianMixture;
-use crate::init;
 use crate::model::Fit;
 use crate::parallel::Parallel;
 use crate::validate;
@@ -129,15 +128,7 @@ impl GaussianMixture {
             }
             None => None,
         };
-        let spec = self;
-        let initialise = Box::new(move |data: &Chunked, rng: &mut _, par: &Parallel| {
-            let m = init::initial_mixture(spec, data, rng, par)?;
-            match &background {
-                Some(b) => m.with_background(b.clone()),
-                None => Ok(m),
-            }
-        });
-        let mut source = InMemory::over(self, &rows.data, k, initialise)?;
+        let mut source = InMemory::over(self, &rows.data, k, em_initialise(self, background))?;
         let (mixture, info) = drive(self, &mut source, start_and_progress(options), Duration::ZERO)?;
         Ok(Fit { mixture, info, labels: Default::default() })
     }

@@ -68,13 +68,15 @@ impl Tracker {
                         if !points.occupied[[z, r, c]] {
                             return false;
                         }
-                        let x = grid.position((z, r, c));
-                        let dx: Vec<f64> = x.iter().zip(&mean).map(|(a, b)| a - b).collect();
+                        // The cell's offset from the mean, along the fitted axes (no allocation
+                        // per scanned cell).
+                        let cell = [z, r, c];
+                        let dx = |a: usize| cell[a + offset] as f64 * grid.spacing[a + offset] - mean[a];
                         // Mahalanobis distance squared with the component's precision.
                         let mut q = 0.0;
                         for a in 0..d {
                             for b in 0..d {
-                                q += dx[a] * precision[[a, b]] * dx[b];
+                                q += dx(a) * precision[[a, b]] * dx(b);
                             }
                         }
                         q <= 4.0

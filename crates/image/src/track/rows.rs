@@ -70,9 +70,10 @@ impl Tracker {
             let what = Cells { with_coords: true, at_level: false };
             return cells(frame, mask, level, grid, what).map(|(points, _)| points);
         }
-        // Every voxel is a point, the dark ones at weight 0 (so the rows stay the same).
-        let (mut points, laid) =
-            cells(frame, mask, level, grid, Cells { with_coords: false, at_level: true })?;
+        // Every voxel is a point, the dark ones at weight 0 (so the rows stay the same). The
+        // coordinates are gathered only when there are no kept ones to reuse.
+        let with_coords = self.kept.rows.is_none();
+        let (mut points, laid) = cells(frame, mask, level, grid, Cells { with_coords, at_level: true })?;
         if !points.weights.iter().any(|&w| w > 0.0) {
             return Err(crate::Error::EmptyFrame { frame: frame_index, background: points.background });
         }
@@ -86,6 +87,11 @@ impl Tracker {
                 self.kept.rows = Some(kept);
                 Ok(points)
             }
+            _ if with_coords => {
+                self.kept.pending = Some(laid);
+                Ok(points)
+            }
+            // The voxels changed: their coordinates are gathered afresh.
             _ => {
                 let (points, laid) =
                     cells(frame, mask, level, grid, Cells { with_coords: true, at_level: true })?;
