@@ -239,6 +239,11 @@ def test_partial_fit_learns_the_background_over_a_stream():
     np.testing.assert_allclose(gm.means_[order], [[20, 30], [60, 70]], atol=0.4)
     np.testing.assert_array_equal(gm.background_lower_, [0, 0])
     assert set(np.unique(gm.predict(X))) == {-1, 0, 1}
+    # The background cannot be switched off (or on) in the middle of a stream.
+    switched = pickle.loads(pickle.dumps(gm))
+    switched.set_params(background=None)
+    with pytest.raises(ValueError, match="The 'background' parameter changed after the stream started"):
+        switched.partial_fit(batches[0])
     # A fit starts the stream over; the next partial_fit starts a new one.
     gm.fit(X[:3000])
     assert not hasattr(gm, "_online_state")
