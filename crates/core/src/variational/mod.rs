@@ -36,6 +36,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 pub use model::VariationalMixture;
 pub use priors::Priors;
 
+use crate::background::{Background, BackgroundRegion};
 use crate::chunks::{Chunked, Element, WeightScale};
 use crate::covariance::{CovarianceType, Prepared};
 use crate::driver::memory::{InMemory, Initialise};
@@ -183,6 +184,16 @@ impl BayesianGaussianMixture {
         self
     }
 
+    /// Adds a uniform background component over `region` (default: none), as
+    /// [`GaussianMixture::background`] does: its weight `pi_0` is estimated beside the
+    /// Gaussians' variational posterior (a point estimate, starting at `1/(K+1)`), and the
+    /// fitted [`VariationalMixture`]'s mixture holds it (the Gaussians' expected weights then
+    /// sum to `1 - pi_0`).
+    pub fn background(mut self, region: BackgroundRegion) -> Self {
+        self.em = self.em.background(region);
+        self
+    }
+
     /// Checks the hyperparameters on their own (no data needed).
     pub fn validate(&self) -> Result<()> {
         self.em.validate()?;
@@ -211,6 +222,11 @@ impl BayesianGaussianMixture {
         let (k, kind, d) = (self.em.n_components, self.em.covariance_type, x.ncols());
         validate::fit_input(x, sample_weight, Some(k))?;
         let priors = self.priors.resolve(kind, k, x, sample_weight)?;
+        // The background's region is resolved once, from all of the data (its bounding box).
+        let background = match &self.em.background {
+            Some(region) => Some(Background::resolve(region, x, 1.0 / (k as f64 + 1.0))?),
+            None => None,
+        };
         let (start, progress, _) = options.into_parts();
         let start = match start {
             Some((m, bound)) => {
@@ -242,6 +258,9 @@ impl BayesianGaussianMixture {
                 mixture: Mixture::zeros(kind, k, d),
             };
             model.m_step(&stats, &shifts, spec.reg_covar, &mut MStepScratch::new(k, d))?;
+            if let Some(b) = &background {
+                model.mixture = model.mixture.with_background(b.clone())?;
+            }
             Ok(model)
         });
         let mut source = InMemory::with_model(&self.em, x, sample_weight, k, WeightScale::Raw, initialise)?;
@@ -286,21 +305,26 @@ impl VariationalMixture {
         Ok(Array1::from(self.score_pass(x, ScoreOutput::LogLikelihood)?))
     }
 
-    /// The responsibilities of the E-step, shape `(N, K)`.
+    /// The responsibilities of the E-step, shape `(N, K)`, or `(N, K + 1)` with a background
+    /// (its column last).
     pub fn predict_proba<T: Element>(&self, x: ArrayView2<T>) -> Result<Array2<f64>> {
         let flat = self.score_pass(x, ScoreOutput::Responsibilities)?;
-        Ok(Array2::from_shape_vec((x.nrows(), self.mixture.n_components()), flat).expect("N x K values"))
+        let columns = self.mixture.n_components() + usize::from(self.mixture.background().is_some());
+        Ok(Array2::from_shape_vec((x.nrows(), columns), flat).expect("N x columns values"))
     }
 
-    /// The most responsible component of each row.
+    /// The most responsible component of each row (`K` for a background's points).
     pub fn predict<T: Element>(&self, x: ArrayView2<T>) -> Result<Array1<usize>> {
         Ok(self.score_pass(x, ScoreOutput::Label)?.into_iter().map(|v| v as usize).collect())
     }
 
     /// The components whose expected weight exceeds `threshold`, and their share of the mass.
+    /// With a background both are measured among the Gaussians (weights divided by
+    /// `1 - pi_0`), so a floor that holds most of the intensity does not hide the structures.
     pub fn effective_components(&self, threshold: f64) -> (usize, f64) {
-        let w = self.mixture.weights();
-        let kept = w.iter().filter(|&&v| v > threshold);
+        let gaussians: f64 = 1.0 - self.mixture.background().map_or(0.0, |b| b.weight());
+        let weights = self.mixture.weights();
+        let kept = weights.iter().map(|w| w / gaussians).filter(|&v| v > threshold);
         (kept.clone().count(), kept.sum())
     }
 }

@@ -14,6 +14,16 @@
 //! ```
 //! The E-step is the fused pass with these per-component constants; nothing loops over points
 //! here. The bound is scikit-learn's (its constant terms dropped), so the two agree.
+//!
+//! A uniform background (`crate::background`) joins as a component whose weight `pi_0` is a
+//! point estimate beside the Gaussians' Dirichlet(-process) weights: a point is background
+//! with probability `pi_0`, else drawn from the Gaussians with weights `pi_k`, so
+//! ```text
+//! E-step   log rho_ik gains ln(1 - pi_0);  log rho_i0 = ln pi_0 - ln V (inside the box)
+//! M-step   the posteriors above from the Gaussians' N_k alone;  pi_0 = N_0 / (sum_k N_k + N_0)
+//! bound    + sum_k N_k ln(1 - pi_0) + N_0 (ln pi_0 - ln V + D/2 ln 2 pi)   (and r_i0 ln r_i0 in the entropy)
+//! ```
+//! `pi_0` maximises the bound, so variational EM still never lowers it.
 
 use statrs::function::gamma::{digamma, ln_gamma};
 
@@ -23,7 +33,7 @@ use crate::covariance::{CovarianceType, Prepared, SuffStats, WishartInput};
 use crate::driver::Model;
 use crate::error::Result;
 use crate::model::Mixture;
-use crate::mstep::{gaussian_moments, MStepScratch};
+use crate::mstep::{gaussian_moments, MStepScratch, EMPTY_GUARD};
 
 /// A fitted variational Gaussian mixture: the posterior's parameters and the priors.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -149,9 +159,16 @@ impl VariationalMixture {
         self.degrees_of_freedom[c.min(self.degrees_of_freedom.len() - 1)]
     }
 
+    /// The background's weight `pi_0` (0 without one).
+    fn background_weight(&self) -> f64 {
+        self.mixture.background().map_or(0.0, |b| b.weight())
+    }
+
     /// Each component's additive log term in the E-step (all but the Gaussian's own).
     pub(crate) fn log_terms(&self) -> Vec<f64> {
         let d = self.mixture.n_features() as f64;
+        // The Gaussians share what the background leaves: `ln(1 - pi_0)` (0 without one).
+        let gaussians_share = (-self.background_weight()).ln_1p();
         self.expected_log_weights()
             .into_iter()
             .enumerate()
@@ -159,7 +176,8 @@ impl VariationalMixture {
                 let nu = self.nu(c);
                 let log_lambda = d * 2f64.ln()
                     + (0..self.mixture.n_features()).map(|j| digamma(0.5 * (nu - j as f64))).sum::<f64>();
-                log_weight - 0.5 * d * nu.ln() + 0.5 * (log_lambda - d / self.mean_precision[c])
+                gaussians_share + log_weight - 0.5 * d * nu.ln()
+                    + 0.5 * (log_lambda - d / self.mean_precision[c])
             })
             .collect()
     }
@@ -241,7 +259,16 @@ impl VariationalMixture {
             nu: &self.degrees_of_freedom,
             d,
         };
-        let weights = self.expected_weights();
+        let mut weights = self.expected_weights();
+        // A background's weight maximises the bound given the E-step: its share of the counts,
+        // with the Gaussians' guard (so it never reaches 0 and its log never -inf).
+        let background_weight = self.mixture.background().map(|_| {
+            (stats.background + EMPTY_GUARD) / (nk.iter().sum::<f64>() + stats.background + EMPTY_GUARD)
+        });
+        if let Some(pi0) = background_weight {
+            weights.iter_mut().for_each(|w| *w *= 1.0 - pi0);
+            self.mixture.set_background_weight(pi0);
+        }
         let parts = self.mixture.parts_mut();
         kind.wishart_covariances(&input, parts.covariances);
         parts.means.copy_from_slice(&means);
@@ -275,6 +302,8 @@ impl VariationalMixture {
             weighted -=
                 0.5 * kind.precision_scatter_trace(m.precisions_cholesky_slice(), &stats.scatter, 0, d);
         }
+        // A background's `lp_i0 = ln pi_0 - ln V` is the same at every point it explains.
+        weighted += prepared.background.map_or(0.0, |term| term * stats.background);
         weighted - stats.log_lik
     }
 
@@ -308,6 +337,25 @@ impl VariationalMixture {
     }
 }
 
+impl VariationalMixture {
+    /// A background's terms of the bound under the new `pi_0`: the Gaussians' points pay
+    /// `ln(1 - pi_0)` each, the background's `ln pi_0 - ln V` (0 without a background).
+    /// scikit-learn's bound leaves out the Gaussians' `-D/2 ln(2 pi)` per point, a constant
+    /// only while every point is theirs: kept on the same footing, the background's points
+    /// gain it back (`+ N_0 D/2 ln(2 pi)`), so the bound is the ELBO up to that constant.
+    fn background_bound(&self, stats: &SuffStats) -> f64 {
+        match self.mixture.background() {
+            Some(b) => {
+                let gaussians: f64 = stats.sr.iter().sum();
+                let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+                let d = self.mixture.n_features() as f64;
+                gaussians * (-b.weight()).ln_1p() + stats.background * (b.log_term() + d * half_log_2pi)
+            }
+            None => 0.0,
+        }
+    }
+}
+
 impl Model for VariationalMixture {
     fn shape(&self) -> (CovarianceType, usize, usize) {
         self.mixture.shape()
@@ -317,6 +365,7 @@ impl Model for VariationalMixture {
         let terms = self.log_terms();
         let m = &self.mixture;
         prepared.update_with(|c| terms[c], m.means_slice(), m.precisions_cholesky_slice());
+        prepared.set_background(m.background());
     }
 
     /// Each posterior parameter is the prior's term plus `N_k`'s (`1 + N_k`, `alpha_0 + N_k`,
@@ -344,6 +393,6 @@ impl Model for VariationalMixture {
         let result = self.m_step(stats, &shifts, reg_covar, scratch);
         scratch.shifts = shifts;
         result?;
-        Ok(self.lower_bound(entropy))
+        Ok(self.lower_bound(entropy) + self.background_bound(stats))
     }
 }
