@@ -108,6 +108,10 @@ class BayesianGaussianMixture:
     verbose: int
     verbose_interval: int
     n_threads: Optional[int]
+    background: Any
+    background_weight_: float
+    background_lower_: npt.NDArray[np.float64]
+    background_upper_: npt.NDArray[np.float64]
     weights_: npt.NDArray[np.float64]
     means_: npt.NDArray[np.float64]
     covariances_: npt.NDArray[np.float64]
@@ -147,6 +151,7 @@ class BayesianGaussianMixture:
         verbose: int = ...,
         verbose_interval: int = ...,
         n_threads: Optional[int] = ...,
+        background: Any = ...,
     ) -> None: ...
     def fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "BayesianGaussianMixture": ...
     def fit_predict(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> npt.NDArray[np.int64]: ...

@@ -43,6 +43,14 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         As in scikit-learn.
     n_threads : int or None, default=None
         Worker threads (None: all cores). Results do not depend on it.
+    background : None, bool, 'bbox' or (lower, upper), default=None
+        A uniform background component, as in :class:`einmix.GaussianMixture`: constant
+        density ``1/V`` over the data's bounding box (True or 'bbox') or a given box. Its
+        weight ``background_weight_`` is a point estimate beside the Gaussians' variational
+        posterior (the Gaussians' expected weights ``weights_`` then sum to
+        ``1 - background_weight_``); ``predict`` labels its points ``-1``, ``predict_proba``
+        has its column last, ``sample`` draws uniform points labelled ``-1``. Off by default:
+        the model is then scikit-learn's.
 
     Attributes
     ----------
@@ -74,6 +82,7 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         verbose=0,
         verbose_interval=10,
         n_threads=None,
+        background=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -93,6 +102,7 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.background = background
 
     # -- parameter checks ---------------------------------------------------------------
     def _check_priors(self):
@@ -186,12 +196,15 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
                     f"X has {d} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
                 )
             warm = (self._state(), float(self.lower_bound_))
+        background = self._background_option(d)
+        if warm is not None and self._fitted_background():
+            background["warm_background"] = self._fitted_background()["background"]
         settings = tuple(params[k] for k in ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init"))
         progress = _VerbosePrinter(self.verbose, self.verbose_interval, self.tol, params["max_iter"]) if self.verbose else None
         result = _einmix.bayesian_fit(
             X, w, settings=settings, start=(params["init_params"], _seed_from(self.random_state), params["n_threads"]),
             weight_prior=self.weight_concentration_prior_type, priors=priors,
-            warm_start=warm, progress=progress,
+            warm_start=warm, progress=progress, **background,
         )
         if progress is not None:
             progress.finish(result["converged"])
@@ -217,13 +230,14 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         self.lower_bound_ = float(result["lower_bound"])
         self.lower_bounds_ = list(result["lower_bounds"])
         self.n_features_in_ = d
+        self._set_background(result.get("background"), dtype)
         if not self.converged_ and params["max_iter"] > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init parameters, "
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        return result["labels"]
+        return self._background_labels(result["labels"])
 
     # -- using the model ----------------------------------------------------------------
     def _params_tuple(self):
@@ -236,9 +250,11 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         )
 
     def _score(self, X, what):
-        return _einmix.bayesian_score(
-            X, what, self.covariance_type, self.weight_concentration_prior_type, self._state(), n_threads=self.n_threads
+        out = _einmix.bayesian_score(
+            X, what, self.covariance_type, self.weight_concentration_prior_type, self._state(),
+            n_threads=self.n_threads, **self._fitted_background(),
         )
+        return self._background_labels(out) if what == "predict" else out
 
     def _score_dask(self, X, what):
         raise TypeError(f"{type(self).__name__} does not take Dask arrays: compute them first (X.compute()).")

@@ -262,7 +262,65 @@ class _MixtureMixin:
         return self._sample(int(n_samples), seed)
 
     def _sample(self, n_samples, seed):
-        return _einmix.sample(n_samples, seed, *self._params_tuple())
+        X, labels = _einmix.sample(n_samples, seed, *self._params_tuple(), **self._fitted_background())
+        return X, self._background_labels(labels)
+
+    # -- the uniform background component (both estimators) -------------------------------
+    def _background_option(self, n_features):
+        """The ``background`` parameter as the core takes it: ``dict(background=bool,
+        background_region=None or (lower, upper))``."""
+        b = self.background
+        if b is None or b is False:
+            return dict(background=False, background_region=None)
+        if b is True or (isinstance(b, str) and b == "bbox"):
+            return dict(background=True, background_region=None)
+        message = (
+            f"The 'background' parameter of {type(self).__name__} must be None, a bool, 'bbox' or a "
+            f"(lower, upper) pair of array-likes of shape (n_features,). Got {b!r} instead."
+        )
+        if isinstance(b, str) or not hasattr(b, "__len__") or len(b) != 2:
+            raise ValueError(message)
+        try:
+            lower, upper = (np.asarray(v, dtype=np.float64).reshape(-1) for v in b)
+        except (TypeError, ValueError):
+            raise ValueError(message) from None
+        if lower.shape != (n_features,) or upper.shape != (n_features,):
+            raise ValueError(
+                f"The 'background' region's corners must have shape ({n_features},) for data with "
+                f"{n_features} features; got {lower.shape} and {upper.shape}."
+            )
+        return dict(background=True, background_region=(lower.tolist(), upper.tolist()))
+
+    def _fitted_background(self):
+        """``dict(background=(lower, upper, weight))`` for the core's scoring, or ``{}``."""
+        if getattr(self, "background_weight_", None) is None:
+            return {}
+        return dict(
+            background=(
+                [float(v) for v in self.background_lower_],
+                [float(v) for v in self.background_upper_],
+                float(self.background_weight_),
+            )
+        )
+
+    def _background_labels(self, labels):
+        """The core labels the background's points K; the estimator says -1 (as scikit-learn's
+        clusterers label noise)."""
+        if getattr(self, "background_weight_", None) is not None:
+            labels = np.where(labels == self.means_.shape[0], -1, labels)
+        return labels
+
+    def _set_background(self, background, dtype):
+        """The fitted background's attributes from the core's ``(lower, upper, weight)``, or
+        none of them."""
+        if background is None:
+            for name in ("background_weight_", "background_lower_", "background_upper_"):
+                self.__dict__.pop(name, None)
+        else:
+            lower, upper, weight = background
+            self.background_lower_ = np.asarray(lower, dtype=dtype)
+            self.background_upper_ = np.asarray(upper, dtype=dtype)
+            self.background_weight_ = float(weight)
 
 
 class _VerbosePrinter:

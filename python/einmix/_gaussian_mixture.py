@@ -81,8 +81,7 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         With it, ``predict`` labels the points the background explains best ``-1``,
         ``predict_proba`` has one more column (the background's, last), ``sample`` draws
         uniform points labelled ``-1``, and BIC/AIC count one more parameter. NumPy and Dask
-        arrays take it (``partial_fit`` not yet). Off by default: the model is then
-        scikit-learn's.
+        arrays and ``partial_fit`` take it. Off by default: the model is then scikit-learn's.
 
     Attributes
     ----------
@@ -156,43 +155,6 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         self.background = background
 
     # -- parameter checks ---------------------------------------------------------------
-    def _background_option(self, n_features):
-        """The ``background`` parameter as the core takes it: ``dict(background=bool,
-        background_region=None or (lower, upper))``."""
-        b = self.background
-        if b is None or b is False:
-            return dict(background=False, background_region=None)
-        if b is True or (isinstance(b, str) and b == "bbox"):
-            return dict(background=True, background_region=None)
-        message = (
-            "The 'background' parameter of GaussianMixture must be None, a bool, 'bbox' or a "
-            f"(lower, upper) pair of array-likes of shape (n_features,). Got {b!r} instead."
-        )
-        if isinstance(b, str) or not hasattr(b, "__len__") or len(b) != 2:
-            raise ValueError(message)
-        try:
-            lower, upper = (np.asarray(v, dtype=np.float64).reshape(-1) for v in b)
-        except (TypeError, ValueError):
-            raise ValueError(message) from None
-        if lower.shape != (n_features,) or upper.shape != (n_features,):
-            raise ValueError(
-                f"The 'background' region's corners must have shape ({n_features},) for data with "
-                f"{n_features} features; got {lower.shape} and {upper.shape}."
-            )
-        return dict(background=True, background_region=(lower.tolist(), upper.tolist()))
-
-    def _fitted_background(self):
-        """``dict(background=(lower, upper, weight))`` for the core's scoring, or ``{}``."""
-        if getattr(self, "background_weight_", None) is None:
-            return {}
-        return dict(
-            background=(
-                [float(v) for v in self.background_lower_],
-                [float(v) for v in self.background_upper_],
-                float(self.background_weight_),
-            )
-        )
-
     def _params_tuple(self):
         return (
             self.covariance_type,
@@ -287,13 +249,6 @@ class GaussianMixture(_MixtureMixin, *_BASES):
             )
         return self._background_labels(result["labels"])
 
-    def _background_labels(self, labels):
-        """The core labels the background's points K; the estimator says -1 (as scikit-learn's
-        clusterers label noise)."""
-        if getattr(self, "background_weight_", None) is not None:
-            labels = np.where(labels == self.means_.shape[0], -1, labels)
-        return labels
-
     def _given_inits(self, n_features=None):
         """The user's ``weights_init``/``means_init``/``precisions_init``, checked with
         scikit-learn's messages (its ``_check_weights``, ``_check_means``, ``_check_precisions``)
@@ -345,18 +300,6 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         self.precisions_ = result["precisions"].astype(dtype, copy=False)
         self.n_features_in_ = n_features
         self._set_background(result.get("background"), dtype)
-
-    def _set_background(self, background, dtype):
-        """The fitted background's attributes from the core's ``(lower, upper, weight)``, or
-        none of them."""
-        if background is None:
-            for name in ("background_weight_", "background_lower_", "background_upper_"):
-                self.__dict__.pop(name, None)
-        else:
-            lower, upper, weight = background
-            self.background_lower_ = np.asarray(lower, dtype=dtype)
-            self.background_upper_ = np.asarray(upper, dtype=dtype)
-            self.background_weight_ = float(weight)
 
     # -- online EM -------------------------------------------------------------------------
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -446,10 +389,6 @@ class GaussianMixture(_MixtureMixin, *_BASES):
     def _score(self, X, what):
         out = getattr(_einmix, what)(X, *self._params_tuple(), n_threads=self.n_threads, **self._fitted_background())
         return self._background_labels(out) if what == "predict" else out
-
-    def _sample(self, n_samples, seed):
-        X, labels = _einmix.sample(n_samples, seed, *self._params_tuple(), **self._fitted_background())
-        return X, self._background_labels(labels)
 
     def _score_dask(self, X, what):
         from . import _dask_engine as _dask

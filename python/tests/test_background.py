@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import einmix
-from einmix import BayesianGaussianMixture, EinmixError, GaussianMixture
+from einmix import EinmixError, GaussianMixture
 
 
 def _floor_and_clusters(seed=0, n_floor=4000):
@@ -175,8 +175,6 @@ def test_bad_background_options_are_clear_errors():
     flat = np.column_stack([X[:, 0], np.ones(len(X))])
     with pytest.raises(EinmixError, match="bounding box has zero width along feature 1"):
         GaussianMixture(2, background=True).fit(flat)
-    with pytest.raises(TypeError, match="background"):
-        BayesianGaussianMixture(n_components=2, background=True)
     with pytest.raises(ValueError, match="The 'background' parameter of GaussianMixture must be None"):
         GaussianMixture(2, background="box").partial_fit(X)
 

@@ -9,7 +9,7 @@ use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn}
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{kind, mixture, EmSettings};
+use crate::convert::{kind, mixture, with_background, EmSettings, FittedBackground};
 use crate::error::to_py;
 use crate::{Data, Start};
 
@@ -37,9 +37,15 @@ type State<'py> = (
     PyReadonlyArray1<'py, f64>,
 );
 
-/// The posterior from Python's arrays (the priors are the fit's business, not the state's).
-fn variational(covariance_type: &str, weight_prior: WeightPrior, s: State) -> PyResult<VariationalMixture> {
-    let m: Mixture = mixture(covariance_type, s.0, s.1, s.2, s.3)?;
+/// The posterior from Python's arrays, with the estimator's fitted background if it has one
+/// (the priors are the fit's business, not the state's).
+fn variational(
+    covariance_type: &str,
+    weight_prior: WeightPrior,
+    s: State,
+    background: Option<FittedBackground>,
+) -> PyResult<VariationalMixture> {
+    let m: Mixture = with_background(mixture(covariance_type, s.0, s.1, s.2, s.3)?, background)?;
     let d = m.n_features();
     let flat = |a: PyReadonlyArray1<f64>| a.as_array().to_vec();
     let priors = Priors {
@@ -69,10 +75,13 @@ fn fit_detached<T: Element>(
     spec.fit_with(x, w, options)
 }
 
-/// Fits the variational mixture; returns a dict of every fitted attribute and the report.
+/// Fits the variational mixture (with a uniform background when `background`, over
+/// `background_region` or the data's box); returns a dict of every fitted attribute and the
+/// report (`background`: `(lower, upper, weight)` or None).
 #[pyfunction]
 #[pyo3(signature = (
-    x, sample_weight, *, settings, start, weight_prior, priors, warm_start=None, progress=None
+    x, sample_weight, *, settings, start, weight_prior, priors, warm_start=None, progress=None,
+    background=false, background_region=None, warm_background=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn bayesian_fit<'py>(
@@ -85,6 +94,9 @@ fn bayesian_fit<'py>(
     priors: GivenPriors<'py>,
     warm_start: Option<(State<'py>, f64)>,
     progress: Option<Py<PyAny>>,
+    background: bool,
+    background_region: Option<(Vec<f64>, Vec<f64>)>,
+    warm_background: Option<FittedBackground>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (n_components, covariance_type, tol, reg_covar, max_iter, n_init) = &settings;
     let (init_params, random_state, n_threads) = start;
@@ -119,8 +131,11 @@ fn bayesian_fit<'py>(
     if let Some(v) = covariance {
         spec = spec.covariance_prior(v.as_array().iter().copied().collect());
     }
+    if let Some(region) = crate::convert::background_region(background, background_region) {
+        spec = spec.background(region);
+    }
     let start = match warm_start {
-        Some((state, lb)) => Some((variational(covariance_type, weight_prior, state)?, lb)),
+        Some((state, lb)) => Some((variational(covariance_type, weight_prior, state, warm_background)?, lb)),
         None => None,
     };
     let w = sample_weight.as_ref().map(|w| w.as_array());
@@ -145,7 +160,7 @@ fn bayesian_fit<'py>(
 
 /// `what` ("score_samples", "predict_proba" or "predict") of `x` under the variational state.
 #[pyfunction]
-#[pyo3(signature = (x, what, covariance_type, weight_prior, state, n_threads=None))]
+#[pyo3(signature = (x, what, covariance_type, weight_prior, state, n_threads=None, background=None))]
 fn bayesian_score<'py>(
     py: Python<'py>,
     x: Data<'py>,
@@ -154,8 +169,9 @@ fn bayesian_score<'py>(
     weight_prior: &str,
     state: State<'py>,
     n_threads: Option<usize>,
+    background: Option<FittedBackground>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let model = variational(covariance_type, weight_prior.parse().map_err(to_py)?, state)?;
+    let model = variational(covariance_type, weight_prior.parse().map_err(to_py)?, state, background)?;
     macro_rules! run {
         ($call:ident) => {
             on_data!(&x, |x| crate::run_detached(py, n_threads, || model.$call(x)))?.map_err(to_py)?
