@@ -164,8 +164,9 @@ pub struct FitArgs {
     /// clutter or a noise floor. Alone, over the data's bounding box; or over a box given as
     /// LOWER:UPPER, each comma-separated per feature (e.g. --background=0,0:512,512; the `=`
     /// is needed when a corner starts with -). Labels of points the background explains best
-    /// are -1; --proba gets a last column, "background". With --online, LOWER:UPPER is required.
-    #[arg(long, value_name = "REGION", num_args = 0..=1, default_missing_value = "bbox", value_parser = background_region, conflicts_with = "bayesian")]
+    /// are -1; --proba gets a last column, "background". With --online, LOWER:UPPER is required;
+    /// with --bayesian its weight is estimated beside the variational posterior.
+    #[arg(long, value_name = "REGION", num_args = 0..=1, default_missing_value = "bbox", value_parser = background_region)]
     pub background: Option<BackgroundRegion>,
     /// Variational Bayesian fit (scikit-learn's BayesianGaussianMixture): -k is an upper bound,
     /// the weight prior switches off the components the data do not need; the saved model's

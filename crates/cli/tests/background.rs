@@ -1,11 +1,12 @@
 //! Story: `einmix fit --background` adds a uniform background component (issue 12): the saved
 //! model carries it, `predict` labels its points -1, `--proba` gets its column, `info` shows
-//! it, and a streamed fit takes it too; bad regions and models that cannot take it are errors.
+//! it, a streamed fit and a variational fit take it too; bad regions and a region that a
+//! single pass cannot know are errors.
 
 mod common;
 
 use common::{model, npy_f64, npy_read_i64, separated, Dir};
-use einmix::{Background, BackgroundRegion, GaussianMixture};
+use einmix::{Background, BackgroundRegion, BayesianGaussianMixture, GaussianMixture, VariationalMixture};
 use predicates::prelude::*;
 
 #[test]
@@ -61,7 +62,56 @@ fn a_fit_with_a_background_is_the_library_s_and_predict_marks_its_points() {
 }
 
 #[test]
-fn bad_regions_and_models_without_a_background_are_errors() {
+fn a_variational_fit_takes_the_background_as_the_library_does() {
+    let dir = Dir::new();
+    let truth = separated(2, 2)
+        .with_background(Background::new(vec![-30.0, -30.0], vec![30.0, 30.0], 0.3).unwrap())
+        .unwrap();
+    let (x, _) = truth.sample(3000, 6);
+    dir.write("x.npy", npy_f64(&x));
+    let out = dir
+        .einmix(&[
+            "fit",
+            "x.npy",
+            "-k",
+            "5",
+            "--bayesian",
+            "--background",
+            "--random-state",
+            "2",
+            "-o",
+            "v.json",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("background (label -1): weight"), "{text}");
+    assert!(text.contains("expected weight among the Gaussians above 0.01"), "{text}");
+    let saved = VariationalMixture::from_json(&dir.text("v.json")).unwrap();
+    let library = BayesianGaussianMixture::new(5)
+        .background(BackgroundRegion::BoundingBox)
+        .random_state(2)
+        .fit(x.view(), None)
+        .unwrap();
+    assert_eq!(saved, library.model);
+    let weight = saved.mixture.background().unwrap().weight();
+    assert!((weight - 0.3).abs() < 0.03, "background weight {weight}");
+    dir.einmix(&["predict", "v.json", "x.npy", "-o", "labels.npy"]).assert().success();
+    let labels = npy_read_i64(&dir.read("labels.npy"));
+    let expected: Vec<i64> = library.labels.iter().map(|&l| if l == 5 { -1 } else { l as i64 }).collect();
+    assert_eq!(labels, expected);
+    assert!(labels.contains(&-1));
+    dir.einmix(&["predict", "v.json", "x.npy", "--proba", "-o", "p.csv"]).assert().success();
+    assert!(dir.text("p.csv").starts_with("p0,p1,p2,p3,p4,background\n"));
+    dir.einmix(&["info", "v.json"]).assert().success().stdout(
+        predicate::str::contains("background (label -1): weight")
+            .and(predicate::str::contains("(expected weight among the Gaussians above 0.01) holding"))
+            .and(predicate::str::contains("of the Gaussians' mass")),
+    );
+}
+
+#[test]
+fn bad_regions_and_a_region_one_pass_cannot_know_are_errors() {
     let dir = Dir::new();
     let (x, _) = separated(2, 2).sample(200, 1);
     dir.write("x.npy", npy_f64(&x));
@@ -77,7 +127,6 @@ fn bad_regions_and_models_without_a_background_are_errors() {
         "feature 1: the upper corner (1) must exceed the lower (5); the region's volume must be positive",
     ));
     fit(&["--background", "everywhere"]).stderr(predicate::str::contains("expected bbox or LOWER:UPPER"));
-    fit(&["--background", "--bayesian"]).stderr(predicate::str::contains("cannot be used with"));
     fit(&["--background", "--online"]).stderr(predicate::str::contains(
         "--online reads the data once, so the background's region must be given",
     ));

@@ -124,3 +124,32 @@ fn the_noise_level_is_the_floor_s_mean_and_spread() {
     let stack: Array3<f32> = image.insert_axis(ndarray::Axis(0));
     assert_eq!(stack.dim(), (1, 120, 160));
 }
+
+/// The variational fit takes the learned floor too: no threshold, the Dirichlet process
+/// started from the peaks keeps one component per spot, the floor's share comes back to 1 %,
+/// the means to a tenth of a pixel and the covariances to 5 % (the pipeline's Wishart prior is
+/// a starting component's size: scikit-learn's default, the frame's extent, pulled them 80 %);
+/// without the floor the same fit is far worse.
+#[test]
+fn the_variational_fit_learns_the_floor_too() {
+    let (h, w) = (120, 160);
+    let (expected, image) = frame(h, w, 7);
+    let floor_share = FLOOR * (h * w) as f64 / expected.sum();
+    let options =
+        TrackOptions { bayesian: true, n_threads: Some(2), max_iter: 1000, ..TrackOptions::default() };
+    let learned = fit(&image, &options);
+    assert_eq!(learned.effective_components, 3, "one effective component per spot");
+    let share = learned.floor_share.expect("a learned floor");
+    assert!((share - floor_share).abs() < 0.01, "floor share {share} vs {floor_share}");
+    let (mean_err, cov_err) = errors(&learned);
+    let subtracted = TrackOptions { floor: Floor::Subtract, ..options };
+    let without = fit(&image, &subtracted);
+    let (bad_mean, bad_cov) = errors(&without);
+    eprintln!(
+        "variational, learned floor: effective K {}, share {share:.4} (true {floor_share:.4}), means {mean_err:.3} px, \
+         covariances {cov_err:.3}; no floor: effective K {}, means {bad_mean:.3} px, covariances {bad_cov:.3}",
+        learned.effective_components, without.effective_components
+    );
+    assert!(mean_err < 0.1 && cov_err < 0.05, "means off by {mean_err} px, covariances by {cov_err}");
+    assert!(bad_cov > 10.0 * cov_err, "without the floor: covariances off by {bad_cov}");
+}

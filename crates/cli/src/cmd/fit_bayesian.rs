@@ -43,6 +43,9 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
     if let Some(v) = a.degrees_of_freedom_prior {
         spec = spec.degrees_of_freedom_prior(v);
     }
+    if let Some(region) = &a.background {
+        spec = spec.background(region.clone());
+    }
     let x = table.x.view();
     let reporter = Reporter::new(a.verbosity, em.max_iter as u64, "iterations");
     let mut report = |p: &einmix::Progress| {
@@ -70,9 +73,17 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         super::outcome(&fit.info, em.n_init).replace("per sample", "(variational bound, summed)")
     )?;
     let (k_eff, mass) = fit.model.effective_components(EFFECTIVE_WEIGHT);
+    let (among, whose) = if fit.model.mixture.background().is_some() {
+        (" among the Gaussians", "the Gaussians'")
+    } else {
+        ("", "the")
+    };
     writeln!(
         out,
-        "{k_eff} effective components (expected weight above {EFFECTIVE_WEIGHT}) hold {mass:.4} of the mass"
+        "{k_eff} effective components (expected weight{among} above {EFFECTIVE_WEIGHT}) hold {mass:.4} of {whose} mass"
     )?;
+    if let Some(b) = fit.model.mixture.background() {
+        writeln!(out, "background (label -1): weight {:.4}", b.weight())?;
+    }
     Ok(super::finish_fit(&reporter, &output, &fit.info, em, super::Bound::Total))
 }

@@ -30,9 +30,12 @@ pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
     )?;
     if let io::Model::Variational(v) = &model {
         let (k_eff, mass) = v.effective_components(EFFECTIVE_WEIGHT);
+        // With a background both are among the Gaussians (see `effective_components`).
+        let (among, whose) =
+            if m.background().is_some() { (" among the Gaussians", "the Gaussians'") } else { ("", "the") };
         writeln!(
             out,
-            "variational ({} prior): {k_eff} effective component{} (expected weight above {EFFECTIVE_WEIGHT}) holding {:.4} of the mass",
+            "variational ({} prior): {k_eff} effective component{} (expected weight{among} above {EFFECTIVE_WEIGHT}) holding {:.4} of {whose} mass",
             v.weight_prior,
             if k_eff == 1 { "" } else { "s" },
             mass

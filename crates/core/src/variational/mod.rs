@@ -39,8 +39,8 @@ pub use priors::Priors;
 use crate::background::{Background, BackgroundRegion};
 use crate::chunks::{Chunked, Element, WeightScale};
 use crate::covariance::{CovarianceType, Prepared};
-use crate::driver::memory::{InMemory, Initialise};
-use crate::driver::{drive, FitOptions, Model};
+use crate::driver::memory::{em_initialise, InMemory, Initialise};
+use crate::driver::{drive, e_step, FitOptions, Model, Source};
 use crate::error::{Error, Result};
 use crate::estimator::{GaussianMixture, InitParams};
 use crate::model::{FitInfo, Mixture};
@@ -267,6 +267,73 @@ impl BayesianGaussianMixture {
         let (model, info) = drive(&self.em, &mut source, (start, progress), Duration::ZERO)?;
         let labels = source.labels(&model).into();
         Ok(BayesianFit { model, info, labels })
+    }
+}
+
+impl BayesianGaussianMixture {
+    /// The variational posterior one M-step from the responsibilities of `start` on `x`: for
+    /// a fit that begins where another model left off (an EM fit, components placed on an
+    /// image's peaks), as a warm start from a posterior does. `start` must have this
+    /// specification's components and covariance kind; its background, if any, is kept and its
+    /// weight re-estimated. Hand the result to [`FitOptions::warm_start`].
+    ///
+    /// ```
+    /// use einmix::{datasets, BayesianGaussianMixture, CovarianceType, FitOptions, GaussianMixture};
+    ///
+    /// let truth = datasets::random_mixture(CovarianceType::Full, 3, 2, 12.0, 4);
+    /// let (x, _) = truth.sample(2000, 5);
+    /// let em = GaussianMixture::new(3).random_state(0).fit(x.view(), None)?;
+    /// let spec = BayesianGaussianMixture::new(3);
+    /// let start = spec.posterior_from(x.view(), None, &em.mixture)?;
+    /// let fit = spec.fit_with(x.view(), None, FitOptions::new().warm_start(&start, f64::NEG_INFINITY))?;
+    /// assert!(fit.info.converged);
+    /// # Ok::<(), einmix::Error>(())
+    /// ```
+    pub fn posterior_from<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        sample_weight: Option<ArrayView1<f64>>,
+        start: &Mixture,
+    ) -> Result<VariationalMixture> {
+        self.validate()?;
+        let (k, kind, d) = (self.em.n_components, self.em.covariance_type, x.ncols());
+        validate::fit_input(x, sample_weight, Some(k))?;
+        if start.n_features() != d {
+            return Err(Error::DimensionMismatch { expected: start.n_features(), found: d });
+        }
+        if start.n_components() != k || start.covariance_type() != kind {
+            return Err(Error::InvalidParameter {
+                name: "start",
+                value: format!("{} {} components", start.n_components(), start.covariance_type()),
+                expected: "a start mixture with the specification's n_components and covariance_type",
+            });
+        }
+        let priors = self.priors.resolve(kind, k, x, sample_weight)?;
+        let mut source = InMemory::with_model(
+            &self.em,
+            x,
+            sample_weight,
+            k,
+            WeightScale::Raw,
+            em_initialise(&self.em, None),
+        )?;
+        e_step(&mut source, start)?;
+        let mut model = VariationalMixture {
+            weight_prior: self.weight_prior,
+            priors,
+            concentration_a: Vec::new(),
+            concentration_b: Vec::new(),
+            mean_precision: Vec::new(),
+            degrees_of_freedom: Vec::new(),
+            mixture: start.clone(),
+        };
+        model.m_step(
+            source.statistics().0,
+            start.means_slice(),
+            self.em.reg_covar,
+            &mut MStepScratch::new(k, d),
+        )?;
+        Ok(model)
     }
 }
 

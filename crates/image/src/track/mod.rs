@@ -108,7 +108,13 @@ pub struct TrackOptions {
     /// `effective_components`); later frames warm-start from the previous posterior. No
     /// re-seeding: emptying components is the prior's job. The pixels' weights are scaled to
     /// average 1 (a frame's evidence is its pixels, not its photon count, which would swamp the
-    /// prior), and the convergence threshold is `tol` per pixel (the bound is a sum).
+    /// prior), and the convergence threshold is `tol` per pixel (the bound is a sum; with the
+    /// learned floor, per pixel of the structures' share). Frame 0 starts from its peaks (the
+    /// posterior one M-step from them) or k-means++. With the learned floor the background's
+    /// weight is estimated beside the posterior, `effective_components` counts among the
+    /// Gaussians, and the Gauss-Wishart prior is a starting component's size around a mean of
+    /// little weight (scikit-learn's default, the frame's extent, would pull each structure's
+    /// covariance by the frame's size over its share of the pixels).
     pub bayesian: bool,
     /// With `bayesian`: the weight concentration prior `alpha_0 > 0` [1 / K]; smaller keeps fewer.
     pub weight_concentration_prior: Option<f64>,
@@ -320,13 +326,6 @@ impl Tracker {
         }
         if let Init::KMeansPlusPlus { k, .. } = o.init {
             check(k >= 1, "k", k as f64, "K must be at least 1")?;
-        }
-        if o.floor == Floor::Learned && o.bayesian {
-            return Err(Error::InvalidParameter {
-                name: "floor",
-                value: "learned".into(),
-                expected: "the variational fit has no background component: use Floor::Subtract with it",
-            });
         }
         Ok(Tracker {
             options,
@@ -579,20 +578,32 @@ impl Tracker {
         let scale = points.weights.len() as f64 / points.weights.sum();
         let scaled = points.weights.mapv(|v| v * scale);
         let (x, w) = (points.coords.view(), scaled.view());
-        let (k, seed) = match (&self.posterior, &self.options.init) {
-            (Some((m, _)), _) => (m.mixture.n_components(), 0),
-            (None, Init::KMeansPlusPlus { k, seed }) => (*k, *seed),
-            (None, Init::Peaks(_)) => {
-                let start = self.initial(frame_index, frame, points)?;
-                (start.map_or(1, |m| m.n_components()), 0)
+        // Frame 0 starts from its peaks (the posterior one M-step from them, the learned floor
+        // included) or from k-means++; later frames from the previous posterior.
+        let (k, seed, peaks) = match (&self.posterior, &self.options.init) {
+            (Some((m, _)), _) => (m.mixture.n_components(), 0, None),
+            (None, Init::KMeansPlusPlus { k, seed }) => (*k, *seed, None),
+            (None, Init::Peaks(_)) => match self.initial(frame_index, frame, points)? {
+                Some(start) => (start.n_components(), 0, Some(start)),
+                None => (1, 0, None),
+            },
+        };
+        // The bound is a sum over pixels; with the learned floor EM's rule applies to the
+        // structures' share of it (see `em`).
+        let floor_share = match (&self.posterior, &peaks) {
+            (Some((m, _)), _) => m.mixture.background().map_or(0.0, |b| b.weight()),
+            (None, Some(start)) => start.background().map_or(0.0, |b| b.weight()),
+            (None, None) if self.options.floor == Floor::Learned => {
+                floor_share_estimate(frame, self.mask.as_ref(), volume_noise_level(frame, self.mask.as_ref()))
             }
+            (None, None) => 0.0,
         };
         let total_weight = points.weights.len() as f64;
         let mut spec = einmix::BayesianGaussianMixture::new(k)
             .covariance_type(CovarianceType::Full)
             .init_params(InitParams::KMeansPlusPlus)
             .random_state(seed)
-            .tol(self.options.tol * total_weight)
+            .tol(self.options.tol * total_weight * (1.0 - floor_share).max(1e-3))
             .max_iter(self.options.max_iter)
             .reg_covar(self.reg_covar());
         if let Some(t) = self.options.n_threads {
@@ -601,9 +612,25 @@ impl Tracker {
         if let Some(alpha) = self.options.weight_concentration_prior {
             spec = spec.weight_concentration_prior(alpha);
         }
-        match &self.posterior {
-            Some((m, lb)) => spec.fit_with(x, Some(w), FitOptions::new().warm_start(m, *lb)),
-            None => spec.fit(x, Some(w)),
+        if self.options.floor == Floor::Learned {
+            // With the learned floor every pixel is a point, so a structure holds a small share
+            // of the pixels, and scikit-learn's default Gauss-Wishart prior (the data's
+            // covariance, i.e. the frame's extent, around the data's mean with the weight of
+            // one pixel) pulls its covariance by (extent + its distance from the centre^2) /
+            // its pixels: 80 % for a small spot on a floor. A prior the size of a starting
+            // component, its mean of little weight, leaves the structures to their pixels.
+            spec = spec
+                .covariance_prior(self.start_covariance().iter().copied().collect())
+                .mean_precision_prior(0.01);
+            let (lower, upper) = grid_region(frame.dim(), self.mask.as_ref(), &self.grid());
+            spec = spec.background(BackgroundRegion::Box { lower, upper });
+        }
+        match (&self.posterior, peaks) {
+            (Some((m, lb)), _) => spec.fit_with(x, Some(w), FitOptions::new().warm_start(m, *lb)),
+            (None, Some(start)) => spec.posterior_from(x, Some(w), &start).and_then(|posterior| {
+                spec.fit_with(x, Some(w), FitOptions::new().warm_start(&posterior, f64::NEG_INFINITY))
+            }),
+            (None, None) => spec.fit(x, Some(w)),
         }
         .map_err(fit_err)
     }
