@@ -119,7 +119,7 @@ def track(
     background component, learned per frame, explains the floor (``floor_share``: its share of
     each frame's intensity). ``background`` (a number, or ``"pQ"`` for the Q-th percentile of
     each frame inside the mask) subtracts a level instead and leaves out the pixels at or below
-    it; ``bayesian`` fits always do (the variational model has no background component yet).
+    it.
     ``mask`` is a label image (nonzero = inside) or booleans; ``mask_label`` keeps one label.
     ``reg_covar`` defaults to ``pixel_size**2 / 12`` (a pixel's own variance; for volumes the
     finest voxel side's).
@@ -127,7 +127,9 @@ def track(
     running statistics per frame, see ``GaussianMixture.partial_fit``) instead of a
     warm-started fit to convergence per frame. ``bayesian=True`` fits each frame with the
     variational mixture (Dirichlet-process prior, ``weight_concentration_prior``): K is an upper
-    bound, and ``effective_k`` counts each frame's components above 1 % of its weight.
+    bound, and ``effective_k`` counts each frame's components above 1 % of its weight (of the
+    Gaussians' weight, with the learned floor, whose share the fit estimates beside the
+    posterior).
 
     ``progress`` shows a long run move: a callable ``progress(frames_done, n_frames)`` called
     after each frame, or an object with tqdm's ``update(n)`` (a ``tqdm`` bar, updated by one per

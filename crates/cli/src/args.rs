@@ -482,8 +482,7 @@ pub struct PipelineArgs {
     /// Subtract this level from every pixel and ignore the pixels at or below it: a number, or
     /// pQ for the Q-th percentile of each frame (inside the mask). Default: no level to choose;
     /// every pixel goes in whole and a uniform background component learns the floor's share
-    /// of each frame (summary.csv's floor_share). --bayesian subtracts (0 unless
-    /// given): the variational model has no background component yet.
+    /// of each frame (summary.csv's floor_share), with EM or --bayesian alike.
     #[arg(long, value_parser = parse_background, allow_negative_numbers = true)]
     pub background: Option<Background>,
     /// Pixel size: coordinates are (row, col) times it.

@@ -144,3 +144,28 @@ fn a_colour_image_needs_a_channel() {
         .code(2)
         .stderr(contains("channel 3 does not exist: the image has 3 channel(s)"));
 }
+
+/// Issues 12 and 13: `--bayesian` learns the floor too, unless a level is given: summary.csv
+/// reports the floor's share and the effective K per frame.
+#[test]
+fn a_bayesian_track_learns_the_floor_unless_a_level_is_given() {
+    let dir = common::Dir::new();
+    dir.write("s.npy", stack_npy());
+    dir.einmix(&["image", "track", "s.npy", "--bayesian", "-q", "-o", "learned"]).assert().success();
+    dir.einmix(&["image", "track", "s.npy", "--bayesian", "--background", "0.5", "-q", "-o", "level"])
+        .assert()
+        .success();
+    let column = |name: &str, column: &str| -> Vec<String> {
+        let summary = dir.text(&format!("{name}/summary.csv"));
+        let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+        let at = header.iter().position(|h| *h == column).unwrap();
+        summary.lines().skip(1).map(|l| l.split(',').nth(at).unwrap().to_string()).collect()
+    };
+    for share in column("learned", "floor_share") {
+        let share: f64 = share.parse().unwrap();
+        assert!(share > 0.0 && share < 0.5, "the blobs hold most of the intensity: {share}");
+    }
+    assert_eq!(column("learned", "effective_k"), vec!["2"; 3]);
+    assert_eq!(column("level", "floor_share"), vec![""; 3], "a subtracted level learns no floor");
+    assert_eq!(column("level", "effective_k"), vec!["2"; 3]);
+}

@@ -81,8 +81,8 @@ fn image_track<'py>(
             num_peaks,
         }),
     };
-    // The learned floor unless a level is given or the fit has no background component.
-    let floor = if background.is_some() || bayesian { Floor::Subtract } else { Floor::Learned };
+    // The learned floor unless a level is given.
+    let floor = if background.is_some() { Floor::Subtract } else { Floor::Learned };
     let options = TrackOptions {
         floor,
         background: background.map(parse::<Background>).transpose()?.unwrap_or_default(),

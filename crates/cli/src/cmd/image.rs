@@ -57,8 +57,8 @@ fn track_options(p: &PipelineArgs) -> TrackOptions {
             num_peaks: None,
         }),
     };
-    // The learned floor unless a level is given or the fit has no background component.
-    let floor = if p.background.is_some() || p.bayesian { Floor::Subtract } else { Floor::Learned };
+    // The learned floor unless a level is given.
+    let floor = if p.background.is_some() { Floor::Subtract } else { Floor::Learned };
     TrackOptions {
         floor,
         background: p.background.unwrap_or_default(),

@@ -262,8 +262,12 @@ impl VariationalMixture {
         let mut weights = self.expected_weights();
         // A background's weight maximises the bound given the E-step: its share of the counts,
         // with the Gaussians' guard (so it never reaches 0 and its log never -inf).
+        // Capped below 1 so that the Gaussians' `ln(1 - pi_0)` stays finite: against a floor of
+        // millions of pixels their guards alone are lost to rounding.
         let background_weight = self.mixture.background().map(|_| {
-            (stats.background + EMPTY_GUARD) / (nk.iter().sum::<f64>() + stats.background + EMPTY_GUARD)
+            let share =
+                (stats.background + EMPTY_GUARD) / (nk.iter().sum::<f64>() + stats.background + EMPTY_GUARD);
+            share.min(1.0 - f64::EPSILON)
         });
         if let Some(pi0) = background_weight {
             weights.iter_mut().for_each(|w| *w *= 1.0 - pi0);
