@@ -196,20 +196,18 @@ def test_the_floor_is_learned_by_default_and_reported_per_frame():
 
 
 def test_a_bayesian_track_learns_the_floor_too():
-    """The real demo frames with the variational fit and no level: the floor is learned (most
-    of these frames' intensity, as EM finds), the effective K is counted among the Gaussians,
-    and a floor that takes nearly everything (a large weight concentration) leaves a finite
-    bound, not NaN."""
+    """The real demo frames with the variational fit and no level: the floor is learned (its
+    share as EM finds it), the structures are kept, and the effective K is counted among them."""
     stack = image.demo_stack()[:2]
+    em = image.track(stack, min_distance=6, smooth=1.5)
     vb = image.track(stack, min_distance=6, smooth=1.5, bayesian=True)
-    assert np.all((vb["floor_share"] > 0.98) & (vb["floor_share"] < 1.0)), vb["floor_share"]
+    assert np.all(np.abs(vb["floor_share"] - em["floor_share"]) < 0.002), (vb["floor_share"], em["floor_share"])
     k = vb["means"].shape[1]
-    assert np.all((vb["effective_k"] >= 1) & (vb["effective_k"] <= k))
+    # The structures EM keeps are kept: the evidence is each structure's pixels, not diluted by
+    # the floor's.
+    assert np.all(vb["effective_k"] >= 0.8 * k), (vb["effective_k"], k)
     kept = vb["weights"] / vb["weights"].sum(axis=1, keepdims=True)
     assert np.array_equal(vb["effective_k"], (kept > 0.01).sum(axis=1))
-    heavy = image.track(stack, min_distance=6, smooth=1.5, bayesian=True, weight_concentration_prior=10.0)
-    assert np.all(np.isfinite(heavy["lower_bound"])), heavy["lower_bound"]
-    assert np.all(heavy["floor_share"] < 1.0)
 
 
 def volume_blobs(shape, specs):

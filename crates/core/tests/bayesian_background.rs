@@ -248,3 +248,33 @@ fn the_model_keeps_its_background_through_saving_and_warm_starts() {
     assert!(again.model.mixture.background().is_some());
     assert!(again.info.lower_bounds[0] >= fit.info.lower_bound - 1e-9 * fit.info.lower_bound.abs());
 }
+
+/// Gaussians that explain nothing (far from every point) leave the background all the weight:
+/// its `pi_0` stays below 1 and the bound finite (their `ln(1 - pi_0)` would otherwise be
+/// `-inf` and the bound NaN: the guards of their empty counts are lost to rounding next to
+/// thousands of points).
+#[test]
+fn a_background_that_takes_everything_leaves_a_finite_bound() {
+    let x = Array2::from_shape_fn((3000, 2), |(i, j)| ((i * (7 + 5 * j)) % 1000) as f64 / 100.0);
+    let far = Mixture::from_parameters(
+        CovarianceType::Full,
+        ndarray::array![0.5, 0.5].view(),
+        ndarray::array![[1000.0, 1000.0], [-1000.0, 1000.0]].view(),
+        ndarray::ArrayD::from_shape_vec(
+            ndarray::IxDyn(&[2, 2, 2]),
+            vec![1.0, 0.2, 0.2, 1.0, 1.0, 0.0, 0.0, 1.0],
+        )
+        .unwrap()
+        .view(),
+    )
+    .unwrap()
+    .with_background(Background::new(vec![-1.0, -1.0], vec![11.0, 11.0], 0.5).unwrap())
+    .unwrap();
+    let spec = BayesianGaussianMixture::new(2).background(BackgroundRegion::BoundingBox).tol(0.0).max_iter(3);
+    let template = spec.clone().max_iter(0).fit(x.view(), None).unwrap().model;
+    let start = VariationalMixture { mixture: far, ..template };
+    let fit = spec.fit_with(x.view(), None, FitOptions::new().warm_start(&start, f64::NEG_INFINITY)).unwrap();
+    let pi0 = fit.model.mixture.background().unwrap().weight();
+    assert!(pi0 < 1.0 && pi0 > 1.0 - 1e-12, "pi_0 {pi0}");
+    assert!(fit.info.lower_bounds.iter().all(|b| b.is_finite()), "{:?}", fit.info.lower_bounds);
+}

@@ -111,7 +111,8 @@ pub struct TrackOptions {
     /// prior), and the convergence threshold is `tol` per pixel (the bound is a sum; with the
     /// learned floor, per pixel of the structures' share). Frame 0 starts from its peaks (the
     /// posterior one M-step from them) or k-means++. With the learned floor the background's
-    /// weight is estimated beside the posterior, `effective_components` counts among the
+    /// weight is estimated beside the posterior, the excess above the floor's level is what
+    /// averages 1 per pixel (above that level), `effective_components` counts among the
     /// Gaussians, and the Gauss-Wishart prior is a starting component's size around a mean of
     /// little weight (scikit-learn's default, the frame's extent, would pull each structure's
     /// covariance by the frame's size over its share of the pixels).
@@ -575,7 +576,27 @@ impl Tracker {
         // A frame's evidence is its pixels, not its photon counts: the weights are scaled to
         // average 1 per pixel, so the prior weighs as much against a frame of dim pixels as
         // against a bright one (as frequencies, raw intensities would swamp any prior).
-        let scale = points.weights.len() as f64 / points.weights.sum();
+        // With the learned floor every pixel is a point, floor included: the excess above the
+        // floor's level is scaled to average 1 per pixel above it, so a structure weighs as
+        // many pixels as it covers, as with a subtracted level (per pixel of the whole frame,
+        // the floor's pixels would dilute a structure's evidence until the prior empties it:
+        // 2 of the 11 structures EM finds on the demo frame).
+        let scale = match self.options.floor {
+            Floor::Learned => {
+                let floor = volume_noise_level(frame, self.mask.as_ref()).floor;
+                let (mut count, mut excess) = (0usize, 0.0);
+                for &v in points.weights.iter().filter(|&&v| v > floor) {
+                    count += 1;
+                    excess += v - floor;
+                }
+                if excess > 0.0 {
+                    count as f64 / excess
+                } else {
+                    points.weights.len() as f64 / points.weights.sum()
+                }
+            }
+            Floor::Subtract => points.weights.len() as f64 / points.weights.sum(),
+        };
         let scaled = points.weights.mapv(|v| v * scale);
         let (x, w) = (points.coords.view(), scaled.view());
         // Frame 0 starts from its peaks (the posterior one M-step from them, the learned floor
@@ -598,7 +619,11 @@ impl Tracker {
             }
             (None, None) => 0.0,
         };
-        let total_weight = points.weights.len() as f64;
+        // The bound is a sum over the scaled weights: `tol` per pixel unit.
+        let total_weight = match self.options.floor {
+            Floor::Learned => scaled.sum(),
+            Floor::Subtract => points.weights.len() as f64,
+        };
         let mut spec = einmix::BayesianGaussianMixture::new(k)
             .covariance_type(CovarianceType::Full)
             .init_params(InitParams::KMeansPlusPlus)
