@@ -13,6 +13,8 @@
 
 use std::sync::OnceLock;
 
+use crate::chunks::CHUNK;
+
 /// Width of the partial-sum arrays used for reductions over points. Fixed, so a reduction's
 /// rounding does not depend on the vector width the CPU happens to have.
 pub(crate) const LANES: usize = 8;
@@ -21,6 +23,33 @@ pub(crate) const LANES: usize = 8;
 /// (calling libm's software `fma` would be far slower than two roundings).
 pub(crate) trait Arith: Copy {
     fn mul_add(a: f64, b: f64, c: f64) -> f64;
+
+    /// One component's 2-D statistics over a chunk in [`LANES`] partial sums each (see
+    /// [`Lanes2d`]), where this arithmetic has a hand-vectorised kernel for them; `None`
+    /// where the generic loop serves (which computes the very same values).
+    #[inline(always)]
+    fn lane_sums_2d(_input: &Lanes2d<'_>) -> Option<[[f64; LANES]; 6]> {
+        None
+    }
+
+    /// `row[i] = exp(row[i] - max[i])`, `sum[i] += row[i]` for each of the `CHUNK`-long rows
+    /// of `rows`, by [`exp_nonpositive`]'s arithmetic, where this arithmetic has a
+    /// hand-vectorised kernel for it (returns whether it ran; else the generic loop serves).
+    #[inline(always)]
+    fn exp_rows(_rows: &mut [f64], _max: &[f64; CHUNK], _sum: &mut [f64; CHUNK]) -> bool {
+        false
+    }
+}
+
+/// A chunk's inputs to one component's 2-D statistics: `r_i = e_i scale_i`,
+/// `dx_i = x_i - mu`; the sums are `r`, `r dx_0`, `r dx_1`, `r dx_0 dx_0`, `r dx_0 dx_1`,
+/// `r dx_1 dx_1`, point `i` going to partial sum `i % LANES`, in the order of the points.
+pub(crate) struct Lanes2d<'a> {
+    pub e: &'a [f64; CHUNK],
+    pub scale: &'a [f64; CHUNK],
+    pub x0: &'a [f64; CHUNK],
+    pub x1: &'a [f64; CHUNK],
+    pub mu: [f64; 2],
 }
 
 /// Fused multiply-add (one rounding).
@@ -35,6 +64,118 @@ impl Arith for Fused {
     fn mul_add(a: f64, b: f64, c: f64) -> f64 {
         a.mul_add(b, c)
     }
+
+    #[inline(always)]
+    fn lane_sums_2d(input: &Lanes2d<'_>) -> Option<[[f64; LANES]; 6]> {
+        #[cfg(target_arch = "x86_64")]
+        if level() != Level::Baseline {
+            // SAFETY: `level()` is Avx2 or Avx512 only after detecting avx2 and fma.
+            return Some(unsafe { lane_sums_2d_avx2(input) });
+        }
+        let _ = input;
+        None
+    }
+
+    #[inline(always)]
+    fn exp_rows(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CHUNK]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if level() != Level::Baseline {
+            // SAFETY: `level()` is Avx2 or Avx512 only after detecting avx2 and fma.
+            unsafe { exp_rows_avx2(rows, max, sum) };
+            return true;
+        }
+        let _ = (rows, max, sum);
+        false
+    }
+}
+
+/// [`Arith::exp_rows`] with AVX2 and FMA: [`exp_nonpositive`]'s operations on four vectors
+/// at a time, so that four of its thirteen-step polynomial chains are in flight together
+/// (one vector at a time, the loop waits on each chain's latency); the same operations per
+/// value, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp_rows_avx2(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CHUNK]) {
+    use std::arch::x86_64::*;
+    const WIDE: usize = 4;
+    let floor = _mm256_set1_pd(-708.0);
+    let (log2e, shifter) = (_mm256_set1_pd(std::f64::consts::LOG2_E), _mm256_set1_pd(SHIFTER));
+    let (ln2_hi, ln2_lo) = (_mm256_set1_pd(LN2_HI), _mm256_set1_pd(LN2_LO));
+    let coefficients: [__m256d; 13] = std::array::from_fn(|j| _mm256_set1_pd(EXP_TAYLOR[j]));
+    let bias = _mm256_set1_epi64x(1023);
+    for row in rows.chunks_exact_mut(CHUNK) {
+        for g in 0..CHUNK / (4 * WIDE) {
+            let at = g * 4 * WIDE;
+            // SAFETY: `at + 4 * WIDE <= CHUNK`; `row`, `max` and `sum` hold CHUNK values.
+            let load = |v: &[f64], j: usize| unsafe { _mm256_loadu_pd(v.as_ptr().add(at + 4 * j)) };
+            let x: [__m256d; WIDE] = std::array::from_fn(|j| _mm256_sub_pd(load(row, j), load(max, j)));
+            // `x < -708` is false for NaN, which so passes through as NaN.
+            let below: [__m256d; WIDE] = std::array::from_fn(|j| _mm256_cmp_pd::<_CMP_LT_OQ>(x[j], floor));
+            let clamped: [__m256d; WIDE] = std::array::from_fn(|j| _mm256_blendv_pd(x[j], floor, below[j]));
+            let shifted: [__m256d; WIDE] =
+                std::array::from_fn(|j| _mm256_fmadd_pd(clamped[j], log2e, shifter));
+            let r: [__m256d; WIDE] = std::array::from_fn(|j| {
+                let k = _mm256_sub_pd(shifted[j], shifter);
+                _mm256_fnmadd_pd(k, ln2_lo, _mm256_fnmadd_pd(k, ln2_hi, clamped[j]))
+            });
+            let mut p = [coefficients[12]; WIDE];
+            for c in coefficients[..12].iter().rev() {
+                for j in 0..WIDE {
+                    p[j] = _mm256_fmadd_pd(p[j], r[j], *c);
+                }
+            }
+            for j in 0..WIDE {
+                let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(
+                    _mm256_castpd_si256(shifted[j]),
+                    bias,
+                )));
+                let e = _mm256_blendv_pd(_mm256_mul_pd(p[j], scale), _mm256_setzero_pd(), below[j]);
+                // SAFETY: as for `load`.
+                unsafe {
+                    _mm256_storeu_pd(row.as_mut_ptr().add(at + 4 * j), e);
+                    let total = _mm256_add_pd(load(sum, j), e);
+                    _mm256_storeu_pd(sum.as_mut_ptr().add(at + 4 * j), total);
+                }
+            }
+        }
+    }
+}
+
+/// [`Arith::lane_sums_2d`] with AVX2 and FMA: the compiler's own vectorisation of this
+/// reduction (six lane accumulators) shuffles and spills, so it is written out, two vectors
+/// of four lanes per group of [`LANES`] points, each lane's sums taking the same operations in
+/// the same order as the generic loop (so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lane_sums_2d_avx2(input: &Lanes2d<'_>) -> [[f64; LANES]; 6] {
+    use std::arch::x86_64::*;
+    let mut out = [[0.0; LANES]; 6];
+    let (mu0, mu1) = (_mm256_set1_pd(input.mu[0]), _mm256_set1_pd(input.mu[1]));
+    // One half of the lanes at a time: six accumulators stay in registers.
+    for half in 0..2 {
+        let mut acc = [_mm256_setzero_pd(); 6];
+        for g in 0..CHUNK / LANES {
+            let i = g * LANES + half * 4;
+            // SAFETY: `i + 4 <= CHUNK`, and every slice holds CHUNK values.
+            let load = |v: &[f64; CHUNK]| unsafe { _mm256_loadu_pd(v.as_ptr().add(i)) };
+            let r = _mm256_mul_pd(load(input.e), load(input.scale));
+            let dx0 = _mm256_sub_pd(load(input.x0), mu0);
+            let dx1 = _mm256_sub_pd(load(input.x1), mu1);
+            let rdx0 = _mm256_mul_pd(r, dx0);
+            let rdx1 = _mm256_mul_pd(r, dx1);
+            acc[0] = _mm256_add_pd(acc[0], r);
+            acc[1] = _mm256_add_pd(acc[1], rdx0);
+            acc[2] = _mm256_add_pd(acc[2], rdx1);
+            acc[3] = _mm256_fmadd_pd(rdx0, dx0, acc[3]);
+            acc[4] = _mm256_fmadd_pd(rdx0, dx1, acc[4]);
+            acc[5] = _mm256_fmadd_pd(rdx1, dx1, acc[5]);
+        }
+        for (sums, a) in out.iter_mut().zip(acc) {
+            // SAFETY: `half * 4 + 4 <= LANES`.
+            unsafe { _mm256_storeu_pd(sums.as_mut_ptr().add(half * 4), a) };
+        }
+    }
+    out
 }
 impl Arith for Unfused {
     #[inline(always)]
@@ -130,6 +271,28 @@ pub(crate) fn sum_lanes(acc: &[f64; LANES]) -> f64 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
+/// `ln 2` in two parts (Cody & Waite): `k ln2_hi` is exact for the `k` of [`exp_nonpositive`].
+const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// `1.5 * 2^52`: adding it rounds to an integer held in the low mantissa bits.
+const SHIFTER: f64 = 6_755_399_441_055_744.0;
+/// `1 / j!` for `j = 0..=12`: `exp(r)`'s Taylor coefficients.
+const EXP_TAYLOR: [f64; 13] = [
+    1.0,
+    1.0,
+    1.0 / 2.0,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+    1.0 / 40320.0,
+    1.0 / 362880.0,
+    1.0 / 3628800.0,
+    1.0 / 39916800.0,
+    1.0 / 479001600.0,
+];
+
 /// `exp(x)` for `x <= 0`, written so the compiler vectorises it (no table, no branch).
 ///
 /// Range reduction `x = k ln2 + r`, `|r| <= ln2/2`, with `ln2` split in two parts (Cody & Waite)
@@ -141,24 +304,7 @@ pub(crate) fn sum_lanes(acc: &[f64; LANES]) -> f64 {
 #[inline(always)]
 pub(crate) fn exp_nonpositive<A: Arith>(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    const SHIFTER: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    const C: [f64; 13] = [
-        1.0,
-        1.0,
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-        1.0 / 40320.0,
-        1.0 / 362880.0,
-        1.0 / 3628800.0,
-        1.0 / 39916800.0,
-        1.0 / 479001600.0,
-    ];
+    const C: [f64; 13] = EXP_TAYLOR;
     // Written as a comparison (not `max`) so that a NaN argument stays NaN.
     let clamped = if x < -708.0 { -708.0 } else { x };
     let shifted = A::mul_add(clamped, LOG2E, SHIFTER);
@@ -240,5 +386,76 @@ mod tests {
     fn exp_of_nan_is_nan() {
         assert!(exp_nonpositive::<Unfused>(f64::NAN).is_nan());
         assert!(exp_nonpositive::<Fused>(f64::NAN).is_nan());
+    }
+
+    /// The hand-vectorised exponentials are the scalar formula's, bit for bit: values across
+    /// the range, at and below the underflow cut, zero, and NaN.
+    #[test]
+    fn hand_vectorised_exponentials_equal_the_scalar_ones_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let k = 3;
+        let mut rows: Vec<f64> = (0..k * CHUNK).map(|_| rng.random_range(-760.0..0.0)).collect();
+        let special = [0.0, -0.0, -708.0, -708.0000001, -707.9999999, -1e-300, -745.2, f64::NAN, -1e-9];
+        for (i, v) in special.iter().enumerate() {
+            rows[i * 29] = *v;
+        }
+        let max: [f64; CHUNK] =
+            std::array::from_fn(|i| if i % 5 == 0 { 0.0 } else { rng.random_range(-2.0..0.0) });
+        let start: [f64; CHUNK] = std::array::from_fn(|i| i as f64 * 0.25);
+        let (mut fast, mut fast_sum) = (rows.clone(), start);
+        if !Fused::exp_rows(&mut fast, &max, &mut fast_sum) {
+            return; // no hand-vectorised kernel on this CPU: the generic loop is the only one
+        }
+        let mut sum = start;
+        for (c, row) in rows.chunks_exact(CHUNK).enumerate() {
+            for i in 0..CHUNK {
+                let e = exp_nonpositive::<Fused>(row[i] - max[i]);
+                assert_eq!(
+                    fast[c * CHUNK + i].to_bits(),
+                    e.to_bits(),
+                    "row {c} value {i}: exp({})",
+                    row[i] - max[i]
+                );
+                sum[i] += e;
+            }
+        }
+        for i in 0..CHUNK {
+            assert_eq!(fast_sum[i].to_bits(), sum[i].to_bits(), "sum {i}");
+        }
+    }
+
+    /// The hand-vectorised 2-D statistics are the generic loop's, bit for bit.
+    #[test]
+    fn hand_vectorised_statistics_equal_the_plain_sums_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let arr = |rng: &mut rand_chacha::ChaCha8Rng, lo: f64, hi: f64| -> [f64; CHUNK] {
+            std::array::from_fn(|_| rng.random_range(lo..hi))
+        };
+        let (e, scale) = (arr(&mut rng, 0.0, 1.0), arr(&mut rng, 0.0, 3.0));
+        let (x0, x1) = (arr(&mut rng, -50.0, 50.0), arr(&mut rng, -50.0, 50.0));
+        let input = Lanes2d { e: &e, scale: &scale, x0: &x0, x1: &x1, mu: [3.5, -7.25] };
+        let Some(fast) = Fused::lane_sums_2d(&input) else {
+            return; // no hand-vectorised kernel on this CPU
+        };
+        let mut plain = [[0.0; LANES]; 6];
+        for i in 0..CHUNK {
+            let l = i % LANES;
+            let r = e[i] * scale[i];
+            let (d0, d1) = (x0[i] - 3.5, x1[i] + 7.25);
+            let (rd0, rd1) = (r * d0, r * d1);
+            plain[0][l] += r;
+            plain[1][l] += rd0;
+            plain[2][l] += rd1;
+            plain[3][l] = rd0.mul_add(d0, plain[3][l]);
+            plain[4][l] = rd0.mul_add(d1, plain[4][l]);
+            plain[5][l] = rd1.mul_add(d1, plain[5][l]);
+        }
+        for (s, (a, b)) in fast.iter().zip(&plain).enumerate() {
+            let (a, b): (Vec<u64>, Vec<u64>) =
+                (a.iter().map(|v| v.to_bits()).collect(), b.iter().map(|v| v.to_bits()).collect());
+            assert_eq!(a, b, "statistic {s}");
+        }
     }
 }

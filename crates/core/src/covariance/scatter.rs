@@ -4,7 +4,7 @@
 
 use super::{full::GEMM_MIN_DIM, CovarianceType, SuffStats};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
-use crate::kernels::{sum_lanes, Arith, LANES};
+use crate::kernels::{sum_lanes, Arith, Lanes2d, LANES};
 use crate::linalg::{gemm, view};
 
 /// The statistics with the dimension known at compile time: one pass over the lanes, every
@@ -25,6 +25,19 @@ pub(crate) fn scatter_fixed<A: Arith, const D: usize, const SQUARES: bool>(
     for (row, &c) in s.active.iter().enumerate() {
         let e = lanes(&s.lp, row);
         let mu: [f64; D] = std::array::from_fn(|j| shifts[c * D + j]);
+        if D == 2 && !SQUARES {
+            let input = Lanes2d { e, scale, x0: cols[0], x1: cols[1], mu: [mu[0], mu[1]] };
+            if let Some([r, x0, x1, xx00, xx01, xx11]) = A::lane_sums_2d(&input) {
+                stats.sr[c] += sum_lanes(&r);
+                stats.sx[c * 2] += sum_lanes(&x0);
+                stats.sx[c * 2 + 1] += sum_lanes(&x1);
+                let base = if shared { 0 } else { c * 4 };
+                stats.scatter[base] += sum_lanes(&xx00);
+                stats.scatter[base + 1] += sum_lanes(&xx01);
+                stats.scatter[base + 3] += sum_lanes(&xx11);
+                continue;
+            }
+        }
         let mut acc_r = [0.0; LANES];
         let mut acc_x = [[0.0; LANES]; D];
         let mut acc_xx = [[[0.0; LANES]; D]; D];

@@ -34,12 +34,14 @@ pub(crate) fn log_sum_exp_chunk<A: Arith>(k: usize, w: &[f64], s: &mut Scratch, 
     }
     let sum: &mut [f64; CHUNK] = lanes_mut(&mut s.sum, 0);
     sum.fill(0.0);
-    for c in 0..k {
-        let lp = lanes_mut(&mut s.lp, c);
-        for i in 0..CHUNK {
-            let e = exp_nonpositive::<A>(lp[i] - max[i]);
-            lp[i] = e;
-            sum[i] += e;
+    if !A::exp_rows(&mut s.lp[..k * CHUNK], max, sum) {
+        for c in 0..k {
+            let lp = lanes_mut(&mut s.lp, c);
+            for i in 0..CHUNK {
+                let e = exp_nonpositive::<A>(lp[i] - max[i]);
+                lp[i] = e;
+                sum[i] += e;
+            }
         }
     }
     if background {
