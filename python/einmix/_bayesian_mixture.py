@@ -59,6 +59,11 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
     mean_precision_, mean_prior_, degrees_of_freedom_prior_, degrees_of_freedom_,
     covariance_prior_, n_features_in_
         As in scikit-learn.
+    background_weight_ : float
+        The background's mixing weight (``weights_`` then sums to ``1 - background_weight_``);
+        only with ``background``.
+    background_lower_, background_upper_ : ndarray of shape (n_features,)
+        The corners of its box; only with ``background``.
     """
 
     def __init__(

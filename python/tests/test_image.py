@@ -194,7 +194,6 @@ def test_the_floor_is_learned_by_default_and_reported_per_frame():
     assert np.all(subtracted["n_points"] < learned["n_points"] / 10)
 
 
-
 def test_a_bayesian_track_learns_the_floor_too():
     """The real demo frames with the variational fit and no level: the floor is learned (its
     share as EM finds it), the structures are kept, and the effective K is counted among them."""

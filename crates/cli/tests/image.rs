@@ -8,6 +8,11 @@ use predicates::str::contains;
 
 /// A (3, 40, 60) uint16 stack with two blobs drifting right, as .npy.
 fn stack_npy() -> Vec<u8> {
+    stack_on_floor_npy(0.0)
+}
+
+/// [`stack_npy`]'s blobs on a flat floor of `floor` counts.
+fn stack_on_floor_npy(floor: f64) -> Vec<u8> {
     let mut payload = Vec::new();
     for t in 0..3 {
         for r in 0..40 {
@@ -16,7 +21,7 @@ fn stack_npy() -> Vec<u8> {
                     let d2 = (r as f64 - r0).powi(2) + (c as f64 - c0 - 2.0 * t as f64).powi(2);
                     80.0 * (-d2 / 6.0).exp()
                 };
-                let v = (blob(12.0, 15.0) + blob(28.0, 35.0)).round() as u16;
+                let v = (floor + blob(12.0, 15.0) + blob(28.0, 35.0)).round() as u16;
                 payload.extend_from_slice(&v.to_le_bytes());
             }
         }
@@ -168,4 +173,25 @@ fn a_bayesian_track_learns_the_floor_unless_a_level_is_given() {
     assert_eq!(column("learned", "effective_k"), vec!["2"; 3]);
     assert_eq!(column("level", "floor_share"), vec![""; 3], "a subtracted level learns no floor");
     assert_eq!(column("level", "effective_k"), vec!["2"; 3]);
+}
+
+/// With the learned floor holding nearly all the intensity, a `--bayesian` picture still draws
+/// the ellipses of its effective components (counted among the Gaussians).
+#[test]
+fn a_bayesian_picture_on_a_bright_floor_draws_its_components() {
+    let dir = common::Dir::new();
+    dir.write("s.npy", stack_on_floor_npy(300.0));
+    dir.einmix(&["image", "fit", "s.npy", "--bayesian", "-q", "-o", "f"]).assert().success();
+    let summary = dir.text("f/summary.csv");
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = summary.lines().nth(1).unwrap().split(',').collect();
+    let share: f64 = row[header.iter().position(|h| *h == "floor_share").unwrap()].parse().unwrap();
+    // Each blob's own weight is then under EFFECTIVE_WEIGHT (0.01) of the whole.
+    assert!(share > 0.98, "the floor holds nearly everything: {share}");
+    assert_eq!(row[header.iter().position(|h| *h == "effective_k").unwrap()], "2");
+    let pixels = rgb_pixels(&dir.read("f/frame_0000.png"));
+    for k in 0..2 {
+        let drawn = pixels.iter().filter(|p| **p == einmix_image::colour(k)).count();
+        assert!(drawn > 20, "component {k}'s ellipse: {drawn} pixels");
+    }
 }

@@ -218,8 +218,9 @@ impl GaussianMixture {
     /// model), whose weight EM learns with the Gaussians' (see [`crate::Background`]): for
     /// clutter and noise floors that would otherwise pull components onto themselves. It
     /// starts with weight `1/(K+1)`; the fitted model's [`Mixture::background`] holds it.
-    /// In-memory, streamed and partitioned fits take it (a partitioned fit needs the region
-    /// given: `BackgroundRegion::Box`); online EM and the variational model do not (yet).
+    /// In-memory, streamed, partitioned and online fits take it (a partitioned fit needs the
+    /// region given: `BackgroundRegion::Box`), and so does the variational model
+    /// ([`crate::BayesianGaussianMixture::background`]).
     pub fn background(mut self, region: BackgroundRegion) -> Self {
         self.background = Some(region);
         self

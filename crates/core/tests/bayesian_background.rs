@@ -278,3 +278,20 @@ fn a_background_that_takes_everything_leaves_a_finite_bound() {
     assert!(pi0 < 1.0 && pi0 > 1.0 - 1e-12, "pi_0 {pi0}");
     assert!(fit.info.lower_bounds.iter().all(|b| b.is_finite()), "{:?}", fit.info.lower_bounds);
 }
+
+/// `posterior_from` starts a variational fit from an EM fit: the specification's background
+/// joins a start that has none, and the fit from there finds the floor.
+#[test]
+fn a_posterior_from_an_em_fit_takes_the_specification_s_background() {
+    let (_, x) = clusters_on_a_floor(CovarianceType::Full, 3000, 41);
+    let em = einmix::GaussianMixture::new(3).random_state(1).fit(x.view(), None).unwrap().mixture;
+    assert!(em.background().is_none());
+    let spec = BayesianGaussianMixture::new(3).background(BackgroundRegion::BoundingBox).max_iter(500);
+    let start = spec.posterior_from(x.view(), None, &em).unwrap();
+    assert!(start.mixture.background().is_some(), "the specification's background joined the start");
+    let fit = spec.fit_with(x.view(), None, FitOptions::new().warm_start(&start, f64::NEG_INFINITY)).unwrap();
+    let pi0 = fit.model.mixture.background().unwrap().weight();
+    assert!((pi0 - 0.3).abs() < 0.03, "the floor's share: {pi0}");
+    let wrong = BayesianGaussianMixture::new(4).posterior_from(x.view(), None, &em).unwrap_err();
+    assert!(wrong.to_string().contains("n_components and covariance_type"), "{wrong}");
+}

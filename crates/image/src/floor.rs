@@ -27,8 +27,7 @@ pub enum Floor {
     #[default]
     Learned,
     /// The level `TrackOptions::background` is subtracted and pixels at or below it are left
-    /// out (the explicit override; the variational fit uses it, having no
-    /// background component yet).
+    /// out (the explicit override).
     Subtract,
 }
 

@@ -128,8 +128,10 @@ fn the_noise_level_is_the_floor_s_mean_and_spread() {
 /// The variational fit takes the learned floor too: no threshold, the Dirichlet process
 /// started from the peaks keeps one component per spot, the floor's share comes back to 1 %,
 /// the means to a tenth of a pixel and the covariances to 5 % (the pipeline's Wishart prior is
-/// a starting component's size: scikit-learn's default, the frame's extent, pulled them 80 %);
-/// without the floor the same fit is far worse.
+/// a starting component's size: scikit-learn's default, the frame's extent, pulled them 80 %).
+/// With the level subtracted instead (0: every pixel in, no floor component, scikit-learn's
+/// default priors, as the pipeline's `--bayesian --background 0`), the floor drags every
+/// component wide.
 #[test]
 fn the_variational_fit_learns_the_floor_too() {
     let (h, w) = (120, 160);

@@ -229,9 +229,15 @@ fn execute(
     outputs.write(&outputs.path(&format!("{}.npz", outputs.name)), &result.to_npz()?)?;
     outputs.write(&outputs.path("summary.csv"), result.summary_csv().as_bytes())?;
     outputs.write(&outputs.path("reseeds.csv"), result.reseeds_csv().as_bytes())?;
-    let min_weight = if options.bayesian { einmix_image::EFFECTIVE_WEIGHT } else { 0.0 };
     for &position in &outputs.pictures {
         let f = &result.frames[position];
+        // The effective components are counted among the Gaussians (a learned floor holds the
+        // rest of the weight), and drawn the same way.
+        let min_weight = if options.bayesian {
+            einmix_image::EFFECTIVE_WEIGHT * (1.0 - f.floor_share.unwrap_or(0.0))
+        } else {
+            0.0
+        };
         let marked: Vec<usize> = f.reseeds.iter().map(|r| r.component).collect();
         let distances = edges.then(|| f.distances.clone());
         let render = RenderOptions {

@@ -12,8 +12,9 @@ use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::io;
 
-/// A component of a variational model counts as effective when its expected weight exceeds
-/// this: below it, a component holds less than 1 % of the data (the prior's leftover mass).
+/// A component of a variational model counts as effective when its expected weight (among the
+/// Gaussians', with a background) exceeds this: below it, a component holds less than 1 % of
+/// the data (the prior's leftover mass).
 const EFFECTIVE_WEIGHT: f64 = 0.01;
 
 pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {

@@ -210,8 +210,9 @@ impl BayesianGaussianMixture {
     }
 
     /// [`BayesianGaussianMixture::fit`] with [`FitOptions`]: a warm start from a
-    /// [`VariationalMixture`] (its priors are recomputed from the data, as scikit-learn does),
-    /// a progress observer.
+    /// [`VariationalMixture`] (its priors are recomputed from the data, as scikit-learn does;
+    /// it continues its own state, with its background or without one, as EM's warm start
+    /// does), a progress observer.
     pub fn fit_with<T: Element>(
         &self,
         x: ArrayView2<T>,
@@ -222,12 +223,13 @@ impl BayesianGaussianMixture {
         let (k, kind, d) = (self.em.n_components, self.em.covariance_type, x.ncols());
         validate::fit_input(x, sample_weight, Some(k))?;
         let priors = self.priors.resolve(kind, k, x, sample_weight)?;
-        // The background's region is resolved once, from all of the data (its bounding box).
-        let background = match &self.em.background {
-            Some(region) => Some(Background::resolve(region, x, 1.0 / (k as f64 + 1.0))?),
-            None => None,
-        };
         let (start, progress, _) = options.into_parts();
+        // The background's region is resolved once, from all of the data (its bounding box);
+        // a warm start continues its own state, background or none.
+        let background = match (&self.em.background, &start) {
+            (Some(region), None) => Some(Background::resolve(region, x, 1.0 / (k as f64 + 1.0))?),
+            _ => None,
+        };
         let start = match start {
             Some((m, bound)) => {
                 if m.mixture.n_features() != d
@@ -275,7 +277,8 @@ impl BayesianGaussianMixture {
     /// a fit that begins where another model left off (an EM fit, components placed on an
     /// image's peaks), as a warm start from a posterior does. `start` must have this
     /// specification's components and covariance kind; its background, if any, is kept and its
-    /// weight re-estimated. Hand the result to [`FitOptions::warm_start`].
+    /// weight re-estimated, and a start without one gets the specification's (at weight
+    /// `1/(K+1)`, as a cold start). Hand the result to [`FitOptions::warm_start`].
     ///
     /// ```
     /// use einmix::{datasets, BayesianGaussianMixture, CovarianceType, FitOptions, GaussianMixture};
@@ -309,6 +312,12 @@ impl BayesianGaussianMixture {
             });
         }
         let priors = self.priors.resolve(kind, k, x, sample_weight)?;
+        let start = match (&self.em.background, start.background()) {
+            (Some(region), None) => {
+                start.clone().with_background(Background::resolve(region, x, 1.0 / (k as f64 + 1.0))?)?
+            }
+            _ => start.clone(),
+        };
         let mut source = InMemory::with_model(
             &self.em,
             x,
@@ -317,7 +326,7 @@ impl BayesianGaussianMixture {
             WeightScale::Raw,
             em_initialise(&self.em, None),
         )?;
-        e_step(&mut source, start)?;
+        e_step(&mut source, &start)?;
         let mut model = VariationalMixture {
             weight_prior: self.weight_prior,
             priors,
@@ -344,7 +353,7 @@ pub struct BayesianFit {
     pub model: VariationalMixture,
     /// How the fit went (`lower_bound`: scikit-learn's variational bound, a sum over samples).
     pub info: FitInfo,
-    /// `argmax_k` of the responsibilities after a final E-step.
+    /// `argmax_k` of the responsibilities after a final E-step (`K`: a background's point).
     pub labels: Array1<usize>,
 }
 

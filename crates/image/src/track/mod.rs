@@ -231,7 +231,8 @@ pub struct FrameFit {
     pub laplacian: Array1<f64>,
     /// Wall time of the frame: points, EM, checks and distances.
     pub elapsed: Duration,
-    /// Components holding more than [`EFFECTIVE_WEIGHT`] of the frame (all of them for EM).
+    /// Components holding more than [`EFFECTIVE_WEIGHT`] of the frame's Gaussians' weight (of
+    /// the whole without a learned floor; all of them for EM).
     pub effective_components: usize,
 }
 
@@ -564,8 +565,9 @@ impl Tracker {
         })
     }
 
-    /// A frame fitted by the variational mixture: the first from `K` components started by
-    /// k-means++ (`K`: the peaks, or `k`), later ones warm-started from the previous posterior.
+    /// A frame fitted by the variational mixture: the first from its peaks (the posterior one
+    /// M-step from them, with the learned floor's background) or from `k` components by
+    /// k-means++, later ones warm-started from the previous posterior.
     fn variational_step(
         &self,
         frame_index: usize,
