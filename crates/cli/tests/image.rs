@@ -84,6 +84,11 @@ fn bad_inputs_are_messages_with_exit_code_2() {
         .assert()
         .code(2)
         .stderr(contains("select nothing"));
+    dir.einmix(&["image", "track", "s.npy", "--online", "--bayesian", "-o", "o"])
+        .assert()
+        .code(2)
+        .stderr(contains("choose online or bayesian"));
+    assert!(!dir.path("o").join("summary.csv").exists());
 }
 
 /// The pixels of a PNG (RGB, 8 bits), decoded.

@@ -329,6 +329,13 @@ impl Tracker {
         if let Init::KMeansPlusPlus { k, .. } = o.init {
             check(k >= 1, "k", k as f64, "K must be at least 1")?;
         }
+        if o.online && o.bayesian {
+            return Err(Error::InvalidParameter {
+                name: "online",
+                value: "true".into(),
+                expected: "online EM updates an EM model, and the variational fit has no online form: choose online or bayesian",
+            });
+        }
         Ok(Tracker {
             options,
             mask,
