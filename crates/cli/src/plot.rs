@@ -110,16 +110,18 @@ fn draw(
 }
 
 /// A frame picture (`rgb`, `width` x `height`) with the graph's legend in its top-left corner:
-/// a sample edge and `text`, on a translucent box, as PNG bytes.
+/// a sample edge and `text`, then the frame's `details` a line each (the effective
+/// components, the floor's share), on a translucent box, as PNG bytes.
 pub fn with_edge_legend(
     mut rgb: Vec<u8>,
     width: u32,
     height: u32,
     text: &str,
+    details: &[String],
     edge: [u8; 3],
 ) -> Result<Vec<u8>, String> {
     register_font()?;
-    draw_legend(&mut rgb, (width, height), text, edge).map_err(|e| e.to_string())?;
+    draw_legend(&mut rgb, (width, height), text, details, edge).map_err(|e| e.to_string())?;
     encode_rgb_png(&rgb, width, height)
 }
 
@@ -127,14 +129,22 @@ fn draw_legend(
     rgb: &mut [u8],
     size: (u32, u32),
     text: &str,
+    details: &[String],
     edge: [u8; 3],
 ) -> Result<(), Box<dyn std::error::Error>> {
+    const LINE: i32 = 20;
     let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
-    let box_w = (text.len() as i32 * 8 + 56).min(size.0 as i32 - 8);
-    root.draw(&Rectangle::new([(6, 6), (6 + box_w, 34)], BLACK.mix(0.6).filled()))?;
+    let longest = details.iter().map(|d| d.len() as i32 * 8 + 16).fold(text.len() as i32 * 8 + 56, i32::max);
+    let box_w = longest.min(size.0 as i32 - 8);
+    let box_h = 28 + LINE * details.len() as i32;
+    root.draw(&Rectangle::new([(6, 6), (6 + box_w, 6 + box_h)], BLACK.mix(0.6).filled()))?;
     let colour = RGBColor(edge[0], edge[1], edge[2]);
     root.draw(&PathElement::new(vec![(14, 20), (42, 20)], colour.stroke_width(3)))?;
-    root.draw(&Text::new(text.to_string(), (50, 11), (FONT, 15).into_font().color(&WHITE)))?;
+    let font = (FONT, 15).into_font().color(&WHITE);
+    root.draw(&Text::new(text.to_string(), (50, 11), font.clone()))?;
+    for (i, line) in details.iter().enumerate() {
+        root.draw(&Text::new(line.clone(), (14, 11 + LINE * (i as i32 + 1)), font.clone()))?;
+    }
     root.present()?;
     Ok(())
 }

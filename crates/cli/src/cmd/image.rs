@@ -259,8 +259,19 @@ fn execute(
                 "graph: each component to its {} nearest ({}); thicker = closer",
                 render.neighbours, options.metric
             );
+            let mut details = Vec::new();
+            if options.bayesian {
+                details.push(format!(
+                    "effective components: {} of {}",
+                    f.effective_components,
+                    f.mixture.n_components()
+                ));
+            }
+            if let Some(share) = f.floor_share {
+                details.push(format!("floor: {:.1} % of the intensity", 100.0 * share));
+            }
             let path = outputs.picture(position);
-            crate::plot::with_edge_legend(rgb, w as u32, h as u32, &text, EDGE_COLOUR)
+            crate::plot::with_edge_legend(rgb, w as u32, h as u32, &text, &details, EDGE_COLOUR)
                 .map_err(|message| CliError::Plot { file: Source::Path(path), message })?
         } else {
             let (rgb, w, h) = draw();
