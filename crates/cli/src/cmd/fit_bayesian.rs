@@ -10,9 +10,6 @@ use crate::error::CliError;
 use crate::io::{self, Output};
 use crate::progress::Reporter;
 
-/// A component counts as effective above this expected weight (as `einmix info` reports).
-const EFFECTIVE_WEIGHT: f64 = 0.01;
-
 pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
     let (file, table) = io::read_data(&a.data, &a.columns.columns, a.weight_column.as_deref())?;
     let weights = match &a.weights {
@@ -72,16 +69,7 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         "{}",
         super::outcome(&fit.info, em.n_init).replace("per sample", "(variational bound, summed)")
     )?;
-    let (k_eff, mass) = fit.model.effective_components(EFFECTIVE_WEIGHT);
-    let (among, whose) = if fit.model.mixture.background().is_some() {
-        (" among the Gaussians", "the Gaussians'")
-    } else {
-        ("", "the")
-    };
-    writeln!(
-        out,
-        "{k_eff} effective components (expected weight{among} above {EFFECTIVE_WEIGHT}) hold {mass:.4} of {whose} mass"
-    )?;
+    writeln!(out, "{}", super::effective_components(&fit.model))?;
     if let Some(b) = fit.model.mixture.background() {
         writeln!(out, "background (label -1): weight {:.4}", b.weight())?;
     }

@@ -12,11 +12,6 @@ use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::io;
 
-/// A component of a variational model counts as effective when its expected weight (among the
-/// Gaussians', with a background) exceeds this: below it, a component holds less than 1 % of
-/// the data (the prior's leftover mass).
-const EFFECTIVE_WEIGHT: f64 = 0.01;
-
 pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
     let (file, model) = io::read_model(&a.model)?;
     let m = model.mixture();
@@ -30,17 +25,7 @@ pub fn run(a: &InfoArgs) -> Result<ExitCode, CliError> {
         m.n_parameters()
     )?;
     if let io::Model::Variational(v) = &model {
-        let (k_eff, mass) = v.effective_components(EFFECTIVE_WEIGHT);
-        // With a background both are among the Gaussians (see `effective_components`).
-        let (among, whose) =
-            if m.background().is_some() { (" among the Gaussians", "the Gaussians'") } else { ("", "the") };
-        writeln!(
-            out,
-            "variational ({} prior): {k_eff} effective component{} (expected weight{among} above {EFFECTIVE_WEIGHT}) holding {:.4} of {whose} mass",
-            v.weight_prior,
-            if k_eff == 1 { "" } else { "s" },
-            mass
-        )?;
+        writeln!(out, "variational ({} prior): {}", v.weight_prior, super::effective_components(v))?;
     }
     let dense = |c: usize| m.covariance_matrix(c).iter().copied().collect::<Vec<f64>>();
     if kind.is_shared() {

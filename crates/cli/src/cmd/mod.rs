@@ -58,6 +58,24 @@ fn spec(em: &EmArgs, k: usize, kind: CovarianceType) -> GaussianMixture {
 
 /// Why a fit is reported as not converged, for the warning.
 /// The one-line outcome of a fit, as `fit` (in memory or streamed) reports it.
+/// A variational model's effective components, as `fit --bayesian` and `info` report them:
+/// those whose expected weight (among the Gaussians', with a background) exceeds the image
+/// pipeline's threshold, 1 % (below it a component holds the prior's leftover mass), and their
+/// share of the mass.
+fn effective_components(v: &einmix::VariationalMixture) -> String {
+    let threshold = einmix_image::EFFECTIVE_WEIGHT;
+    let (k_eff, mass) = v.effective_components(threshold);
+    let (among, whose) = if v.mixture.background().is_some() {
+        (" among the Gaussians", "the Gaussians'")
+    } else {
+        ("", "the")
+    };
+    format!(
+        "{k_eff} effective component{} (expected weight{among} above {threshold}) holding {mass:.4} of {whose} mass",
+        if k_eff == 1 { "" } else { "s" }
+    )
+}
+
 fn outcome(info: &FitInfo, n_init: usize) -> String {
     format!(
         "{} after {} iterations (best of {n_init} initialisation{}); lower bound {:.6} per sample",
