@@ -578,8 +578,9 @@ pub struct FitImageArgs {
 
 #[derive(Debug, Args)]
 pub struct TrackArgs {
-    /// The time-lapse: multi-page .tif/.tiff (also OME-TIFF), or .npy of shape (F, H, W) or
-    /// (T, Z, H, W).
+    /// The time-lapse, read one frame at a time: multi-page .tif/.tiff (also OME-TIFF), .npy
+    /// of shape (F, H, W) or (T, Z, H, W), an OME-Zarr store, or a folder of .png/.tif frames
+    /// (in name order).
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Frames to track, START:STOP:STEP (each part optional).
@@ -604,6 +605,18 @@ pub struct TrackArgs {
     /// statistics per frame) instead of a warm-started fit to convergence per frame.
     #[arg(long)]
     pub online: bool,
+    /// Continue the run stopped (killed, interrupted, or stopped by a bad frame) in OUTDIR
+    /// from its last checkpoint; the result is the one an uninterrupted run writes.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Track every labelled cell as its own time-lapse into OUTDIR/cell_<label>/: a 2-D label
+    /// image (Cellpose, StarDist, ITK-SNAP), a (T, H, W) stack whose labels follow the cells,
+    /// or (Z, Y, X) / (T, Z, Y, X) labels for volumes; OUTDIR/cells.csv lists the cells.
+    #[arg(long, value_name = "LABELS", conflicts_with = "mask")]
+    pub labels: Option<PathBuf>,
+    /// Write a checkpoint at least this often, in seconds (and every 100 frames).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub checkpoint_every: f64,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }

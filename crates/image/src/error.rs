@@ -176,6 +176,29 @@ pub enum Error {
         source: einmix::Error,
     },
     /// A PNG could not be encoded.
+    /// Reading or fitting frame `frame` (its index in the file) failed; what was written for
+    /// the frames before it stays valid, and a resumed run continues from there.
+    #[error("frame {frame}: {source}")]
+    Frame {
+        /// The frame (index in the file).
+        frame: usize,
+        /// Why.
+        source: Box<Error>,
+    },
+    /// A run's checkpoint is not one this run can continue.
+    #[error("cannot resume: {problem}")]
+    Checkpoint {
+        /// What is wrong, or what differs.
+        problem: String,
+    },
+    /// Labels for cells that cannot be used.
+    #[error("labels {}: {problem}", path.display())]
+    Labels {
+        /// The label image or stack.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     #[error("could not encode the PNG: {message}")]
     Encode {
         /// The encoder's message.

@@ -51,6 +51,7 @@ mod output;
 mod peaks;
 mod points;
 mod render;
+mod run;
 mod stack;
 mod track;
 
@@ -59,6 +60,7 @@ pub use distance::{affinity, component_distances, laplacian_spectrum, Metric};
 pub use error::{Error, Result};
 pub use floor::{floor_region, grid_region, noise_level, volume_noise_level, Floor, NoiseLevel, PEAK_SIGMAS};
 pub use grid::Grid;
+pub use io::frames::{open_frames, FrameSource, Frames, StackFrames, TimePoints};
 pub use io::{read_mask, read_stack, read_stack_bytes};
 pub use peaks::{gaussian_smooth, peak_local_max, peaks_in_volume, smooth_volume, PeakOptions, PeakSpacing};
 pub use points::{
@@ -69,7 +71,11 @@ pub use render::{
     colour, nearest_edges, overlay_png, overlay_rgb, overlay_volume_png, overlay_volume_rgb, RenderOptions,
     EDGE_COLOUR,
 };
+pub use run::{
+    track_cells, track_to_dir, CellReport, CellsReport, Labels, RunOptions, RunReport, SERIES_VALUES,
+};
 pub use stack::{FrameRange, Mask, ReadOptions, Stack, ZProject};
 pub use track::{
-    track, track_until, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker, EFFECTIVE_WEIGHT,
+    track, track_frames, track_until, FrameFit, Init, Reason, Reseed, Track, TrackOptions, Tracker,
+    TrackerState, EFFECTIVE_WEIGHT,
 };

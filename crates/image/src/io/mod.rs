@@ -2,10 +2,13 @@
 //! `.npz` (written by `einmix-io`) and PNG out. Readers take a path and say, naming it, exactly what is wrong with a
 //! file; writers return bytes, so that the caller decides how to write them (atomically, say).
 
+mod folder;
+pub mod frames;
 pub mod npy;
 pub(crate) mod png;
 pub use png::encode_rgb;
 pub(crate) mod tiff;
+pub(crate) mod zarr;
 
 use std::path::Path;
 
@@ -14,13 +17,13 @@ use crate::stack::{Mask, Raw, ReadOptions, Stack};
 
 /// The file formats read, by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Tiff,
     Png,
     Npy,
 }
 
-fn format(path: &Path) -> Result<Format> {
+pub(crate) fn format(path: &Path) -> Result<Format> {
     let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
     match ext.as_deref() {
         Some("tif" | "tiff") => Ok(Format::Tiff),
@@ -62,7 +65,12 @@ pub(crate) fn pick_channel(path: &Path, channel: Option<usize>, names: &[String]
     }
 }
 
-fn read_raw(path: &Path, bytes: &[u8], z_slices: Option<usize>, channel: Option<usize>) -> Result<Raw> {
+pub(crate) fn read_raw(
+    path: &Path,
+    bytes: &[u8],
+    z_slices: Option<usize>,
+    channel: Option<usize>,
+) -> Result<Raw> {
     let mut raw = match format(path)? {
         Format::Tiff => tiff::read(path, bytes, channel)?,
         Format::Png => png::read(path, bytes, channel)?,

@@ -3,13 +3,15 @@
 //! metadata (`SizeZ`, `SizeT`, `SizeC`, `DimensionOrder` and the channels' names in the first
 //! page's ImageDescription) tells how pages make `(T, Z)` and which pages are a channel.
 
-use std::io::Cursor;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::path::{Path, PathBuf};
 
 use tiff::decoder::{Decoder, DecodingResult, Limits};
 use tiff::tags::Tag;
 use tiff::{ColorType, TiffError};
 
+use super::frames::TimePoints;
 use crate::error::{Error, Result};
 use crate::stack::Raw;
 
@@ -123,50 +125,146 @@ fn limits(len: usize) -> Limits {
     limits
 }
 
-pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<Raw> {
-    let err = |e| map_error(path, e);
-    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(err)?.with_limits(limits(bytes.len()));
-    let description = decoder.get_tag_ascii_string(Tag::ImageDescription).ok();
-    let mut planes: Vec<Vec<f32>> = Vec::new();
-    let mut size = (0, 0);
-    // Whether the pages are RGB(A), whose channel `pick_channel` has chosen.
-    let mut colour = false;
-    loop {
-        let page = planes.len();
-        let (w, h) = decoder.dimensions().map_err(err)?;
-        let (h, w) = (h as usize, w as usize);
-        if page == 0 {
-            size = (h, w);
-        } else if (h, w) != size {
-            return Err(Error::InconsistentPages {
-                path: path.to_path_buf(),
-                page,
-                expected: size,
-                found: (h, w),
-            });
-        }
-        // Samples per pixel, and which one to keep.
-        let (samples, pick) = match decoder.colortype().map_err(err)? {
-            ColorType::Gray(8 | 16 | 32 | 64) => (1, 0),
-            ColorType::RGB(8 | 16) | ColorType::RGBA(8 | 16) => {
-                let samples =
-                    if matches!(decoder.colortype().map_err(err)?, ColorType::RGB(_)) { 3 } else { 4 };
-                let names: Vec<String> = ["red", "green", "blue"].iter().map(|n| n.to_string()).collect();
-                colour = true;
-                (samples, super::pick_channel(path, channel, &names)?)
+/// A TIFF's pages, walked once for their layout and read one at a time: the frames of a
+/// long multi-page video never sit in memory together.
+pub(crate) struct TiffPages<R: Read + Seek> {
+    path: PathBuf,
+    decoder: Decoder<R>,
+    /// Pages whose directory could be read; a chain that breaks leaves `broken`.
+    pages: usize,
+    /// Why the page after the last readable one could not be read (a truncated file).
+    broken: Option<String>,
+    size: (usize, usize),
+    /// Samples per pixel, and which one is kept.
+    samples: usize,
+    pick: usize,
+    t: usize,
+    z: usize,
+    voxel_size: Option<[f64; 3]>,
+    /// The page of each `(T, Z)` plane of the chosen channel, T slowest.
+    order: Vec<usize>,
+}
+
+impl<R: Read + Seek> TiffPages<R> {
+    /// Walks the page directories of `reader` (`len` bytes), checking that every page has the
+    /// first one's size and sample format, and lays the pages out as `(T, Z)` of one channel.
+    pub(crate) fn open(path: &Path, reader: R, len: usize, channel: Option<usize>) -> Result<TiffPages<R>> {
+        let err = |e| map_error(path, e);
+        let mut decoder = Decoder::new(reader).map_err(err)?.with_limits(limits(len));
+        let description = decoder.get_tag_ascii_string(Tag::ImageDescription).ok();
+        let mut size = (0, 0);
+        let (mut samples, mut pick, mut colour);
+        colour = false;
+        let mut pages = 0;
+        let mut broken = None;
+        loop {
+            let page = pages;
+            let (w, h) = decoder.dimensions().map_err(err)?;
+            let (h, w) = (h as usize, w as usize);
+            if page == 0 {
+                size = (h, w);
+            } else if (h, w) != size {
+                return Err(Error::InconsistentPages {
+                    path: path.to_path_buf(),
+                    page,
+                    expected: size,
+                    found: (h, w),
+                });
             }
-            other => {
-                return Err(Error::UnsupportedSampleFormat {
+            let (page_samples, page_pick) = match decoder.colortype().map_err(err)? {
+                ColorType::Gray(8 | 16 | 32 | 64) => (1, 0),
+                kind @ (ColorType::RGB(8 | 16) | ColorType::RGBA(8 | 16)) => {
+                    let samples = if matches!(kind, ColorType::RGB(_)) { 3 } else { 4 };
+                    let names: Vec<String> = ["red", "green", "blue"].iter().map(|n| n.to_string()).collect();
+                    colour = true;
+                    (samples, super::pick_channel(path, channel, &names)?)
+                }
+                other => return Err(Error::UnsupportedSampleFormat {
                     path: path.to_path_buf(),
                     format: "TIFF",
                     what: format!(
                         "{other:?} on page {page}; grey pages of 8, 16, 32 or 64 bits and RGB(A) pages of \
-                         8 or 16 bits are read (save one channel, or convert to greyscale)"
+                             8 or 16 bits are read (save one channel, or convert to greyscale)"
                     ),
-                })
+                }),
+            };
+            (samples, pick) = (page_samples, page_pick);
+            pages += 1;
+            if !decoder.more_images() {
+                break;
             }
-        };
-        let plane: Vec<f32> = match decoder.read_image().map_err(err)? {
+            // A directory that cannot be read (a file cut short while it was written) ends
+            // the readable pages; the frame that needs the next page reports it.
+            if let Err(e) = decoder.next_image() {
+                broken = Some(match map_error(path, e) {
+                    Error::Corrupt { problem, .. } => problem,
+                    other => other.to_string(),
+                });
+                break;
+            }
+        }
+        let (h, w) = size;
+        let claimed = pages + usize::from(broken.is_some());
+        let ome = description.as_deref().and_then(ome_layout).filter(|o| {
+            let total = o.t * o.z * o.c;
+            total == pages || (broken.is_some() && total >= claimed)
+        });
+        if ome.as_ref().map_or(true, |o| o.c == 1) && !colour {
+            // One grey channel: only --channel 0 names it.
+            super::pick_channel(path, channel, &[])?;
+        }
+        let (mut t, mut z, mut voxel_size) = (claimed, 1, None);
+        let mut order: Vec<usize> = (0..claimed).collect();
+        if let Some(o) = ome {
+            let names: Vec<String> = (0..o.c)
+                .map(|i| o.names.get(i).filter(|n| !n.is_empty()).cloned().unwrap_or(format!("channel {i}")))
+                .collect();
+            let ci = if o.c > 1 { super::pick_channel(path, channel, &names)? } else { 0 };
+            (t, z, voxel_size) = (o.t, o.z, o.voxel_size);
+            // Pages in (T, Z) order, of the chosen channel, whatever the file's dimension order.
+            order = (0..t)
+                .flat_map(|ti| (0..z).map(move |zi| (ti, zi)))
+                .map(|(ti, zi)| o.page(ti, zi, ci))
+                .collect();
+        }
+        Ok(TiffPages {
+            path: path.to_path_buf(),
+            decoder,
+            pages,
+            broken,
+            size: (h, w),
+            samples,
+            pick,
+            t,
+            z,
+            voxel_size,
+            order,
+        })
+    }
+
+    /// `(T, Z, H, W)` of the chosen channel.
+    pub(crate) fn layout(&self) -> (usize, usize, usize, usize) {
+        (self.t, self.z, self.size.0, self.size.1)
+    }
+
+    /// Plane `index` (in `(T, Z)` order) into `out` (`H x W` values).
+    pub(crate) fn read_plane(&mut self, index: usize, out: &mut [f32]) -> Result<()> {
+        let page = self.order[index];
+        let path = self.path.clone();
+        let err = |e| map_error(&path, e);
+        if page >= self.pages {
+            let why = self
+                .broken
+                .clone()
+                .unwrap_or_else(|| "the file holds fewer pages than its metadata says".into());
+            return Err(Error::Corrupt {
+                path: path.clone(),
+                format: "TIFF",
+                problem: format!("page {page} cannot be read: {why}"),
+            });
+        }
+        self.decoder.seek_to_image(page).map_err(err)?;
+        let plane: Vec<f32> = match self.decoder.read_image().map_err(|e| page_error(&path, page, e))? {
             DecodingResult::U8(v) => v.into_iter().map(f32::from).collect(),
             DecodingResult::U16(v) => v.into_iter().map(f32::from).collect(),
             DecodingResult::U32(v) => v.into_iter().map(|x| x as f32).collect(),
@@ -178,44 +276,74 @@ pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<
             DecodingResult::F32(v) => v,
             DecodingResult::F64(v) => v.into_iter().map(|x| x as f32).collect(),
         };
-        let plane: Vec<f32> =
-            if samples == 1 { plane } else { plane.iter().skip(pick).step_by(samples).copied().collect() };
-        if plane.len() != h * w {
+        let (h, w) = self.size;
+        if plane.len() != h * w * self.samples {
             return Err(Error::Corrupt {
-                path: path.to_path_buf(),
+                path,
                 format: "TIFF",
-                problem: format!("page {page} holds {} samples, not {h} x {w}", plane.len()),
+                problem: format!("page {page} holds {} samples, not {h} x {w}", plane.len() / self.samples),
             });
         }
-        planes.push(plane);
-        if !decoder.more_images() {
-            break;
+        if self.samples == 1 {
+            out.copy_from_slice(&plane);
+        } else {
+            for (o, v) in out.iter_mut().zip(plane.iter().skip(self.pick).step_by(self.samples)) {
+                *o = *v;
+            }
         }
-        decoder.next_image().map_err(err)?;
+        Ok(())
     }
-    let pages = planes.len();
-    let (h, w) = size;
-    let (mut t, mut z) = (pages, 1);
-    let mut order: Vec<usize> = (0..pages).collect();
-    let mut voxel_size = None;
-    let ome = description.as_deref().and_then(ome_layout).filter(|o| o.t * o.z * o.c == pages);
-    if ome.as_ref().map_or(true, |o| o.c == 1) && !colour {
-        // One grey channel: only --channel 0 names it.
-        super::pick_channel(path, channel, &[])?;
+}
+
+/// A page's decoding error, naming the page.
+fn page_error(path: &Path, page: usize, e: TiffError) -> Error {
+    match map_error(path, e) {
+        Error::Corrupt { path, format, problem } => {
+            Error::Corrupt { path, format, problem: format!("page {page}: {problem}") }
+        }
+        other => other,
     }
-    if let Some(o) = ome {
-        let names: Vec<String> = (0..o.c)
-            .map(|i| o.names.get(i).filter(|n| !n.is_empty()).cloned().unwrap_or(format!("channel {i}")))
-            .collect();
-        let ci = if o.c > 1 { super::pick_channel(path, channel, &names)? } else { 0 };
-        (t, z, voxel_size) = (o.t, o.z, o.voxel_size);
-        // Pages in (T, Z) order, of the chosen channel, whatever the file's dimension order.
-        order =
-            (0..t).flat_map(|ti| (0..z).map(move |zi| (ti, zi))).map(|(ti, zi)| o.page(ti, zi, ci)).collect();
+}
+
+pub(crate) fn read(path: &Path, bytes: &[u8], channel: Option<usize>) -> Result<Raw> {
+    let mut pages = TiffPages::open(path, Cursor::new(bytes), bytes.len(), channel)?;
+    let (t, z, h, w) = pages.layout();
+    let mut data = vec![0.0f32; t * z * h * w];
+    for (index, out) in data.chunks_mut((h * w).max(1)).enumerate() {
+        pages.read_plane(index, out)?;
     }
-    let mut data = Vec::with_capacity(pages * h * w);
-    for &p in &order {
-        data.extend_from_slice(&planes[p]);
+    Ok(Raw { t, z, h, w, data, voxel_size: pages.voxel_size })
+}
+
+/// A TIFF file's time points, read page by page from disk.
+pub(crate) struct TiffTimePoints {
+    pages: TiffPages<BufReader<File>>,
+}
+
+impl TiffTimePoints {
+    /// Opens `path` and walks its page directories.
+    pub(crate) fn open(path: &Path, channel: Option<usize>) -> Result<TiffTimePoints> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
+        Ok(TiffTimePoints { pages: TiffPages::open(path, BufReader::new(file), len, channel)? })
     }
-    Ok(Raw { t, z, h, w, data, voxel_size })
+}
+
+impl TimePoints for TiffTimePoints {
+    fn layout(&self) -> (usize, usize, usize, usize) {
+        self.pages.layout()
+    }
+    fn voxel_size(&self) -> Option<[f64; 3]> {
+        self.pages.voxel_size
+    }
+    fn read_time_point(&mut self, t: usize, out: &mut [f32]) -> Result<()> {
+        let (_, z, h, w) = self.pages.layout();
+        for (zi, plane) in out.chunks_mut(h * w).enumerate() {
+            self.pages.read_plane(t * z + zi, plane)?;
+        }
+        Ok(())
+    }
+    fn path(&self) -> &Path {
+        &self.pages.path
+    }
 }

@@ -32,8 +32,11 @@ mod reseed;
 mod rows;
 mod sequence;
 mod start;
+mod state;
 mod variational;
-pub use sequence::{track, track_until, Track};
+pub(crate) use sequence::{fit_pixels, tracker_for};
+pub use sequence::{track, track_frames, track_until, Track};
+pub use state::TrackerState;
 
 /// How the first frame's components are chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -353,9 +356,20 @@ impl Tracker {
         &self.options
     }
 
+    /// Restricts the next frames to `mask`'s inside (`None`: every pixel); for cells whose
+    /// label image changes from frame to frame.
+    pub fn set_mask(&mut self, mask: Option<Mask>) {
+        self.mask = mask;
+    }
+
     /// Where the cells sit: square pixels, or the voxels of `voxel_size` once a volume is fitted.
     pub fn grid(&self) -> Grid {
-        match (self.volume, self.options.voxel_size) {
+        self.grid_for(self.volume)
+    }
+
+    /// Where the cells of 2-D frames (`volume` false) or of volumes sit with these options.
+    pub fn grid_for(&self, volume: bool) -> Grid {
+        match (volume, self.options.voxel_size) {
             (true, Some(v)) => Grid { spacing: v, volume: true },
             (true, None) => Grid { spacing: [self.options.pixel_size; 3], volume: true },
             (false, _) => Grid::planar(self.options.pixel_size),

@@ -4,8 +4,9 @@ use ndarray::IxDyn;
 
 use super::{FrameFit, Reseed, TrackOptions, Tracker};
 use crate::distance::Metric;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::grid::Grid;
+use crate::io::frames::{FrameSource, StackFrames};
 use crate::stack::{Mask, Stack};
 
 /// A tracked time-lapse: one [`FrameFit`] per frame.
@@ -44,27 +45,68 @@ pub fn track_until(
     options: &TrackOptions,
     observer: &mut dyn FnMut(&FrameFit) -> bool,
 ) -> Result<Track> {
-    if let Some(m) = mask {
-        m.check_shape(stack.shape())?;
-    }
-    let mut options = options.clone();
-    if stack.volume && options.voxel_size.is_none() {
-        options.voxel_size = stack.voxel_size;
-    }
-    let mut tracker = Tracker::new(options.clone(), mask.cloned())?;
-    let mut frames = Vec::with_capacity(stack.n_frames());
-    for f in 0..stack.n_frames() {
-        let fit = match stack.plane(f) {
-            Some(plane) => tracker.step(stack.source_frames[f], plane)?,
-            None => tracker.step_volume(stack.source_frames[f], stack.volume(f))?,
-        };
+    track_frames(&mut StackFrames::new(stack), mask, options, observer)
+}
+
+/// As [`track_until`], the frames read one at a time from `source` (a file's
+/// [`open_frames`](crate::io::frames::open_frames), an array): only the fits are kept.
+pub fn track_frames(
+    source: &mut dyn FrameSource,
+    mask: Option<&Mask>,
+    options: &TrackOptions,
+    observer: &mut dyn FnMut(&FrameFit) -> bool,
+) -> Result<Track> {
+    let mut tracker = tracker_for(source, mask, options)?;
+    let mut frames = Vec::with_capacity(source.n_frames());
+    for i in 0..source.n_frames() {
+        let fit = step(&mut tracker, source, i)?;
         let go_on = observer(&fit);
         frames.push(fit);
         if !go_on {
             break;
         }
     }
+    let options = tracker.options();
     Ok(Track { frames, metric: options.metric, pixel_size: options.pixel_size, grid: tracker.grid() })
+}
+
+/// A tracker for the frames of `source`: the mask checked against them, and a volume's voxel
+/// size `options.voxel_size`, else the one the source states, else cubes of `pixel_size`.
+pub(crate) fn tracker_for(
+    source: &dyn FrameSource,
+    mask: Option<&Mask>,
+    options: &TrackOptions,
+) -> Result<Tracker> {
+    let (_, h, w) = source.frame_shape();
+    if let Some(m) = mask {
+        m.check_shape((h, w))?;
+    }
+    let mut options = options.clone();
+    if source.is_volume() && options.voxel_size.is_none() {
+        options.voxel_size = source.voxel_size();
+    }
+    Tracker::new(options, mask.cloned())
+}
+
+/// Reads frame `i` of `source` and fits it; an error names the frame.
+pub(crate) fn step(tracker: &mut Tracker, source: &mut dyn FrameSource, i: usize) -> Result<FrameFit> {
+    let frame = source.source_frame(i);
+    let pixels = source.read_frame(i).map_err(|e| Error::Frame { frame, source: Box::new(e) })?;
+    fit_pixels(tracker, frame, source.is_volume(), pixels.view())
+}
+
+/// Fits one frame's pixels `(Z, H, W)`.
+pub(crate) fn fit_pixels(
+    tracker: &mut Tracker,
+    frame: usize,
+    volume: bool,
+    pixels: ndarray::ArrayView3<f32>,
+) -> Result<FrameFit> {
+    if volume {
+        tracker.step_volume(frame, pixels)
+    } else {
+        tracker.step(frame, pixels.index_axis(ndarray::Axis(0), 0))
+    }
 }
 
 impl Track {

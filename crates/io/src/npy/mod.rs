@@ -21,7 +21,7 @@ mod write;
 
 pub use dtype::{Dtype, Kind, Target};
 pub use header::{header, Header};
-pub use write::{f64_bytes, i64_bytes, str_bytes};
+pub use write::{f64_bytes, f64_header, i64_bytes, i64_header, str_bytes};
 
 /// What is wrong with a `.npy` file.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -19,6 +19,17 @@ fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
     out
 }
 
+/// The header alone of a float64 `.npy` of `shape`, for a writer that streams the data after
+/// it (its bytes are those [`f64_bytes`] starts with).
+pub fn f64_header(shape: &[usize]) -> Vec<u8> {
+    header("<f8", shape)
+}
+
+/// The header alone of an int64 `.npy` of `shape` (as [`f64_header`]).
+pub fn i64_header(shape: &[usize]) -> Vec<u8> {
+    header("<i8", shape)
+}
+
 /// A float64 `.npy` of the given shape (`data` in C order).
 ///
 /// ```
