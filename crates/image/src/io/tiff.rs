@@ -179,14 +179,16 @@ impl<R: Read + Seek> TiffPages<R> {
                     colour = true;
                     (samples, super::pick_channel(path, channel, &names)?)
                 }
-                other => return Err(Error::UnsupportedSampleFormat {
-                    path: path.to_path_buf(),
-                    format: "TIFF",
-                    what: format!(
+                other => {
+                    return Err(Error::UnsupportedSampleFormat {
+                        path: path.to_path_buf(),
+                        format: "TIFF",
+                        what: format!(
                         "{other:?} on page {page}; grey pages of 8, 16, 32 or 64 bits and RGB(A) pages of \
                              8 or 16 bits are read (save one channel, or convert to greyscale)"
                     ),
-                }),
+                    })
+                }
             };
             (samples, pick) = (page_samples, page_pick);
             pages += 1;

@@ -326,7 +326,8 @@ pub fn track_cells(
                     last_frame: frame,
                     n_frames: 0,
                     n_components: 0,
-                    median_floor_share: f64::NAN,
+                    // Set when the run ends (a checkpoint's JSON has no NaN).
+                    median_floor_share: 0.0,
                     elapsed_ms: 0.0,
                     vanished_at: None,
                     failed: None,
@@ -365,7 +366,7 @@ pub fn track_cells(
                             r.n_frames += 1;
                             r.n_components = fit.mixture.n_components();
                             r.elapsed_ms += fit.elapsed.as_secs_f64() * 1e3;
-                            cell.state.floor_shares.push(fit.floor_share.unwrap_or(f64::NAN));
+                            cell.state.floor_shares.extend(fit.floor_share.filter(|s| s.is_finite()));
                             Ok(observer(label, position, &fit, view))
                         }
                         // One cell that cannot be fitted (no peak in its first frame, say) is
