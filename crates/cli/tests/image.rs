@@ -4,6 +4,7 @@
 
 mod common;
 
+use predicates::prelude::*;
 use predicates::str::contains;
 
 /// A (3, 40, 60) uint16 stack with two blobs drifting right, as .npy.
@@ -199,4 +200,115 @@ fn a_bayesian_picture_on_a_bright_floor_draws_its_components() {
         let drawn = pixels.iter().filter(|p| **p == einmix_image::colour(k)).count();
         assert!(drawn > 20, "component {k}'s ellipse: {drawn} pixels");
     }
+}
+
+/// `n` frames of 64 x 96 uint16 as .npy: three blobs wandering on a floor of 30 counts.
+fn long_npy(n: usize) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for t in 0..n {
+        let tf = t as f64;
+        for r in 0..64 {
+            for c in 0..96 {
+                let blob = |r0: f64, c0: f64, a: f64| {
+                    let d2 = (r as f64 - r0).powi(2) + (c as f64 - c0).powi(2);
+                    a * (-d2 / 8.0).exp()
+                };
+                let v = 30.0
+                    + blob(16.0 + 4.0 * (tf / 9.0).sin(), 20.0 + 0.05 * tf, 90.0)
+                    + blob(44.0, 50.0 + 6.0 * (tf / 13.0).cos(), 70.0)
+                    + blob(30.0 + 3.0 * (tf / 7.0).cos(), 78.0, 60.0);
+                payload.extend_from_slice(&(v.round() as u16).to_le_bytes());
+            }
+        }
+    }
+    common::npy("<u2", false, &format!("({n}, 64, 96)"), &payload)
+}
+
+/// The summary without its wall-time column.
+fn without_times(summary: &str) -> Vec<String> {
+    summary
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(10);
+            f.join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_files() {
+    let dir = common::Dir::new();
+    dir.write("v.npy", long_npy(400));
+    let args = ["image", "track", "v.npy", "-q", "--threads", "1", "--checkpoint-every", "0.001"];
+    let mut whole = args.to_vec();
+    whole.extend(["-o", "whole"]);
+    dir.einmix(&whole).assert().success();
+    // The same run, killed (SIGKILL: no chance to tidy up) once a few checkpoints are down.
+    let mut killed = args.to_vec();
+    killed.extend(["-o", "killed"]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("einmix"))
+        .args(&killed)
+        .current_dir(dir.path("."))
+        .spawn()
+        .unwrap();
+    let checkpoint = dir.path("killed/.track.checkpoint.json");
+    let started = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&checkpoint).unwrap_or_default();
+        let next = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["next"].as_u64());
+        if next.is_some_and(|n| n >= 20) || started.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(checkpoint.exists(), "the run finished before it could be killed");
+    assert!(!dir.path("killed/track.npz").exists(), "a killed run wrote no final .npz");
+    // Without --resume the folder is refused; with it the run goes on.
+    dir.einmix(&killed).assert().code(2).stderr(contains("holds an unfinished run"));
+    let mut resumed = killed.clone();
+    resumed.push("--resume");
+    dir.einmix(&resumed).assert().success();
+    assert_eq!(dir.read("killed/track.npz"), dir.read("whole/track.npz"));
+    assert_eq!(without_times(&dir.text("killed/summary.csv")), without_times(&dir.text("whole/summary.csv")));
+    assert_eq!(dir.read("killed/graph.png"), dir.read("whole/graph.png"));
+    assert!(!checkpoint.exists());
+}
+
+#[test]
+fn labels_track_every_cell_into_its_folder() {
+    let dir = common::Dir::new();
+    dir.write("v.npy", long_npy(6));
+    // Two cells: the left and the right of the field; a third label that does not fit is refused.
+    let mut labels = Vec::new();
+    for _r in 0..64 {
+        for c in 0..96u16 {
+            let label: u16 = if c < 40 {
+                1
+            } else if c > 60 {
+                2
+            } else {
+                0
+            };
+            labels.extend_from_slice(&label.to_le_bytes());
+        }
+    }
+    dir.write("labels.npy", common::npy("<u2", false, "(64, 96)", &labels));
+    dir.einmix(&["image", "track", "v.npy", "--labels", "labels.npy", "-q", "-o", "cells"])
+        .assert()
+        .success();
+    for cell in ["cell_1", "cell_2"] {
+        assert!(dir.read(&format!("cells/{cell}/track.npz")).starts_with(b"PK"));
+        assert_eq!(dir.text(&format!("cells/{cell}/summary.csv")).lines().count(), 7);
+        assert!(dir.read(&format!("cells/{cell}/frame_0000.png")).starts_with(b"\x89PNG"));
+    }
+    let csv = dir.text("cells/cells.csv");
+    assert!(csv.lines().nth(1).unwrap().starts_with("1,0,5,6,"), "{csv}");
+    dir.write("small.npy", common::npy("<u2", false, "(4, 4)", &[1u8; 32]));
+    dir.einmix(&["image", "track", "v.npy", "--labels", "small.npy", "-q", "-o", "bad"])
+        .assert()
+        .code(2)
+        .stderr(contains("small.npy").and(contains("do not fit frames of shape")));
 }

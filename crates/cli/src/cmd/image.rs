@@ -153,6 +153,7 @@ fn run_pipeline(input: &Path, read: &ReadOptions, p: &PipelineArgs, run: &Run) -
         return execute_cells(&mut source, labels, run, &run_options, &look, p.verbosity);
     }
     // A fresh run checks its outputs before any work; a resumed one continues its own.
+    run_options.refuse_unfinished()?;
     let outputs = Outputs::prepare(&p.output, run.name, n, run.pictures, p.force || run.resume, !run.resume)?;
     execute(&mut source, mask.as_ref(), &run_options, &outputs, &look, p.verbosity, input)
 }

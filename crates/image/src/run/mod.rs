@@ -69,6 +69,24 @@ impl RunOptions {
     }
 }
 
+impl RunOptions {
+    /// An error when `output` holds an unfinished run (its checkpoint) and this run neither
+    /// resumes it nor forces a fresh start: a caller checks this before its own checks of the
+    /// files, so that the message says how to continue.
+    pub fn refuse_unfinished(&self) -> Result<()> {
+        let checkpoint = checkpoint::path(&self.output, &self.name);
+        if self.resume || self.force || !checkpoint.exists() {
+            return Ok(());
+        }
+        Err(Error::Checkpoint {
+            problem: format!(
+                "{} holds an unfinished run: continue it with --resume (Python: resume=True), or start over with --force",
+                checkpoint.display()
+            ),
+        })
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -169,14 +187,11 @@ pub fn track_to_dir(
         }
         state
     } else {
-        let earlier = [checkpoint_path.clone(), files.npz(), files.summary()];
-        if let (false, Some(found)) = (run.force, earlier.iter().find(|p| p.exists())) {
-            let problem = if *found == checkpoint_path { "holds an unfinished run" } else { "exists" };
+        run.refuse_unfinished()?;
+        if let (false, Some(found)) = (run.force, [files.npz(), files.summary()].iter().find(|p| p.exists()))
+        {
             return Err(Error::Checkpoint {
-                problem: format!(
-                    "{} {problem}: continue it with --resume (Python: resume=True), or start over with --force",
-                    found.display()
-                ),
+                problem: format!("{} exists: replace it with --force (Python: force=True)", found.display()),
             });
         }
         files.start(&grid)?;
