@@ -29,14 +29,16 @@ coefficient BC itself is the matching similarity.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from typing import Any, Optional, Union
 
 import numpy as np
 
 from . import _einmix
 
-__all__ = ["track", "fit_image", "component_distances", "read", "read_mask", "demo_stack"]
+__all__ = ["track", "track_cells", "fit_image", "component_distances", "read", "read_mask", "demo_stack"]
 
 Background = Union[float, int, str]
 
@@ -71,10 +73,74 @@ def _arrays(result: dict) -> dict[str, Any]:
     return out
 
 
+class _Frames:
+    """An array-like read one frame at a time (a numpy array or memmap, a zarr array, a Dask
+    array: anything with ``shape`` and ``stack[t]``): frame ``t`` as C-contiguous float32
+    ``(Z, H, W)`` after the Z projection, the only frame in memory."""
+
+    def __init__(self, stack: Any, z_project: str):
+        if not hasattr(stack, "shape") or not hasattr(stack, "__getitem__"):
+            stack = np.asarray(stack)
+        shape = tuple(int(n) for n in stack.shape)
+        self.stack, self.z_project, self.single = stack, z_project, False
+        if z_project == "none":
+            if len(shape) == 2:
+                self.single, shape = True, (1,) + shape
+            if len(shape) != 3:
+                raise _einmix.EinmixError(
+                    f"stack must have shape (F, H, W) or (H, W), got {shape}; z-stacks (T, Z, H, W) "
+                    "take z_project='max' or 'volume'"
+                )
+            self.frame_shape = (1, shape[1], shape[2])
+        else:
+            if len(shape) == 3:
+                self.single, shape = True, (1,) + shape
+            if len(shape) != 4:
+                raise _einmix.EinmixError(
+                    f"with z_project={z_project!r} the stack must have shape (T, Z, H, W) or (Z, H, W), got {shape}"
+                )
+            if z_project == "volume" and shape[1] < 2:
+                raise _einmix.EinmixError(
+                    f"z_project='volume' needs Z slices, but the stack {shape} has 1 per time point"
+                )
+            self.frame_shape = (shape[1] if z_project == "volume" else 1, shape[2], shape[3])
+        self.n_frames = shape[0]
+        self.volume = z_project == "volume"
+
+    def read(self, t: int) -> np.ndarray:
+        frame = np.asarray(self.stack if self.single else self.stack[t], dtype=np.float32)
+        if self.z_project == "max":
+            frame = frame.max(axis=0)
+        if frame.ndim == 2:
+            frame = frame[None]
+        if frame.shape != self.frame_shape:
+            raise _einmix.EinmixError(f"frame {t} has shape {frame.shape}, expected {self.frame_shape}")
+        return np.ascontiguousarray(frame)
+
+
+def _load_track(folder: str, name: str = "track") -> dict[str, Any]:
+    """A track written to ``folder`` as :func:`track` returns it."""
+    with np.load(os.path.join(folder, f"{name}.npz")) as npz:
+        out: dict[str, Any] = {key: npz[key] for key in npz.files}
+    out["metric"] = str(out["metric"][0])
+    out["pixel_size"] = float(out["pixel_size"])
+    summary = np.genfromtxt(
+        os.path.join(folder, "summary.csv"), delimiter=",", names=True, dtype=None, encoding="utf-8", ndmin=1
+    )
+    out["converged"] = np.asarray([str(v).lower() == "true" for v in summary["converged"]], dtype=bool)
+    out["time_ms"] = np.asarray(summary["time_ms"], dtype=np.float64)
+    out["effective_k"] = np.asarray(summary["effective_k"], dtype=np.int64)
+    out["reseed_reason"] = np.asarray(out["reseed_reason"], dtype=str)
+    return out
+
+
 def track(
-    stack: np.ndarray,
+    stack: Any,
     mask: Optional[np.ndarray] = None,
     *,
+    output: Optional[Union[str, os.PathLike]] = None,
+    resume: bool = False,
+    force: bool = False,
     mask_label: Optional[int] = None,
     k: Union[str, int] = "auto",
     background: Optional[Background] = None,
@@ -131,6 +197,14 @@ def track(
     Gaussians' weight, with the learned floor, whose share the fit estimates beside the
     posterior).
 
+    ``stack`` is any array-like indexed by frame: a numpy array or memmap, a zarr array, a
+    Dask array. It is read one frame at a time (``stack[t]``), so a video larger than memory
+    is tracked in the memory of one frame. ``output`` (a folder) writes the track there as the
+    frames finish (``track.npz``, ``summary.csv``, ``reseeds.csv``) with a checkpoint every few
+    seconds; ``resume=True`` continues a run stopped at any point (killed, interrupted, a bad
+    frame) from its last checkpoint, giving the arrays an uninterrupted run gives; ``force=True``
+    starts over an earlier run's files. The result is then read back from the folder.
+
     ``progress`` shows a long run move: a callable ``progress(frames_done, n_frames)`` called
     after each frame, or an object with tqdm's ``update(n)`` (a ``tqdm`` bar, updated by one per
     frame); by default (``None``) a tqdm bar when standard error is a terminal and tqdm is
@@ -145,47 +219,32 @@ def track(
     ``floor_share`` (NaN where a level was subtracted), ``time_ms``, and the re-seed report ``reseed_frame``, ``reseed_component``,
     ``reseed_reason`` (``"emptied"``, ``"collapsed"`` or ``"left_data"``), ``reseed_position``.
     """
-    s = np.asarray(stack)
     if z_project not in ("none", "max", "volume"):
         raise ValueError(f"z_project must be 'none', 'max' or 'volume', got {z_project!r}")
     if voxel_size is not None and z_project != "volume":
         raise ValueError("voxel_size is for volumes: pass z_project='volume' (2-D frames take pixel_size)")
-    if z_project == "none":
-        if s.ndim == 2:
-            s = s[None]
-        if s.ndim != 3:
-            raise _einmix.EinmixError(
-                f"stack must have shape (F, H, W) or (H, W), got {s.shape}; z-stacks (T, Z, H, W) "
-                "take z_project='max' or 'volume'"
-            )
-    else:
-        if s.ndim == 3:
-            s = s[None]
-        if s.ndim != 4:
-            raise _einmix.EinmixError(
-                f"with z_project={z_project!r} the stack must have shape (T, Z, H, W) or (Z, H, W), got {s.shape}"
-            )
-        if z_project == "max":
-            s = s.max(axis=1)
-        elif s.shape[1] < 2:
-            raise _einmix.EinmixError(
-                f"z_project='volume' needs Z slices, but the stack {s.shape} has 1 per time point"
-            )
+    if resume and force:
+        raise ValueError("resume=True continues a run and force=True starts over: choose one")
+    if (resume or force) and output is None:
+        raise ValueError("resume and force are about the files of a run: give output")
+    frames = _Frames(stack, z_project)
     if voxel_size is not None:
         voxel_size = tuple(float(v) for v in voxel_size)
         if len(voxel_size) != 3:
             raise ValueError(f"voxel_size is (z, row, col): three lengths, got {len(voxel_size)}")
-    s = np.ascontiguousarray(s, dtype=np.float32)
     if k == "auto":
         k_arg = None
     elif isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1:
         k_arg = int(k)
     else:
         raise _einmix.EinmixError(f"k must be 'auto' or an integer >= 1, got {k!r}")
-    callback, bar = _progress(progress, s.shape[0])
+    callback, bar = _progress(progress, frames.n_frames)
     result = _einmix.image_track(
-        s,
+        frames,
         _mask(mask, mask_label),
+        output=None if output is None else os.fspath(output),
+        resume=bool(resume),
+        force=bool(force),
         k=k_arg,
         background=_background(background),
         pixel_size=float(pixel_size),
@@ -213,7 +272,117 @@ def track(
     )
     if bar is not None:
         bar.close()
+    if output is not None:
+        return _load_track(os.fspath(output))
     return _arrays(result)
+
+
+def track_cells(
+    stack: Any,
+    labels: Any,
+    *,
+    output: Optional[Union[str, os.PathLike]] = None,
+    resume: bool = False,
+    force: bool = False,
+    z_project: str = "none",
+    progress: Any = None,
+    **options: Any,
+) -> dict[int, dict[str, Any]]:
+    """Track every labelled cell of ``stack`` as its own time-lapse, in one run (the video read
+    once, the cells of a frame fitted in parallel); the options are :func:`track`'s.
+
+    ``labels`` is a label image ``(H, W)`` for every frame (as Cellpose, StarDist or ITK-SNAP
+    write them), or an array-like ``(T, H, W)`` whose labels move with the cells (label = cell
+    identity across frames); for volumes (``z_project="volume"``) ``(Z, Y, X)`` or
+    ``(T, Z, Y, X)``. A cell may appear after the first frame or vanish before the last: its
+    track covers the frames where its label is present (its ``frames`` array) and a vanishing
+    is reported (``vanished_at``), not an error. Each cell's fit sees only its own pixels.
+
+    Writes ``output/cell_<label>/`` (``track.npz``, ``summary.csv``, ``reseeds.csv``) and
+    ``output/cells.csv`` (a temporary folder when ``output`` is None); ``resume=True``
+    continues a stopped run. Returns ``{label: result}``, each result :func:`track`'s dict
+    plus the cell's ``first_frame``, ``last_frame``, ``vanished_at`` (or None) and ``failed``
+    (why its track stopped early, or None).
+    """
+    if z_project not in ("none", "max", "volume"):
+        raise ValueError(f"z_project must be 'none', 'max' or 'volume', got {z_project!r}")
+    if resume and force:
+        raise ValueError("resume=True continues a run and force=True starts over: choose one")
+    unknown = set(options) - set(track.__kwdefaults__ or {})
+    if unknown or {"output", "resume", "force", "mask", "mask_label"} & set(options):
+        raise TypeError(f"track_cells() got unexpected keyword argument(s): {sorted(unknown or set(options))}")
+    frames = _Frames(stack, z_project)
+    if not hasattr(labels, "shape"):
+        labels = np.asarray(labels)
+    label_shape = tuple(int(n) for n in labels.shape)
+    fixed_ndim = 3 if frames.volume else 2
+    label_reader, label_image = None, None
+    if len(label_shape) == fixed_ndim:
+        image = np.asarray(labels, dtype=np.float32)
+        label_image = np.ascontiguousarray(image if frames.volume else image[None])
+    elif len(label_shape) == fixed_ndim + 1:
+        label_reader = _Frames(labels, "volume" if frames.volume else "none")
+    else:
+        raise _einmix.EinmixError(
+            f"labels must have shape {'(Z, Y, X) or (T, Z, Y, X)' if frames.volume else '(H, W) or (T, H, W)'}, "
+            f"got {label_shape}"
+        )
+    settings = dict(track.__kwdefaults__ or {})
+    settings.update(options)
+    with tempfile.TemporaryDirectory(prefix="einmix-cells-") as scratch:
+        folder = scratch if output is None else os.fspath(output)
+        callback, bar = _progress(progress, frames.n_frames)
+        k = settings["k"]
+        if k == "auto":
+            k_arg = None
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1:
+            k_arg = int(k)
+        else:
+            raise _einmix.EinmixError(f"k must be 'auto' or an integer >= 1, got {k!r}")
+        voxel_size = settings["voxel_size"]
+        cells = _einmix.image_track(
+            frames,
+            None,
+            output=folder,
+            resume=bool(resume),
+            force=bool(force),
+            labels=label_reader,
+            label_image=label_image,
+            k=k_arg,
+            background=_background(settings["background"]),
+            pixel_size=float(settings["pixel_size"]),
+            voxel_size=None if voxel_size is None else tuple(float(v) for v in voxel_size),
+            min_distance=int(settings["min_distance"]),
+            threshold=settings["threshold_abs"],
+            smooth=float(settings["smooth"]),
+            exclude_border=bool(settings["exclude_border"]),
+            num_peaks=settings["num_peaks"],
+            init_size=float(settings["init_size"]),
+            random_state=int(settings["random_state"]),
+            tol=float(settings["tol"]),
+            max_iter=int(settings["max_iter"]),
+            reg_covar=settings["reg_covar"],
+            weight_floor=settings["weight_floor"],
+            eigen_floor=float(settings["eigen_floor"]),
+            metric=settings["metric"],
+            reseed=bool(settings["reseed"]),
+            online=bool(settings["online"]),
+            bayesian=bool(settings["bayesian"]),
+            weight_concentration_prior=settings["weight_concentration_prior"],
+            laplacian=bool(settings["laplacian"]),
+            n_threads=settings["n_threads"],
+            progress=callback,
+        )
+        if bar is not None:
+            bar.close()
+        results: dict[int, dict[str, Any]] = {}
+        for cell in cells:
+            label = int(cell["label"])
+            result = _load_track(os.path.join(folder, f"cell_{label}"))
+            for key in ("first_frame", "last_frame", "vanished_at", "failed"):
+                result[key] = cell[key]
+            results[label] = result
+        return results
 
 
 def _progress(progress: Any, n_frames: int):

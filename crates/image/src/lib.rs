@@ -72,7 +72,8 @@ pub use render::{
     EDGE_COLOUR,
 };
 pub use run::{
-    track_cells, track_to_dir, CellReport, CellsReport, Labels, RunOptions, RunReport, SERIES_VALUES,
+    track_cells, track_to_dir, CellObserver, CellReport, CellsReport, Labels, RunOptions, RunReport,
+    SERIES_VALUES,
 };
 pub use stack::{FrameRange, Mask, ReadOptions, Stack, ZProject};
 pub use track::{

@@ -7,17 +7,16 @@
 use std::path::PathBuf;
 
 use einmix_image::{
-    component_distances, track_until, Background, Floor, FrameRange, Init, Mask, Metric, PeakOptions,
-    ReadOptions, Stack, Track, TrackOptions, ZProject,
+    component_distances, track_cells, track_frames, track_to_dir, Background, Floor, FrameRange, Init,
+    Labels, Mask, Metric, PeakOptions, ReadOptions, RunOptions, Track, TrackOptions, ZProject,
 };
-use numpy::{
-    IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn,
-};
+use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::EinmixError;
+use crate::frames::{PyFrames, Raised};
 
 fn to_py(e: einmix_image::Error) -> PyErr {
     match e {
@@ -30,21 +29,30 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
     s.parse().map_err(to_py)
 }
 
-/// Tracks a `(F, H, W)` float32 stack, or a `(T, Z, H, W)` stack of volumes (fitted in 3-D with
-/// `voxel_size`); returns a dict of numpy arrays (OrNet's npz fields and more).
+/// Tracks the frames of `frames` (`einmix.image`'s reader: 2-D frames, or volumes fitted in
+/// 3-D with `voxel_size`), one frame read at a time. Without `output`: returns a dict of numpy
+/// arrays (OrNet's npz fields and more). With `output`: writes the track there as it goes
+/// (`resume` continues a stopped run) and returns the run's report. With `labels` (a reader of
+/// label frames, or one label image `(Z, H, W)` as float32): every cell into
+/// `output/cell_<label>/`, returning the cells' reports.
 #[pyfunction]
 #[pyo3(signature = (
-    stack, mask=None, *, k=None, background=None, pixel_size=1.0, voxel_size=None, min_distance=5, threshold=None,
+    frames, mask=None, *, output=None, resume=false, force=false, labels=None, label_image=None, k=None, background=None, pixel_size=1.0, voxel_size=None, min_distance=5, threshold=None,
     smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
-    reseed=true, laplacian=true, n_threads=None, frames=None, online=false, bayesian=false,
+    reseed=true, laplacian=true, n_threads=None, source_frames=None, online=false, bayesian=false,
     weight_concentration_prior=None, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn image_track<'py>(
     py: Python<'py>,
-    stack: PyReadonlyArrayDyn<'py, f32>,
+    frames: Bound<'py, PyAny>,
     mask: Option<PyReadonlyArray2<'py, bool>>,
+    output: Option<PathBuf>,
+    resume: bool,
+    force: bool,
+    labels: Option<Bound<'py, PyAny>>,
+    label_image: Option<PyReadonlyArray3<'py, f32>>,
     k: Option<usize>,
     background: Option<&str>,
     pixel_size: f64,
@@ -65,12 +73,12 @@ fn image_track<'py>(
     reseed: bool,
     laplacian: bool,
     n_threads: Option<usize>,
-    frames: Option<Vec<usize>>,
+    source_frames: Option<Vec<usize>>,
     online: bool,
     bayesian: bool,
     weight_concentration_prior: Option<f64>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Py<PyAny>> {
     let init = match k {
         Some(k) => Init::KMeansPlusPlus { k, seed: random_state },
         None => Init::Peaks(PeakOptions {
@@ -103,40 +111,109 @@ fn image_track<'py>(
         bayesian,
         weight_concentration_prior,
     };
-    let pixels = stack.as_array();
-    let mut stack = match pixels.ndim() {
-        3 => Stack::new(pixels.to_owned().into_dimensionality().expect("three axes")),
-        4 => Stack::from_volumes(pixels.to_owned().into_dimensionality().expect("four axes")),
-        n => {
-            return Err(EinmixError::new_err(format!(
-                "stack must have shape (F, H, W) or, for volumes, (T, Z, H, W); got {n} axes"
-            )))
-        }
-    };
-    if let Some(f) = frames {
-        if f.len() == stack.n_frames() {
-            stack.source_frames = f;
-        }
-    }
+    let raised: Raised = Default::default();
+    let mut source = PyFrames::new(&frames, source_frames, raised.clone())?;
     let mask = mask.map(|m| Mask::from_bools(m.as_array().to_owned()));
     // `progress(frames_done, n_frames)` after each frame, with the GIL; an exception it raises
     // (a KeyboardInterrupt, say) stops the run after that frame and is raised here.
-    let n_frames = stack.n_frames();
-    let (mut done, mut raised): (usize, Option<PyErr>) = (0, None);
-    let result = py.detach(|| {
-        track_until(&stack, mask.as_ref(), &options, &mut |_| {
-            done += 1;
-            if let Some(cb) = &progress {
-                raised = Python::attach(|py| cb.call1(py, (done, n_frames)).err());
+    let n_frames = einmix_image::FrameSource::n_frames(&source);
+    let progress_raised: Raised = Default::default();
+    let report = |done: usize| -> bool {
+        let Some(cb) = &progress else { return true };
+        let error = Python::attach(|py| cb.call1(py, (done, n_frames)).err());
+        match error {
+            Some(e) => {
+                if let Ok(mut slot) = progress_raised.lock() {
+                    slot.get_or_insert(e);
+                }
+                false
             }
-            raised.is_none()
+            None => true,
+        }
+    };
+    let raise = |result: einmix_image::Result<Py<PyAny>>| -> PyResult<Py<PyAny>> {
+        for slot in [&progress_raised, &raised] {
+            if let Some(e) = slot.lock().ok().and_then(|mut s| s.take()) {
+                return Err(e);
+            }
+        }
+        result.map_err(to_py)
+    };
+    let run = |output: PathBuf| RunOptions { resume, force, ..RunOptions::new(output) };
+    if labels.is_some() || label_image.is_some() {
+        let Some(output) = output else {
+            return Err(EinmixError::new_err("tracking cells writes a folder per cell: give output"));
+        };
+        let labels = match (labels, label_image) {
+            (Some(reader), _) => Labels::PerFrame(Box::new(PyFrames::new(&reader, None, raised.clone())?)),
+            (None, Some(image)) => Labels::Fixed(image.as_array().to_owned()),
+            (None, None) => unreachable!(),
+        };
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let result = py.detach(|| {
+            track_cells(&mut source, labels, "labels", &options, &run(output), &|_, position, _, _| {
+                // Progress counts frames: the first cell to finish a frame reports it.
+                if done.fetch_max(position + 1, std::sync::atomic::Ordering::SeqCst) < position + 1 {
+                    return report(position + 1);
+                }
+                true
+            })
+        });
+        let cells = match result {
+            Ok(r) => Ok(r.cells),
+            Err(e) => Err(e),
+        };
+        let as_dicts = cells.map(|cells| -> Py<PyAny> {
+            let list: Vec<Py<PyAny>> = cells
+                .iter()
+                .map(|c| {
+                    let d = PyDict::new(py);
+                    let _ = d.set_item("label", c.label);
+                    let _ = d.set_item("first_frame", c.first_frame);
+                    let _ = d.set_item("last_frame", c.last_frame);
+                    let _ = d.set_item("n_frames", c.n_frames);
+                    let _ = d.set_item("k", c.n_components);
+                    let _ = d.set_item("median_floor_share", c.median_floor_share);
+                    let _ = d.set_item("time_s", c.elapsed_ms / 1e3);
+                    let _ = d.set_item("vanished_at", c.vanished_at);
+                    let _ = d.set_item("failed", c.failed.clone());
+                    d.into_any().unbind()
+                })
+                .collect();
+            list.into_pyobject(py).expect("a list").into_any().unbind()
+        });
+        return raise(as_dicts);
+    }
+    if let Some(output) = output {
+        let result = py.detach(|| {
+            track_to_dir(&mut source, mask.as_ref(), &options, &run(output), &mut |position, _, _| {
+                report(position + 1)
+            })
+        });
+        let as_dict = result.map(|r| -> Py<PyAny> {
+            let d = PyDict::new(py);
+            let _ = d.set_item("n_frames", r.n_frames);
+            let _ = d.set_item("complete", r.complete);
+            let _ = d.set_item("resumed_at", r.resumed_at);
+            d.into_any().unbind()
+        });
+        return raise(as_dict);
+    }
+    let mut done = 0;
+    let result = py.detach(|| {
+        track_frames(&mut source, mask.as_ref(), &options, &mut |_| {
+            done += 1;
+            report(done)
         })
     });
-    if let Some(e) = raised {
-        return Err(e);
-    }
-    let result = result.map_err(to_py)?;
-    track_dict(py, &result)
+    let as_dict = match result {
+        Ok(track) => match track_dict(py, &track) {
+            Ok(d) => Ok(d.into_any().unbind()),
+            Err(e) => return Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    raise(as_dict)
 }
 
 fn track_dict<'py>(py: Python<'py>, t: &Track) -> PyResult<Bound<'py, PyDict>> {

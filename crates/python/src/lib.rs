@@ -10,6 +10,7 @@ mod blockwise;
 mod convert;
 mod error;
 mod files;
+mod frames;
 mod image;
 mod online;
 mod partitions;

@@ -169,6 +169,10 @@ fn cell_view(labels: ArrayView3<f32>, pixels: ArrayView3<f32>, label: i64) -> (M
     (Mask::from_bools(inside), Some(own))
 }
 
+/// Sees each cell's frame as it is done: label, position in the selection, fit, pixels;
+/// returns false to stop the run after the frame.
+pub type CellObserver<'a> = dyn Fn(i64, usize, &FrameFit, ArrayView3<f32>) -> bool + Sync + 'a;
+
 /// Tracks every labelled cell of `source` into `run.output/cell_<label>/`, as the module
 /// describes; `observer` sees each cell's frame as it is done (label, position in the
 /// selection, fit, pixels) and returns false to stop after the frame.
@@ -178,7 +182,7 @@ pub fn track_cells(
     labels_name: &str,
     options: &TrackOptions,
     run: &RunOptions,
-    observer: &(dyn Fn(i64, usize, &FrameFit, ArrayView3<f32>) -> bool + Sync),
+    observer: &CellObserver<'_>,
 ) -> Result<CellsReport> {
     let (z, h, w) = source.frame_shape();
     let volume = source.is_volume();
@@ -315,7 +319,7 @@ pub fn track_cells(
             }
         };
         for &label in &present {
-            if !cells.contains_key(&label) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = cells.entry(label) {
                 let mut files = TrackFiles::new(&cell_dir(label), "track");
                 let dir = cell_dir(label);
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -340,7 +344,7 @@ pub fn track_cells(
                     present: false,
                 };
                 let tracker = Tracker::new(cell_options.clone(), None)?;
-                cells.insert(label, Cell { state, tracker, files });
+                slot.insert(Cell { state, tracker, files });
             }
         }
         let going: Vec<bool> = pool.install(|| {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{Array3, ArrayView3};
 
-pub use cells::{track_cells, CellReport, CellsReport, Labels};
+pub use cells::{track_cells, CellObserver, CellReport, CellsReport, Labels};
 use checkpoint::{fingerprint, Checkpoint, Input};
 use files::TrackFiles;
 pub use files::SERIES_VALUES;
