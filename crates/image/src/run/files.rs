@@ -48,6 +48,9 @@ pub(crate) struct TrackFiles {
     pub lengths: Lengths,
 }
 
+/// Buffered bytes past which the parts are appended to their files before the next checkpoint.
+const FLUSH_BYTES: usize = 1 << 20;
+
 /// Values per frame in a run's graph series (frame, mean distance, mean nearest distance,
 /// algebraic connectivity, re-seeded).
 pub const SERIES_VALUES: usize = 5;
@@ -213,7 +216,17 @@ impl TrackFiles {
         }
         self.lengths.n += 1;
         self.lengths.r += fit.reseeds.len();
+        // Between checkpoints the arrays wait in memory, but never more than this: a long run
+        // holds no more than a short one (the checkpoint keeps its own record of the lengths).
+        if self.buffered() > FLUSH_BYTES {
+            self.flush()?;
+        }
         Ok(())
+    }
+
+    fn buffered(&self) -> usize {
+        let parts: usize = self.frames.iter().chain(&self.reseeds).map(Vec::len).sum();
+        parts + self.reasons.len() + self.series.len()
     }
 
     /// Appends the buffered arrays to their parts; afterwards [`TrackFiles::lengths`] is what a
