@@ -306,6 +306,12 @@ fn labels_track_every_cell_into_its_folder() {
     }
     let csv = dir.text("cells/cells.csv");
     assert!(csv.lines().nth(1).unwrap().starts_with("1,0,5,6,"), "{csv}");
+    // A second run does not replace the cells without --force.
+    let again = ["image", "track", "v.npy", "--labels", "labels.npy", "-q", "-o", "cells"];
+    dir.einmix(&again).assert().code(2).stderr(contains("cells.csv exists"));
+    let mut forced = again.to_vec();
+    forced.push("--force");
+    dir.einmix(&forced).assert().success();
     dir.write("small.npy", common::npy("<u2", false, "(4, 4)", &[1u8; 32]));
     dir.einmix(&["image", "track", "v.npy", "--labels", "small.npy", "-q", "-o", "bad"])
         .assert()

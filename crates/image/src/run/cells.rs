@@ -261,6 +261,15 @@ pub fn track_cells(
         }
         saved.run
     } else {
+        let listed = run.output.join("cells.csv");
+        if !run.force && listed.exists() && !checkpoint_path.exists() {
+            return Err(Error::Checkpoint {
+                problem: format!(
+                    "{} exists: replace the cells with --force (Python: force=True)",
+                    listed.display()
+                ),
+            });
+        }
         if !run.force && checkpoint_path.exists() {
             return Err(Error::Checkpoint {
                 problem: format!(
