@@ -424,10 +424,11 @@ pub fn track_cells(
     }
     let complete = !stopped && state.next == source.n_frames();
     if complete {
+        // The checkpoint first, as for one track.
+        std::fs::remove_file(&checkpoint_path).map_err(|e| Error::io(&checkpoint_path, e))?;
         for cell in cells.values() {
             cell.files.remove_parts()?;
         }
-        std::fs::remove_file(&checkpoint_path).map_err(|e| Error::io(&checkpoint_path, e))?;
     }
     Ok(CellsReport { cells: reports, n_frames: state.next, resumed_at, complete })
 }

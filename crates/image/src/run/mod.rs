@@ -263,8 +263,10 @@ pub fn track_to_dir(
         series: files.series()?,
     };
     if complete {
-        files.remove_parts()?;
+        // The checkpoint first: killed between the two, the run is complete and a stale parts
+        // folder is all that is left (a resume would otherwise find a checkpoint without parts).
         std::fs::remove_file(&checkpoint_path).map_err(|e| Error::io(&checkpoint_path, e))?;
+        files.remove_parts()?;
     }
     Ok(report)
 }
