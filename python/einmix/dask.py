@@ -28,9 +28,19 @@ from __future__ import annotations
 
 from . import _dask_engine
 from ._dask_engine import is_dask_collection, partial_fit, predict, predict_proba, score_samples
+from ._dask_image import track_cells, track_videos
 from ._gaussian_mixture import GaussianMixture
 
-__all__ = ["fit", "partial_fit", "predict", "predict_proba", "score_samples", "is_dask_collection"]
+__all__ = [
+    "fit",
+    "partial_fit",
+    "predict",
+    "predict_proba",
+    "score_samples",
+    "is_dask_collection",
+    "track_cells",
+    "track_videos",
+]
 
 
 def fit(
