@@ -51,7 +51,13 @@ def labels_in(labels: Any, fixed_ndim: int) -> list[int]:
         frames = (labels[t] for t in range(labels.shape[0]))
     seen: set[int] = set()
     for frame in frames:
-        seen.update(int(v) for v in np.unique(np.asarray(frame)) if v != 0)
+        values = np.unique(np.asarray(frame))
+        if not np.all(np.isfinite(values) & (values == np.round(values))):
+            from ._einmix import EinmixError
+
+            bad = values[~(np.isfinite(values) & (values == np.round(values)))][0]
+            raise EinmixError(f"labels must be integers, but they hold {bad}")
+        seen.update(int(v) for v in values if v != 0)
     return sorted(seen)
 
 

@@ -232,49 +232,63 @@ def track(
         voxel_size = tuple(float(v) for v in voxel_size)
         if len(voxel_size) != 3:
             raise ValueError(f"voxel_size is (z, row, col): three lengths, got {len(voxel_size)}")
+    settings = {name: value for name, value in locals().items() if name in (track.__kwdefaults__ or {})}
+    options = _binding_options(settings)
+    callback, bar = _progress(progress, frames.n_frames)
+    try:
+        result = _einmix.image_track(
+            frames,
+            _mask(mask, mask_label),
+            output=None if output is None else os.fspath(output),
+            resume=bool(resume),
+            force=bool(force),
+            progress=callback,
+            **options,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if output is not None:
+        return _load_track(os.fspath(output))
+    return _arrays(result)
+
+
+def _binding_options(o: dict[str, Any]) -> dict[str, Any]:
+    """:func:`track`'s settings ``o`` as ``_einmix.image_track`` takes them (one place for
+    :func:`track` and :func:`track_cells`)."""
+    k = o["k"]
     if k == "auto":
         k_arg = None
     elif isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1:
         k_arg = int(k)
     else:
         raise _einmix.EinmixError(f"k must be 'auto' or an integer >= 1, got {k!r}")
-    callback, bar = _progress(progress, frames.n_frames)
-    result = _einmix.image_track(
-        frames,
-        _mask(mask, mask_label),
-        output=None if output is None else os.fspath(output),
-        resume=bool(resume),
-        force=bool(force),
+    voxel_size = o["voxel_size"]
+    return dict(
         k=k_arg,
-        background=_background(background),
-        pixel_size=float(pixel_size),
-        voxel_size=voxel_size,
-        min_distance=int(min_distance),
-        threshold=threshold_abs,
-        smooth=float(smooth),
-        exclude_border=bool(exclude_border),
-        num_peaks=num_peaks,
-        init_size=float(init_size),
-        random_state=int(random_state),
-        tol=float(tol),
-        max_iter=int(max_iter),
-        reg_covar=reg_covar,
-        weight_floor=weight_floor,
-        eigen_floor=float(eigen_floor),
-        metric=metric,
-        reseed=bool(reseed),
-        online=bool(online),
-        bayesian=bool(bayesian),
-        weight_concentration_prior=weight_concentration_prior,
-        laplacian=bool(laplacian),
-        n_threads=n_threads,
-        progress=callback,
+        background=_background(o["background"]),
+        pixel_size=float(o["pixel_size"]),
+        voxel_size=None if voxel_size is None else tuple(float(v) for v in voxel_size),
+        min_distance=int(o["min_distance"]),
+        threshold=o["threshold_abs"],
+        smooth=float(o["smooth"]),
+        exclude_border=bool(o["exclude_border"]),
+        num_peaks=o["num_peaks"],
+        init_size=float(o["init_size"]),
+        random_state=int(o["random_state"]),
+        tol=float(o["tol"]),
+        max_iter=int(o["max_iter"]),
+        reg_covar=o["reg_covar"],
+        weight_floor=o["weight_floor"],
+        eigen_floor=float(o["eigen_floor"]),
+        metric=o["metric"],
+        reseed=bool(o["reseed"]),
+        online=bool(o["online"]),
+        bayesian=bool(o["bayesian"]),
+        weight_concentration_prior=o["weight_concentration_prior"],
+        laplacian=bool(o["laplacian"]),
+        n_threads=o["n_threads"],
     )
-    if bar is not None:
-        bar.close()
-    if output is not None:
-        return _load_track(os.fspath(output))
-    return _arrays(result)
 
 
 def track_cells(
@@ -308,6 +322,8 @@ def track_cells(
         raise ValueError(f"z_project must be 'none', 'max' or 'volume', got {z_project!r}")
     if resume and force:
         raise ValueError("resume=True continues a run and force=True starts over: choose one")
+    if resume and output is None:
+        raise ValueError("resume continues the run in a folder: give output")
     unknown = set(options) - set(track.__kwdefaults__ or {})
     if unknown or {"output", "resume", "force", "mask", "mask_label"} & set(options):
         raise TypeError(f"track_cells() got unexpected keyword argument(s): {sorted(unknown or set(options))}")
@@ -331,50 +347,23 @@ def track_cells(
     settings.update(options)
     with tempfile.TemporaryDirectory(prefix="einmix-cells-") as scratch:
         folder = scratch if output is None else os.fspath(output)
+        options = _binding_options(settings)
         callback, bar = _progress(progress, frames.n_frames)
-        k = settings["k"]
-        if k == "auto":
-            k_arg = None
-        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1:
-            k_arg = int(k)
-        else:
-            raise _einmix.EinmixError(f"k must be 'auto' or an integer >= 1, got {k!r}")
-        voxel_size = settings["voxel_size"]
-        cells = _einmix.image_track(
-            frames,
-            None,
-            output=folder,
-            resume=bool(resume),
-            force=bool(force),
-            labels=label_reader,
-            label_image=label_image,
-            k=k_arg,
-            background=_background(settings["background"]),
-            pixel_size=float(settings["pixel_size"]),
-            voxel_size=None if voxel_size is None else tuple(float(v) for v in voxel_size),
-            min_distance=int(settings["min_distance"]),
-            threshold=settings["threshold_abs"],
-            smooth=float(settings["smooth"]),
-            exclude_border=bool(settings["exclude_border"]),
-            num_peaks=settings["num_peaks"],
-            init_size=float(settings["init_size"]),
-            random_state=int(settings["random_state"]),
-            tol=float(settings["tol"]),
-            max_iter=int(settings["max_iter"]),
-            reg_covar=settings["reg_covar"],
-            weight_floor=settings["weight_floor"],
-            eigen_floor=float(settings["eigen_floor"]),
-            metric=settings["metric"],
-            reseed=bool(settings["reseed"]),
-            online=bool(settings["online"]),
-            bayesian=bool(settings["bayesian"]),
-            weight_concentration_prior=settings["weight_concentration_prior"],
-            laplacian=bool(settings["laplacian"]),
-            n_threads=settings["n_threads"],
-            progress=callback,
-        )
-        if bar is not None:
-            bar.close()
+        try:
+            cells = _einmix.image_track(
+                frames,
+                None,
+                output=folder,
+                resume=bool(resume),
+                force=bool(force),
+                labels=label_reader,
+                label_image=label_image,
+                progress=callback,
+                **options,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
         results: dict[int, dict[str, Any]] = {}
         for cell in cells:
             label = int(cell["label"])

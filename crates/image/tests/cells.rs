@@ -137,6 +137,21 @@ fn a_stopped_cells_run_resumes_to_the_uninterrupted_files() {
     };
     let whole = dir.path().join("whole");
     run(&whole, false, None);
+    // Other labels cannot continue a stopped run.
+    let other = dir.path().join("other");
+    let _ = run(&other, false, Some(2));
+    let shifted = Stack::new(moving(n).mapv(|v| if v == 3.0 { 4.0 } else { v }));
+    let err = track_cells(
+        &mut StackFrames::new(&stack),
+        Labels::PerFrame(Box::new(StackFrames::new(&shifted))),
+        "moving",
+        &options(),
+        &RunOptions { resume: true, ..RunOptions::new(&other) },
+        &never_stop,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("option labels: "), "{err}");
     let out = dir.path().join("stopped");
     assert!(!run(&out, false, Some(3)).complete);
     assert!(run(&out, true, None).complete);

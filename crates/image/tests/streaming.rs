@@ -295,3 +295,65 @@ fn options_for_the_floor_subtracted_track_stream_the_same() {
         );
     }
 }
+
+#[test]
+fn a_run_killed_before_its_first_checkpoint_resumes_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("video.tif");
+    write_tiff(&path, &video(8));
+    let whole = dir.path().join("whole");
+    stream(&path, &whole, &run(&whole), None).unwrap();
+    // A panic in the observer unwinds out of the run without a checkpoint, as a kill would.
+    let out = dir.path().join("killed");
+    let slow = RunOptions {
+        checkpoint_frames: 1000,
+        checkpoint_every: std::time::Duration::from_secs(3600),
+        ..run(&out)
+    };
+    for at in [0, 5] {
+        let killed = std::panic::catch_unwind(|| {
+            let mut source = open_frames(&path, &ReadOptions::default()).unwrap();
+            let _ = track_to_dir(
+                &mut source,
+                None,
+                &options(),
+                &RunOptions { force: true, ..slow.clone() },
+                &mut |p, _, _| {
+                    if p == at {
+                        panic!("killed");
+                    }
+                    true
+                },
+            );
+        });
+        assert!(killed.is_err());
+        stream(&path, &out, &RunOptions { resume: true, ..run(&out) }, None).unwrap();
+        assert_eq!(
+            std::fs::read(out.join("track.npz")).unwrap(),
+            std::fs::read(whole.join("track.npz")).unwrap()
+        );
+        assert_eq!(summary_without_times(&out), summary_without_times(&whole));
+    }
+}
+
+#[test]
+fn a_complete_run_kept_for_its_caller_resumes_to_nothing_new_and_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("video.tif");
+    write_tiff(&path, &video(6));
+    let out = dir.path().join("out");
+    let kept = RunOptions { keep_checkpoint: true, ..run(&out) };
+    stream(&path, &out, &kept, None).unwrap();
+    let first = std::fs::read(out.join("track.npz")).unwrap();
+    assert!(out.join(".track.checkpoint.json").exists(), "kept for the caller");
+    // Killed before the caller finished: a resume fits nothing and gives the same track.
+    let mut source = open_frames(&path, &ReadOptions::default()).unwrap();
+    let resumed = RunOptions { resume: true, ..kept.clone() };
+    let report =
+        track_to_dir(&mut source, None, &options(), &resumed, &mut |_, _, _| panic!("no frame is left"))
+            .unwrap();
+    assert!(report.complete && report.resumed_at == Some(6));
+    assert_eq!(std::fs::read(out.join("track.npz")).unwrap(), first);
+    kept.finish().unwrap();
+    assert!(!out.join(".track.checkpoint.json").exists() && !out.join(".track.parts").exists());
+}

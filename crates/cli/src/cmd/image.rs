@@ -145,6 +145,8 @@ fn run_pipeline(input: &Path, read: &ReadOptions, p: &PipelineArgs, run: &Run) -
         .into_iter()
         .collect(),
         name: run.name.to_string(),
+        // The graph picture is drawn after the frames: the run is finished once it is written.
+        keep_checkpoint: true,
         ..RunOptions::new(&p.output)
     };
     let look = Look { options: &options, edges: !p.no_edges, volume: source.is_volume() };
@@ -179,7 +181,7 @@ fn demo(a: &DemoImageArgs) -> Result<ExitCode, CliError> {
         stack.shape().1
     ));
     drop(reporter);
-    let run = RunOptions { force: a.force, ..RunOptions::new(&a.output) };
+    let run = RunOptions { force: a.force, keep_checkpoint: true, ..RunOptions::new(&a.output) };
     let look = Look { options: &options, edges: true, volume: false };
     execute(&mut StackFrames::new(&stack), None, &run, &outputs, &look, a.verbosity, Path::new("<demo>"))
 }
@@ -378,6 +380,9 @@ fn execute(
         let png = graph_plot(&report, look.options.metric, input)
             .map_err(|message| CliError::Plot { file: Source::Path(path.clone()), message })?;
         outputs.write(&path, &png)?;
+    }
+    if report.complete {
+        run.finish()?;
     }
     reporter.note(format!(
         "{} frame(s), K = {}, {:.1} ms per frame, {} re-seeded; wrote {}",

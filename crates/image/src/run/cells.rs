@@ -5,7 +5,9 @@
 //! cells (label = cell identity), or `(Z, Y, X)` / `(T, Z, Y, X)` for volumes. A cell may
 //! appear after the first frame or vanish before the last: its track covers the frames where
 //! its label is present (its `frames` array says which), and a vanishing is reported in
-//! `OUT/cells.csv`, not an error. One checkpoint holds every cell's state.
+//! `OUT/cells.csv`, not an error. A label that comes back after vanishing continues its track
+//! from its last model (its `frames` array shows the gap; `vanished_at` is the first one). One
+//! checkpoint holds every cell's state.
 //!
 //! A cell's fit sees only its own pixels: its 2-D footprint is the tracker's mask (so the
 //! learned floor's box is the cell's), and with a 3-D label the voxels of other labels in that
@@ -59,14 +61,22 @@ impl Labels<'static> {
         }
         let (z, _, _) = video.frame_shape();
         let options = if video.is_volume() {
-            ReadOptions { z_project: ZProject::Volume, z_slices: Some(z), frames, channel: None }
+            ReadOptions {
+                z_project: ZProject::Volume,
+                z_slices: Some(z),
+                frames: Default::default(),
+                channel: None,
+            }
         } else {
-            ReadOptions { frames, ..plain }
+            plain
         };
-        let mut labels = crate::io::frames::open_frames(path, &options)?;
-        if labels.n_frames() == 1 {
-            return Ok(Labels::Fixed(labels.read_frame(0)?));
+        // One label volume serves every frame, whatever frames are selected; a stack of them
+        // is read with the video's selection.
+        let mut whole = crate::io::frames::open_frames(path, &options)?;
+        if whole.n_frames() == 1 {
+            return Ok(Labels::Fixed(whole.read_frame(0)?));
         }
+        let labels = crate::io::frames::open_frames(path, &ReadOptions { frames, ..options })?;
         Ok(Labels::PerFrame(Box::new(labels)))
     }
 }
@@ -113,7 +123,6 @@ struct CellState {
     report: CellReport,
     lengths: Lengths,
     tracker: Option<crate::TrackerState>,
-    floor_shares: Vec<f64>,
     present: bool,
 }
 
@@ -216,14 +225,22 @@ pub fn track_cells(
     // Cells run side by side, one thread each (a fit's numbers do not depend on its threads).
     let threads = options.n_threads.unwrap_or_else(rayon::current_num_threads).max(1);
     cell_options.n_threads = Some(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Encode { message: format!("thread pool: {e}") })?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
+        Error::io(&run.output, std::io::Error::other(format!("cannot start the cells' threads: {e}")))
+    })?;
     let probe = Tracker::new(cell_options.clone(), None)?;
     let grid: Grid = probe.grid_for(volume);
     let mut settings = checkpoint::settings(&cell_options);
     settings.extend(run.settings.clone());
+    // The labels shape every cell: a resumed run must have the same ones.
+    let labels_identity = match &mut labels {
+        Labels::Fixed(l) => format!("image {}", fingerprint(l.view())),
+        Labels::PerFrame(s) => {
+            let first = s.read_frame(0)?;
+            format!("stack {} from frame {}", s.describe(), fingerprint(first.view()))
+        }
+    };
+    settings.insert("labels".into(), labels_identity);
     std::fs::create_dir_all(&run.output).map_err(|e| Error::io(&run.output, e))?;
     let checkpoint_path = checkpoint::path(&run.output, "cells");
     let read = |s: &mut dyn FrameSource, i: usize| {
@@ -250,6 +267,15 @@ pub fn track_cells(
             problem: format!("{} is not an einmix cells checkpoint: {e}", checkpoint_path.display()),
         })?;
         saved.run.check(&settings, &input)?;
+        if saved.run.next > source.n_frames() {
+            return Err(Error::Checkpoint {
+                problem: format!(
+                    "the checkpoint has {} frames done, but the input now selects {}",
+                    saved.run.next,
+                    source.n_frames()
+                ),
+            });
+        }
         for (label, cell) in saved.cells {
             let mut files = TrackFiles::new(&cell_dir(label), "track");
             files.resume(&cell.lengths)?;
@@ -279,6 +305,9 @@ pub fn track_cells(
                 ),
             });
         }
+        if run.force && checkpoint_path.exists() {
+            std::fs::remove_file(&checkpoint_path).map_err(|e| Error::io(&checkpoint_path, e))?;
+        }
         Checkpoint::new(settings, input)
     };
     let resumed_at = run.resume.then_some(state.next);
@@ -295,6 +324,10 @@ pub fn track_cells(
             .expect("a checkpoint serialises");
         write_atomic(&checkpoint_path, text.as_bytes())
     };
+    // A checkpoint before the first frame: a kill now leaves a run that resumes from the start.
+    if !run.resume {
+        save(&mut cells, &state)?;
+    }
     let (mut since, mut frames_since) = (Instant::now(), 0usize);
     let mut stopped = false;
     let mut failure = None;
@@ -345,13 +378,7 @@ pub fn track_cells(
                     vanished_at: None,
                     failed: None,
                 };
-                let state = CellState {
-                    report,
-                    lengths: Lengths::default(),
-                    tracker: None,
-                    floor_shares: vec![],
-                    present: false,
-                };
+                let state = CellState { report, lengths: Lengths::default(), tracker: None, present: false };
                 let tracker = Tracker::new(cell_options.clone(), None)?;
                 slot.insert(Cell { state, tracker, files });
             }
@@ -379,7 +406,6 @@ pub fn track_cells(
                             r.n_frames += 1;
                             r.n_components = fit.mixture.n_components();
                             r.elapsed_ms += fit.elapsed.as_secs_f64() * 1e3;
-                            cell.state.floor_shares.extend(fit.floor_share.filter(|s| s.is_finite()));
                             Ok(observer(label, position, &fit, view))
                         }
                         // One cell that cannot be fitted (no peak in its first frame, say) is
@@ -412,8 +438,9 @@ pub fn track_cells(
     for cell in cells.values_mut() {
         let options = cell.tracker.options();
         cell.files.write_npz(options.metric, options.pixel_size, &grid)?;
-        let mut shares: Vec<f64> =
-            cell.state.floor_shares.iter().copied().filter(|v| v.is_finite()).collect();
+        // From the floor-share part: a per-frame list kept in the checkpoint would grow with
+        // the video.
+        let mut shares: Vec<f64> = cell.files.floor_shares()?.into_iter().filter(|v| v.is_finite()).collect();
         shares.sort_by(f64::total_cmp);
         cell.state.report.median_floor_share = median(&shares);
         reports.push(cell.state.report.clone());

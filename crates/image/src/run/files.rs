@@ -98,7 +98,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn temporary(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    // A fixed name: a run killed while writing leaves one such file, which the next write of
+    // the same output replaces (two runs never write one folder at once).
+    path.with_file_name(format!(".{name}.tmp"))
 }
 
 impl TrackFiles {
@@ -312,5 +314,15 @@ impl TrackFiles {
     pub(crate) fn remove_parts(&self) -> Result<()> {
         let parts = self.parts_dir();
         std::fs::remove_dir_all(&parts).map_err(io(&parts))
+    }
+
+    /// Each frame's learned floor share so far, read back from its part (NaN where a level
+    /// was subtracted).
+    pub(crate) fn floor_shares(&self) -> Result<Vec<f64>> {
+        let i = FRAME_MEMBERS.iter().position(|&m| m == "floor_share").expect("a member");
+        let path = self.part("floor_share");
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let bytes = &bytes[..self.lengths.frames[i] as usize];
+        Ok(bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect())
     }
 }

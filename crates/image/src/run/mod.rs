@@ -52,6 +52,10 @@ pub struct RunOptions {
     /// Settings of the caller's that shape the numbers (how the file was read, say), checked
     /// on resume beside the tracking options.
     pub settings: BTreeMap<String, String>,
+    /// Leave the checkpoint of a complete run for the caller to remove with
+    /// [`RunOptions::finish`] once its own outputs (a picture of the whole run, say) are
+    /// written [false]: killed before that, `resume` finds the run complete and writes them.
+    pub keep_checkpoint: bool,
 }
 
 impl RunOptions {
@@ -65,11 +69,10 @@ impl RunOptions {
             checkpoint_every: Duration::from_secs(5),
             checkpoint_frames: 100,
             settings: BTreeMap::new(),
+            keep_checkpoint: false,
         }
     }
-}
 
-impl RunOptions {
     /// An error when `output` holds an unfinished run (its checkpoint) and this run neither
     /// resumes it nor forces a fresh start: a caller checks this before its own checks of the
     /// files, so that the message says how to continue.
@@ -84,6 +87,20 @@ impl RunOptions {
                 checkpoint.display()
             ),
         })
+    }
+
+    /// Removes a complete run's checkpoint, then its parts (in that order: killed between the
+    /// two, the run is complete and a stale parts folder is all that is left).
+    pub fn finish(&self) -> Result<()> {
+        let checkpoint = checkpoint::path(&self.output, &self.name);
+        if checkpoint.exists() {
+            std::fs::remove_file(&checkpoint).map_err(|e| Error::io(&checkpoint, e))?;
+        }
+        let parts = TrackFiles::new(&self.output, &self.name).parts_dir();
+        if parts.exists() {
+            std::fs::remove_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -162,16 +179,16 @@ pub fn track_to_dir(
         }
         let state = Checkpoint::load(&checkpoint_path)?;
         state.check(&settings, &input)?;
+        if state.next > source.n_frames() {
+            return Err(Error::Checkpoint {
+                problem: format!(
+                    "the checkpoint has {} frames done, but the input now selects {}",
+                    state.next,
+                    source.n_frames()
+                ),
+            });
+        }
         if let (Some(last), true) = (&state.last_frame, state.next > 0) {
-            if state.next > source.n_frames() {
-                return Err(Error::Checkpoint {
-                    problem: format!(
-                        "the checkpoint has {} frames done, but the input now selects {}",
-                        state.next,
-                        source.n_frames()
-                    ),
-                });
-            }
             if fingerprint(read(source, state.next - 1)?.view()) != *last {
                 return Err(Error::Checkpoint {
                     problem: format!(
@@ -194,13 +211,27 @@ pub fn track_to_dir(
                 problem: format!("{} exists: replace it with --force (Python: force=True)", found.display()),
             });
         }
+        if run.force {
+            // An earlier run's checkpoint and track go before anything new is written, so that
+            // a kill now leaves neither a stale checkpoint nor a stale track behind.
+            for old in [checkpoint_path.clone(), files.npz()] {
+                if old.exists() {
+                    std::fs::remove_file(&old).map_err(|e| Error::io(&old, e))?;
+                }
+            }
+        }
         files.start(&grid)?;
-        let state = Checkpoint::new(settings, input);
+        let mut state = Checkpoint::new(settings, input);
+        // The files' first lengths (the CSV headers): a kill before the first frame's
+        // checkpoint resumes from them.
+        state.lengths = files.lengths.clone();
         state.save(&checkpoint_path)?;
         state
     };
     let resumed_at = run.resume.then_some(state.next);
     let mut first = Some(first);
+    // The last fitted frame's pixels (their fingerprint goes in the checkpoint; a resumed run
+    // that fits nothing keeps the checkpoint's).
     let mut last: Option<Array3<f32>> = None;
     let (mut since, mut frames_since) = (Instant::now(), 0usize);
     let save =
@@ -208,7 +239,9 @@ pub fn track_to_dir(
             files.flush()?;
             state.lengths = files.lengths.clone();
             state.tracker = Some(tracker.state());
-            state.last_frame = last.as_ref().map(|p| fingerprint(p.view()));
+            if let Some(pixels) = last {
+                state.last_frame = Some(fingerprint(pixels.view()));
+            }
             state.save(&checkpoint_path)
         };
     let mut stopped = false;
@@ -219,11 +252,15 @@ pub fn track_to_dir(
             _ => read(source, position),
         };
         let frame = source.source_frame(position);
+        // A frame that fails may have changed part of the tracker's state; the checkpoint
+        // keeps the state after the last frame that succeeded.
+        let before = tracker.clone();
         let fit =
             pixels.and_then(|p| Ok((fit_pixels(&mut tracker, frame, source.is_volume(), p.view())?, p)));
         let (fit, pixels) = match fit {
             Ok(done) => done,
             Err(e) => {
+                tracker = before;
                 failure = Some(e);
                 break;
             }
@@ -262,11 +299,8 @@ pub fn track_to_dir(
         elapsed_ms: state.elapsed_ms,
         series: files.series()?,
     };
-    if complete {
-        // The checkpoint first: killed between the two, the run is complete and a stale parts
-        // folder is all that is left (a resume would otherwise find a checkpoint without parts).
-        std::fs::remove_file(&checkpoint_path).map_err(|e| Error::io(&checkpoint_path, e))?;
-        files.remove_parts()?;
+    if complete && !run.keep_checkpoint {
+        run.finish()?;
     }
     Ok(report)
 }
