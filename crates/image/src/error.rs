@@ -191,6 +191,15 @@ pub enum Error {
         /// What is wrong, or what differs.
         problem: String,
     },
+    /// A track the analysis cannot use (not a track's `.npz`, inconsistent shapes, a single
+    /// component), or analysis options that do not fit it (a window as long as the track).
+    #[error("{}: {problem}", path.display())]
+    Analysis {
+        /// The track's file (`<track>` for one in memory).
+        path: PathBuf,
+        /// What is missing or wrong.
+        problem: String,
+    },
     /// Labels for cells that cannot be used.
     #[error("labels {}: {problem}", path.display())]
     Labels {

@@ -40,6 +40,7 @@
 //! The library prints nothing and reads no environment; it reads the files it is given and
 //! returns the bytes of what it would write ([`Track::to_npz`], [`overlay_png`]).
 
+mod analysis;
 mod demo;
 mod distance;
 mod eigen;
@@ -55,6 +56,12 @@ mod run;
 mod stack;
 mod track;
 
+pub use analysis::{
+    anomalies_csv, eigenvector_moves, features_csv, features_npz_members, laplacian_eigenvectors,
+    node_features, spatial_anomalies, spatial_csv, spectra_csv, spectra_npz_members, temporal_anomalies,
+    trailing_z_scores, AnomalyOptions, ComponentMovement, NodeFeatures, Statistic, TemporalAnomalies,
+    TrackData,
+};
 pub use demo::{demo_stack, DEMO_NPY, DEMO_PIXEL_SIZE_UM};
 pub use distance::{affinity, component_distances, laplacian_spectrum, Metric};
 pub use error::{Error, Result};
