@@ -464,6 +464,41 @@ pub enum ImageCommand {
     /// Track the embedded demo time-lapse (a live yeast mitochondrial network, nellie's sample
     /// data, CC BY 4.0) and write the pictures; needs no data.
     Demo(DemoImageArgs),
+    /// Analyse a track over time: spectral statistics per frame, temporal anomalies (a
+    /// trailing-window z-score), spatial anomalies (components whose eigenvector rows move
+    /// most) and node features for a classifier (docs/analysis.md).
+    #[command(visible_alias = "analyze")]
+    Analyse(AnalyseArgs),
+}
+
+/// `einmix image analyse`.
+#[derive(Debug, Args)]
+pub struct AnalyseArgs {
+    /// A track.npz written by `einmix image track`, its folder, or a folder of cells (with
+    /// cells.csv, from --labels): each cell is analysed into OUTDIR/cell_<label>/.
+    #[arg(value_name = "TRACK")]
+    pub track: PathBuf,
+    /// The statistic scored over time: algebraic_connectivity, spectral_gap,
+    /// largest_eigenvalue, mean_eigenvalue (OrNet's), mean_distance, mean_nearest_distance.
+    #[arg(long, default_value = "algebraic_connectivity", value_parser = parse_statistic)]
+    pub statistic: einmix_image::Statistic,
+    /// Frames in the trailing window of the z-score (the first WINDOW frames are not scored).
+    #[arg(long, default_value_t = 20)]
+    pub window: usize,
+    /// A frame is anomalous when |z| exceeds this.
+    #[arg(long, default_value_t = 2.0)]
+    pub threshold: f64,
+    /// Components reported as spatial anomalies.
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// Output directory (created if missing).
+    #[arg(short, long, value_name = "OUTDIR")]
+    pub output: PathBuf,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 /// The settings shared by every image command.
@@ -655,6 +690,9 @@ fn parse_k(s: &str) -> Result<Components, String> {
     }
 }
 fn parse_background(s: &str) -> Result<Background, String> {
+    s.parse().map_err(|e: einmix_image::Error| e.to_string())
+}
+fn parse_statistic(s: &str) -> Result<einmix_image::Statistic, String> {
     s.parse().map_err(|e: einmix_image::Error| e.to_string())
 }
 fn parse_metric(s: &str) -> Result<Metric, String> {

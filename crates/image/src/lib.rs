@@ -57,10 +57,10 @@ mod stack;
 mod track;
 
 pub use analysis::{
-    anomalies_csv, eigenvector_moves, features_csv, features_npz_members, laplacian_eigenvectors,
+    analyse, anomalies_csv, eigenvector_moves, features_csv, features_npz_members, laplacian_eigenvectors,
     node_features, spatial_anomalies, spatial_csv, spectra_csv, spectra_npz_members, temporal_anomalies,
-    trailing_z_scores, AnomalyOptions, ComponentMovement, NodeFeatures, Statistic, TemporalAnomalies,
-    TrackData,
+    trailing_z_scores, AnalyseOptions, Analysis, AnomalyOptions, ComponentMovement, NodeFeatures, Statistic,
+    TemporalAnomalies, TrackData,
 };
 pub use demo::{demo_stack, DEMO_NPY, DEMO_PIXEL_SIZE_UM};
 pub use distance::{affinity, component_distances, laplacian_spectrum, Metric};

@@ -56,6 +56,7 @@ pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
             run_pipeline(&a.stack, &options, &a.pipeline, &run)
         }
         ImageCommand::Demo(a) => demo(a),
+        ImageCommand::Analyse(a) => super::analyse::run(a),
     }
 }
 
@@ -462,11 +463,11 @@ fn execute_cells(
     Ok(ExitCode::SUCCESS)
 }
 
-const WIDTH: u32 = 960;
-const HEIGHT: u32 = 540;
-const FONT: &str = "sans-serif";
+pub(crate) const WIDTH: u32 = 960;
+pub(crate) const HEIGHT: u32 = 540;
+pub(crate) const FONT: &str = "sans-serif";
 
-fn register_font() -> Result<(), String> {
+pub(crate) fn register_font() -> Result<(), String> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {

@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the exit code or a [`CliError`].
 
+pub(crate) mod analyse;
 mod demo;
 mod fit;
 mod fit_bayesian;

@@ -16,12 +16,14 @@
 
 mod data;
 mod features;
+mod report;
 mod spatial;
 mod spectrum;
 mod temporal;
 
 pub use data::TrackData;
 pub use features::{features_csv, features_npz_members, node_features, NodeFeatures};
+pub use report::{analyse, AnalyseOptions, Analysis};
 pub use spatial::{
     eigenvector_moves, laplacian_eigenvectors, spatial_anomalies, spatial_csv, ComponentMovement,
 };
