@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _einmix
 
-__all__ = ["track", "track_cells", "fit_image", "component_distances", "read", "read_mask", "demo_stack"]
+__all__ = ["track", "track_cells", "analyse", "fit_image", "component_distances", "read", "read_mask", "demo_stack"]
 
 Background = Union[float, int, str]
 
@@ -472,3 +472,89 @@ def demo_stack() -> np.ndarray:
     network (maximum projection over 17 Z slices; nellie 1.0.4 sample data, (c) 2024
     A. E. Y. T. Lefebvre, CC BY 4.0)."""
     return _einmix.image_demo_stack()
+
+
+# The arrays a track's .npz holds that the analysis reads (``metric`` and the re-seed report
+# are not needed).
+_TRACK_MEMBERS = ("means", "covars", "weights", "precs", "distances", "laplacian", "frames", "voxel_size", "n_points")
+
+
+def analyse(
+    result_or_path: Any,
+    *,
+    statistic: str = "algebraic_connectivity",
+    window: int = 20,
+    threshold: float = 2.0,
+    top_k: int = 5,
+    frame_shape: Optional[tuple[int, ...]] = None,
+    output: Optional[Union[str, os.PathLike]] = None,
+) -> Any:
+    """OrNet's analysis after the graphs, on a track: :func:`track`'s result, a ``track.npz``,
+    its folder, or a folder of cells (``cells.csv``, from :func:`track_cells`), analysed cell by
+    cell into ``{label: analysis}``.
+
+    Per frame the normalised Laplacian's spectrum and named statistics (``series``):
+    ``algebraic_connectivity`` (the default one scored: it moves when the network's structure
+    changes, where OrNet's ``mean_eigenvalue`` is pinned by the Laplacian's trace),
+    ``spectral_gap``, ``largest_eigenvalue``, ``mean_eigenvalue``, ``mean_distance``,
+    ``mean_nearest_distance``. Temporal anomalies: the ``statistic``'s z-score against the
+    ``window`` frames before (``z``, NaN for the first ``window`` frames) and ``anomalous``
+    where ``|z| > threshold``. Spatial anomalies (``spatial``): the ``top_k`` components whose
+    Laplacian eigenvector rows move most, ``(component, score, frame_of_largest_move,
+    largest_move)``. Node features (``features`` ``(F, K, C)``, ``feature_names``): position,
+    variances, covariance eigenvalues, weight, degree, eigenvector centrality, and pixels (with
+    ``frame_shape``) or expected pixels. With ``output`` (a folder), writes ``anomalies.csv``,
+    ``spectra.csv``/``.npz``, ``spatial.csv``, ``features.csv``/``.npz`` there (the CLI's
+    ``einmix image analyse`` also draws ``anomalies.png``). See ``docs/analysis.md``.
+    """
+    import io
+
+    options = dict(statistic=str(statistic), window=int(window), threshold=float(threshold), top_k=int(top_k))
+    if frame_shape is not None:
+        options["frame_shape"] = [int(n) for n in frame_shape]
+    if isinstance(result_or_path, dict):
+        buffer = io.BytesIO()
+        arrays = {
+            name: np.asarray(result_or_path[name]) for name in _TRACK_MEMBERS if name in result_or_path
+        }
+        np.savez(buffer, **arrays)
+        name, npz = "<track>", buffer.getvalue()
+    else:
+        path = os.fspath(result_or_path)
+        if os.path.isdir(path) and os.path.exists(os.path.join(path, "cells.csv")):
+            labels = np.genfromtxt(
+                os.path.join(path, "cells.csv"), delimiter=",", names=True, dtype=None, encoding="utf-8", ndmin=1
+            )["label"]
+            return {
+                int(label): analyse(
+                    os.path.join(path, f"cell_{int(label)}"),
+                    statistic=statistic,
+                    window=window,
+                    threshold=threshold,
+                    top_k=top_k,
+                    frame_shape=frame_shape,
+                    output=None if output is None else os.path.join(os.fspath(output), f"cell_{int(label)}"),
+                )
+                for label in labels
+            }
+        if os.path.isdir(path):
+            path = os.path.join(path, "track.npz")
+        with open(path, "rb") as f:
+            name, npz = path, f.read()
+    result = _einmix.image_analyse(npz, name, **options)
+    files = result.pop("files")
+    if output is not None:
+        folder = os.fspath(output)
+        os.makedirs(folder, exist_ok=True)
+        for file, data in files.items():
+            # Whole or not at all: a temporary file renamed over the target.
+            tmp = os.path.join(folder, f".{file}.tmp")
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, os.path.join(folder, file))
+    for key in ("values", "z"):
+        result[key] = np.asarray(result[key], dtype=np.float64)
+    result["frames"] = np.asarray(result["frames"], dtype=np.int64)
+    result["anomalous"] = np.asarray(result["anomalous"], dtype=bool)
+    result["series"] = {k: np.asarray(v, dtype=np.float64) for k, v in result["series"].items()}
+    return result

@@ -306,6 +306,71 @@ fn image_demo_stack<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f32>>>
     Ok(stack.pixels.remove_axis(ndarray::Axis(1)).into_pyarray(py))
 }
 
+/// Analyses a track given as `.npz` bytes (`name` names it in messages): returns a dict with
+/// the statistic's series, z-scores (NaN where unscored) and verdicts, every statistic's
+/// series, the spectra, the spatial anomalies, the node features, and the files' bytes.
+#[pyfunction]
+#[pyo3(signature = (npz, name, statistic="algebraic_connectivity", window=20, threshold=2.0, top_k=5, frame_shape=None))]
+#[allow(clippy::too_many_arguments)]
+fn image_analyse<'py>(
+    py: Python<'py>,
+    npz: &[u8],
+    name: &str,
+    statistic: &str,
+    window: usize,
+    threshold: f64,
+    top_k: usize,
+    frame_shape: Option<Vec<usize>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let statistic = parse::<einmix_image::Statistic>(statistic)?;
+    let options = einmix_image::AnalyseOptions {
+        anomalies: einmix_image::AnomalyOptions { statistic, window, threshold },
+        top_k,
+        frame_shape,
+    };
+    let bytes = npz.to_vec();
+    let name = name.to_string();
+    let analysis = py
+        .detach(|| {
+            let data = einmix_image::TrackData::from_npz(&bytes, name)?;
+            einmix_image::analyse(data, &options)
+        })
+        .map_err(to_py)?;
+    let files = analysis.files().map_err(to_py)?;
+    let t = &analysis.temporal;
+    let d = PyDict::new(py);
+    d.set_item("frames", t.frames.clone())?;
+    d.set_item("statistic", t.options.statistic.name())?;
+    d.set_item("values", t.values.clone())?;
+    d.set_item("z", t.z.iter().map(|z| z.unwrap_or(f64::NAN)).collect::<Vec<_>>())?;
+    d.set_item("anomalous", t.anomalous.clone())?;
+    d.set_item("window", t.options.window)?;
+    d.set_item("threshold", t.options.threshold)?;
+    let series = PyDict::new(py);
+    for s in einmix_image::Statistic::ALL {
+        series.set_item(s.name(), analysis.data.series(s))?;
+    }
+    d.set_item("series", series)?;
+    d.set_item("spectra", analysis.data.spectra().to_owned().into_pyarray(py))?;
+    let spatial: Vec<(usize, f64, i64, f64)> = analysis
+        .spatial
+        .iter()
+        .map(|m| (m.component, m.score, m.frame_of_largest_move, m.largest_move))
+        .collect();
+    d.set_item("spatial", spatial)?;
+    let f = &analysis.features;
+    let shape = (f.frames.len(), f.n_components, f.columns.len());
+    let table = ndarray::Array3::from_shape_vec(shape, f.values.clone()).expect("F x K x C values");
+    d.set_item("features", table.into_pyarray(py))?;
+    d.set_item("feature_names", f.columns.clone())?;
+    let out = PyDict::new(py);
+    for (file, bytes) in files {
+        out.set_item(file, pyo3::types::PyBytes::new(py, &bytes))?;
+    }
+    d.set_item("files", out)?;
+    Ok(d)
+}
+
 /// Adds the image functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(image_track, m)?)?;
@@ -313,5 +378,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(image_read, m)?)?;
     m.add_function(wrap_pyfunction!(image_read_mask, m)?)?;
     m.add_function(wrap_pyfunction!(image_demo_stack, m)?)?;
+    m.add_function(wrap_pyfunction!(image_analyse, m)?)?;
     Ok(())
 }
