@@ -318,3 +318,52 @@ fn labels_track_every_cell_into_its_folder() {
         .code(2)
         .stderr(contains("small.npy").and(contains("do not fit frames of shape")));
 }
+
+#[test]
+fn analyse_writes_the_analysis_of_a_track_and_of_every_cell() {
+    let dir = common::Dir::new();
+    dir.write("v.npy", long_npy(30));
+    dir.einmix(&["image", "track", "v.npy", "-q", "-o", "t"]).assert().success();
+    dir.einmix(&["image", "analyse", "t/track.npz", "--window", "10", "-q", "-o", "a"]).assert().success();
+    for name in
+        ["anomalies.csv", "anomalies.png", "spectra.csv", "spectra.npz", "spatial.csv", "features.csv"]
+    {
+        assert!(!dir.read(&format!("a/{name}")).is_empty(), "{name}");
+    }
+    let rows = dir.text("a/anomalies.csv");
+    assert_eq!(rows.lines().count(), 31);
+    assert!(rows.lines().nth(11).unwrap().starts_with("10,algebraic_connectivity,"));
+    // Not over an earlier analysis without --force; a window as long as the track is refused.
+    dir.einmix(&["image", "analyse", "t", "--window", "10", "-q", "-o", "a"])
+        .assert()
+        .code(2)
+        .stderr(contains("already exists"));
+    dir.einmix(&["image", "analyse", "t", "--window", "30", "-q", "-o", "b"])
+        .assert()
+        .code(2)
+        .stderr(contains("window 30 is not shorter than the track's 30 frames"));
+    // A cells folder: one analysis per cell and a line each.
+    let mut labels = Vec::new();
+    for _r in 0..64 {
+        for c in 0..96u16 {
+            // Cell 1 holds two blobs; cell 2 one, whose one-node graph has nothing to analyse.
+            labels.extend_from_slice(&(if c < 64 { 1u16 } else { 2 }).to_le_bytes());
+        }
+    }
+    dir.write("labels.npy", common::npy("<u2", false, "(64, 96)", &labels));
+    dir.einmix(&["image", "track", "v.npy", "--labels", "labels.npy", "-q", "-o", "cells"])
+        .assert()
+        .success();
+    dir.einmix(&["image", "analyse", "cells", "--window", "10", "-q", "-o", "ca"]).assert().success();
+    let table = dir.text("ca/cells_analysis.csv");
+    assert!(table.starts_with("label,n_frames,k,statistic,largest_z_frame"), "{table}");
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(
+        !dir.read("ca/cell_1/anomalies.csv").is_empty() && !dir.read("ca/cell_1/features.npz").is_empty()
+    );
+    let cell_2 = table.lines().find(|l| l.starts_with("2,")).unwrap();
+    assert!(cell_2.contains("not analysed") && cell_2.contains("1 component"), "{cell_2}");
+    // Not a track: a clear message.
+    dir.write("x.npz", dir.read("a/spectra.npz"));
+    dir.einmix(&["image", "analyse", "x.npz", "-q", "-o", "c"]).assert().code(2).stderr(contains("x.npz"));
+}
