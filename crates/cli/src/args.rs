@@ -491,6 +491,19 @@ pub struct AnalyseArgs {
     /// Components reported as spatial anomalies.
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
+    /// The video the track was made from: draws the chosen frames (--pictures) with every
+    /// component's ellipse and a box around the --top-k spatial anomalies (frame_NNNN.png).
+    #[arg(long, value_name = "STACK")]
+    pub video: Option<PathBuf>,
+    /// With --video: positions in the track to draw (default: first, middle, last).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "video")]
+    pub pictures: Vec<usize>,
+    /// With --video: how its Z slices were treated when it was tracked (none, max).
+    #[arg(long, visible_alias = "z", default_value = "none", value_parser = parse_z, requires = "video")]
+    pub z_project: ZProject,
+    /// With --video: the channel it was tracked on.
+    #[arg(long, requires = "video")]
+    pub channel: Option<usize>,
     /// Output directory (created if missing).
     #[arg(short, long, value_name = "OUTDIR")]
     pub output: PathBuf,

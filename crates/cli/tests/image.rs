@@ -332,6 +332,24 @@ fn analyse_writes_the_analysis_of_a_track_and_of_every_cell() {
     }
     let rows = dir.text("a/anomalies.csv");
     assert_eq!(rows.lines().count(), 31);
+    // The spatial anomalies boxed on a frame of the video.
+    dir.einmix(&[
+        "image",
+        "analyse",
+        "t",
+        "--window",
+        "10",
+        "--video",
+        "v.npy",
+        "--pictures",
+        "5",
+        "-q",
+        "-o",
+        "p",
+    ])
+    .assert()
+    .success();
+    assert!(dir.read("p/frame_0005.png").starts_with(b"\x89PNG"));
     assert!(rows.lines().nth(11).unwrap().starts_with("10,algebraic_connectivity,"));
     // Not over an earlier analysis without --force; a window as long as the track is refused.
     dir.einmix(&["image", "analyse", "t", "--window", "10", "-q", "-o", "a"])

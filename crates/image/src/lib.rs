@@ -76,7 +76,7 @@ pub use points::{
 };
 pub use render::{
     colour, nearest_edges, overlay_png, overlay_rgb, overlay_volume_png, overlay_volume_rgb, RenderOptions,
-    EDGE_COLOUR,
+    BOX_COLOUR, EDGE_COLOUR,
 };
 pub use run::{
     track_cells, track_to_dir, CellObserver, CellReport, CellsReport, Labels, RunOptions, RunReport,

@@ -36,7 +36,14 @@ pub struct RenderOptions {
     pub distances: Option<Array2<f64>>,
     /// How many nearest neighbours each component is joined to (default 2).
     pub neighbours: usize,
+    /// Components drawn inside a box around their ellipse (default none): the spatial
+    /// anomalies of `einmix image analyse`, say.
+    pub boxed: Vec<usize>,
 }
+
+/// The colour of the boxes around [`RenderOptions::boxed`] components: a strong magenta, apart
+/// from the components' hues and the edges' yellow.
+pub const BOX_COLOUR: [u8; 3] = [255, 0, 200];
 
 impl Default for RenderOptions {
     fn default() -> Self {
@@ -48,6 +55,7 @@ impl Default for RenderOptions {
             min_weight: 0.0,
             distances: None,
             neighbours: 2,
+            boxed: Vec::new(),
         }
     }
 }
@@ -268,10 +276,23 @@ fn draw(
             to_canvas(mr + s1 * ct * e1.0 + s2 * st * e2.0, mc + s1 * ct * e1.1 + s2 * st * e2.1)
         };
         let mut prev = point(0.0);
+        let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (prev.0, prev.0, prev.1, prev.1);
         for i in 1..=n {
             let next = point(i as f64 / n as f64 * std::f64::consts::TAU);
             canvas.line(prev, next, c, thick);
             prev = next;
+            (x_lo, x_hi, y_lo, y_hi) =
+                (x_lo.min(next.0), x_hi.max(next.0), y_lo.min(next.1), y_hi.max(next.1));
+        }
+        if options.boxed.contains(&k) {
+            // The ellipse's bounding box, a few pixels out so that it does not hide it.
+            let m = 3.0 + s;
+            let (x0, x1, y0, y1) = (x_lo - m, x_hi + m, y_lo - m, y_hi + m);
+            for (a, b) in
+                [((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))]
+            {
+                canvas.line(a, b, BOX_COLOUR, 1 + thick);
+            }
         }
         let (x, y) = to_canvas(mr, mc);
         if marked.contains(&k) {

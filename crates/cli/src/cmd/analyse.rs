@@ -6,7 +6,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use einmix_image::{analyse, AnalyseOptions, Analysis, AnomalyOptions, TrackData};
+use einmix::{CovarianceType, Mixture};
+use einmix_image::{
+    analyse, open_frames, overlay_rgb, AnalyseOptions, Analysis, AnomalyOptions, FrameRange, FrameSource,
+    ReadOptions, RenderOptions, TrackData,
+};
 use plotters::prelude::*;
 
 use super::image::{register_font, FONT, HEIGHT, WIDTH};
@@ -31,6 +35,9 @@ pub fn run(a: &AnalyseArgs) -> Result<ExitCode, CliError> {
     let track = if a.track.is_dir() { a.track.join("track.npz") } else { a.track.clone() };
     let analysis = analyse(TrackData::read(&track)?, &options)?;
     write_analysis(&analysis, &a.output, a.force)?;
+    if let Some(video) = &a.video {
+        pictures(&analysis, video, a)?;
+    }
     reporter.note(summary_line(&analysis, &a.output));
     Ok(ExitCode::SUCCESS)
 }
@@ -123,6 +130,59 @@ fn cells(
         .map_err(|e| CliError::write(&Source::Path(path.clone()), e))?;
     reporter.note(format!("{} cell(s) analysed; wrote {}", labels.len(), a.output.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The chosen frames of `video` with the track's ellipses, the spatial anomalies boxed.
+fn pictures(analysis: &Analysis, video: &Path, a: &AnalyseArgs) -> Result<(), CliError> {
+    let data = &analysis.data;
+    if data.dims() != 2 {
+        return Err(einmix_image::Error::InvalidParameter {
+            name: "video",
+            value: video.display().to_string(),
+            expected: "--video draws 2-D tracks (a volume's track has no single frame to draw on)",
+        }
+        .into());
+    }
+    let n = data.n_frames();
+    let mut picks: Vec<usize> = if a.pictures.is_empty() {
+        vec![0, n / 2, n - 1]
+    } else {
+        a.pictures.iter().copied().filter(|&p| p < n).collect()
+    };
+    picks.sort_unstable();
+    picks.dedup();
+    let boxed: Vec<usize> = analysis.spatial.iter().map(|m| m.component).collect();
+    let pixel_size = data.grid().spacing[2];
+    for position in picks {
+        let frame = data.frames()[position] as usize;
+        let read = ReadOptions {
+            z_project: a.z_project,
+            channel: a.channel,
+            frames: FrameRange { start: frame, stop: Some(frame + 1), step: 1 },
+            ..ReadOptions::default()
+        };
+        let mut source = open_frames(video, &read)?;
+        let pixels = source.read_frame(0)?;
+        let (_, h, w) = source.frame_shape();
+        let weights = data.weights().row(position).to_owned();
+        // The Gaussians' weights (a learned floor holds the rest) as a probability vector.
+        let weights = &weights / weights.sum();
+        let covariances = data.covariances().index_axis(ndarray::Axis(0), position).to_owned().into_dyn();
+        let mixture = Mixture::from_parameters(
+            CovarianceType::Full,
+            weights.view(),
+            data.means().index_axis(ndarray::Axis(0), position),
+            covariances.view(),
+        )
+        .map_err(|e| einmix_image::Error::Fit { frame, source: e })?;
+        let render = RenderOptions { pixel_size, boxed: boxed.clone(), ..RenderOptions::default() };
+        let (rgb, cw, ch) = overlay_rgb(pixels.index_axis(ndarray::Axis(0), 0), &mixture, &[], &render);
+        let _ = (h, w);
+        let png = einmix_image::io::encode_rgb(&rgb, cw, ch)?;
+        let path = a.output.join(format!("frame_{position:04}.png"));
+        write::atomic(&path, &png, a.force).map_err(|e| CliError::write(&Source::Path(path.clone()), e))?;
+    }
+    Ok(())
 }
 
 /// The statistic over time, the anomalous frames marked.
