@@ -20,13 +20,15 @@ pub struct Series {
 
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 600;
-const FONT: &str = "sans-serif";
+/// The embedded font's family name, for every picture the CLI draws.
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Colours that stay apart for the four covariance types (Okabe-Ito, colour-blind safe).
 const COLOURS: [RGBColor; 4] =
     [RGBColor(0, 114, 178), RGBColor(213, 94, 0), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
 
-fn register_font() -> Result<(), String> {
+/// Registers the embedded font once (plotters draws text with it).
+pub(crate) fn register_font() -> Result<(), String> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {

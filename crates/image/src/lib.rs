@@ -67,7 +67,8 @@ pub use distance::{affinity, component_distances, laplacian_spectrum, Metric};
 pub use error::{Error, Result};
 pub use floor::{floor_region, grid_region, noise_level, volume_noise_level, Floor, NoiseLevel, PEAK_SIGMAS};
 pub use grid::Grid;
-pub use io::frames::{open_frames, FrameSource, Frames, StackFrames, TimePoints};
+pub use io::frames::{FrameSource, Frames, StackFrames, TimePoints};
+pub use io::open_frames;
 pub use io::{read_mask, read_stack, read_stack_bytes};
 pub use peaks::{gaussian_smooth, peak_local_max, peaks_in_volume, smooth_volume, PeakOptions, PeakSpacing};
 pub use points::{

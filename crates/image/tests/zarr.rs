@@ -12,7 +12,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use einmix_image::io::frames::{open_frames, FrameSource, Frames};
+use einmix_image::io::frames::{FrameSource, Frames};
+use einmix_image::io::open_frames;
 use einmix_image::{Error, ReadOptions, ZProject};
 use serde_json::{json, Value};
 

@@ -13,11 +13,14 @@ use einmix_image::{
 };
 use plotters::prelude::*;
 
-use super::image::{register_font, FONT, HEIGHT, WIDTH};
 use crate::args::AnalyseArgs;
 use crate::error::{CliError, Source};
 use crate::io::write;
+use crate::plot::{register_font, FONT};
 use crate::progress::Reporter;
+
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 540;
 
 pub fn run(a: &AnalyseArgs) -> Result<ExitCode, CliError> {
     let options = AnalyseOptions {

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Once;
 
 use einmix_image::Floor;
 use einmix_image::{
@@ -18,11 +17,11 @@ use einmix_image::{
 };
 use ndarray::ArrayView3;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 
 use crate::args::{Components, DemoImageArgs, ImageArgs, ImageCommand, PipelineArgs, Verbosity};
 use crate::error::{CliError, Source};
 use crate::io::write;
+use crate::plot::{register_font, FONT};
 use crate::progress::Reporter;
 
 pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
@@ -56,7 +55,7 @@ pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
             run_pipeline(&a.stack, &options, &a.pipeline, &run)
         }
         ImageCommand::Demo(a) => demo(a),
-        ImageCommand::Analyse(a) => super::analyse::run(a),
+        ImageCommand::Analyse(_) => unreachable!("cmd::run hands `image analyse` to cmd::analyse"),
     }
 }
 
@@ -463,19 +462,8 @@ fn execute_cells(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) const WIDTH: u32 = 960;
-pub(crate) const HEIGHT: u32 = 540;
-pub(crate) const FONT: &str = "sans-serif";
-
-pub(crate) fn register_font() -> Result<(), String> {
-    static ONCE: Once = Once::new();
-    let mut result = Ok(());
-    ONCE.call_once(|| {
-        result = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
-            .map_err(|_| "the embedded font could not be loaded".to_string());
-    });
-    result
-}
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 540;
 
 /// Per-frame graph statistics over time: mean distance, mean nearest-neighbour distance,
 /// algebraic connectivity; re-seedings marked.

@@ -32,7 +32,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Select(a) => select::run(&a),
         Command::Info(a) => info::run(&a),
         Command::Demo(a) => demo::run(&a),
-        Command::Image(a) => image::run(&a),
+        Command::Image(a) => match &a.command {
+            crate::args::ImageCommand::Analyse(args) => analyse::run(args),
+            _ => image::run(&a),
+        },
     }
 }
 

@@ -8,7 +8,7 @@
 //! and the Z projection or volume. The in-memory [`Stack`] is a source too ([`StackFrames`]),
 //! so the one tracking loop serves files, arrays and Python array-likes alike.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{s, Array3};
 
@@ -184,59 +184,5 @@ impl FrameSource for StackFrames<'_> {
     }
     fn describe(&self) -> String {
         "<array>".into()
-    }
-}
-
-/// Opens `path` for frame-by-frame reading: a multi-page `.tif`/`.tiff` (OME or not), a
-/// `.npy`, an OME-Zarr store (a folder with `.zattrs`/`zarr.json`), a folder of `.png` or
-/// `.tif` frames in name order, or one `.png`.
-pub fn open_frames(path: &Path, options: &ReadOptions) -> Result<Frames> {
-    let inner: Box<dyn TimePoints> = if path.is_dir() {
-        if super::zarr::is_zarr(path) {
-            Box::new(super::zarr::ZarrTimePoints::open(path, options.channel)?)
-        } else {
-            Box::new(super::folder::FolderTimePoints::open(path, options.channel)?)
-        }
-    } else {
-        match super::format(path)? {
-            super::Format::Tiff => Box::new(super::tiff::TiffTimePoints::open(path, options.channel)?),
-            super::Format::Npy => {
-                super::pick_channel(path, options.channel, &["grey".to_string()])?;
-                Box::new(super::npy::NpyTimePoints::open(path)?)
-            }
-            super::Format::Png => Box::new(WholeFile::open(path, options.channel)?),
-        }
-    };
-    Frames::new(inner, options)
-}
-
-/// A file read whole (a PNG holds one plane) and served as time points.
-pub(crate) struct WholeFile {
-    path: PathBuf,
-    raw: crate::stack::Raw,
-}
-
-impl WholeFile {
-    pub(crate) fn open(path: &Path, channel: Option<usize>) -> Result<WholeFile> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let raw = super::read_raw(path, &bytes, None, channel)?;
-        Ok(WholeFile { path: path.to_path_buf(), raw })
-    }
-}
-
-impl TimePoints for WholeFile {
-    fn layout(&self) -> (usize, usize, usize, usize) {
-        (self.raw.t, self.raw.z, self.raw.h, self.raw.w)
-    }
-    fn voxel_size(&self) -> Option<[f64; 3]> {
-        self.raw.voxel_size
-    }
-    fn read_time_point(&mut self, t: usize, out: &mut [f32]) -> Result<()> {
-        let n = out.len();
-        out.copy_from_slice(&self.raw.data[t * n..(t + 1) * n]);
-        Ok(())
-    }
-    fn path(&self) -> &Path {
-        &self.path
     }
 }

@@ -10,7 +10,7 @@ pub use png::encode_rgb;
 pub(crate) mod tiff;
 pub(crate) mod zarr;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::stack::{Mask, Raw, ReadOptions, Stack};
@@ -111,4 +111,58 @@ pub fn read_mask(path: &Path, label: Option<i64>) -> Result<Mask> {
     let labels = ndarray::Array2::from_shape_vec((raw.h, raw.w), raw.data[..plane].to_vec())
         .expect("a plane has h * w pixels");
     Mask::from_labels(labels.view(), label)
+}
+
+/// Opens `path` for frame-by-frame reading: a multi-page `.tif`/`.tiff` (OME or not), a
+/// `.npy`, an OME-Zarr store (a folder with `.zattrs`/`zarr.json`), a folder of `.png` or
+/// `.tif` frames in name order, or one `.png`.
+pub fn open_frames(path: &Path, options: &ReadOptions) -> Result<frames::Frames> {
+    let inner: Box<dyn frames::TimePoints> = if path.is_dir() {
+        if zarr::is_zarr(path) {
+            Box::new(zarr::ZarrTimePoints::open(path, options.channel)?)
+        } else {
+            Box::new(folder::FolderTimePoints::open(path, options.channel)?)
+        }
+    } else {
+        match format(path)? {
+            Format::Tiff => Box::new(tiff::TiffTimePoints::open(path, options.channel)?),
+            Format::Npy => {
+                pick_channel(path, options.channel, &["grey".to_string()])?;
+                Box::new(npy::NpyTimePoints::open(path)?)
+            }
+            Format::Png => Box::new(WholeFile::open(path, options.channel)?),
+        }
+    };
+    frames::Frames::new(inner, options)
+}
+
+/// A file read whole (a PNG holds one plane) and served as time points.
+pub(crate) struct WholeFile {
+    path: PathBuf,
+    raw: crate::stack::Raw,
+}
+
+impl WholeFile {
+    pub(crate) fn open(path: &Path, channel: Option<usize>) -> Result<WholeFile> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let raw = read_raw(path, &bytes, None, channel)?;
+        Ok(WholeFile { path: path.to_path_buf(), raw })
+    }
+}
+
+impl frames::TimePoints for WholeFile {
+    fn layout(&self) -> (usize, usize, usize, usize) {
+        (self.raw.t, self.raw.z, self.raw.h, self.raw.w)
+    }
+    fn voxel_size(&self) -> Option<[f64; 3]> {
+        self.raw.voxel_size
+    }
+    fn read_time_point(&mut self, t: usize, out: &mut [f32]) -> Result<()> {
+        let n = out.len();
+        out.copy_from_slice(&self.raw.data[t * n..(t + 1) * n]);
+        Ok(())
+    }
+    fn path(&self) -> &Path {
+        &self.path
+    }
 }

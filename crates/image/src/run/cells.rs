@@ -50,10 +50,8 @@ impl Labels<'static> {
     ) -> Result<Labels<'static>> {
         use crate::stack::{ReadOptions, ZProject};
         let plain = ReadOptions::default();
-        let mut labels = crate::io::frames::open_frames(
-            path,
-            &ReadOptions { frames: Default::default(), ..plain.clone() },
-        );
+        let mut labels =
+            crate::io::open_frames(path, &ReadOptions { frames: Default::default(), ..plain.clone() });
         if let Ok(single) = labels.as_mut() {
             if single.n_frames() == 1 {
                 return Ok(Labels::Fixed(single.read_frame(0)?));
@@ -72,11 +70,11 @@ impl Labels<'static> {
         };
         // One label volume serves every frame, whatever frames are selected; a stack of them
         // is read with the video's selection.
-        let mut whole = crate::io::frames::open_frames(path, &options)?;
+        let mut whole = crate::io::open_frames(path, &options)?;
         if whole.n_frames() == 1 {
             return Ok(Labels::Fixed(whole.read_frame(0)?));
         }
-        let labels = crate::io::frames::open_frames(path, &ReadOptions { frames, ..options })?;
+        let labels = crate::io::open_frames(path, &ReadOptions { frames, ..options })?;
         Ok(Labels::PerFrame(Box::new(labels)))
     }
 }

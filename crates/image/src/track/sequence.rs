@@ -49,7 +49,7 @@ pub fn track_until(
 }
 
 /// As [`track_until`], the frames read one at a time from `source` (a file's
-/// [`open_frames`](crate::io::frames::open_frames), an array): only the fits are kept.
+/// [`open_frames`](crate::io::open_frames), an array): only the fits are kept.
 pub fn track_frames(
     source: &mut dyn FrameSource,
     mask: Option<&Mask>,
