@@ -191,3 +191,47 @@ fn bad_labels_are_clear_errors() {
     let err = attempt(Labels::PerFrame(Box::new(StackFrames::new(&wrong_length))));
     assert!(err.contains("5 label frames for a video of 3 frames"), "{err}");
 }
+
+#[test]
+fn a_label_volume_gives_each_cell_its_own_voxels() {
+    // Two blobs in a (Z, H, W) volume, one in each half; the label volume splits the halves,
+    // with the slices of label 2 only in the lower half of z (its other voxels go to no cell).
+    let (t_n, z_n, h, w) = (3, 6, 32, 48);
+    let volumes = ndarray::Array4::from_shape_fn((t_n, z_n, h, w), |(t, z, r, c)| {
+        let blob = |z0: f64, r0: f64, c0: f64| {
+            let d2 = (z as f64 - z0).powi(2) + (r as f64 - r0).powi(2) + (c as f64 - c0 - t as f64).powi(2);
+            90.0 * (-d2 / 6.0).exp()
+        };
+        (10.0 + blob(2.5, 16.0, 12.0) + blob(2.5, 16.0, 34.0)).round() as f32
+    });
+    let mut labels = Array3::<f32>::zeros((z_n, h, w));
+    labels.slice_mut(s![.., .., 0..24]).fill(1.0);
+    labels.slice_mut(s![0..4, .., 24..48]).fill(2.0);
+    let stack = Stack::from_volumes(volumes);
+    let dir = tempfile::tempdir().unwrap();
+    let options = TrackOptions {
+        init: Init::Peaks(PeakOptions { min_distance: 3, exclude_border: false, ..PeakOptions::default() }),
+        n_threads: Some(2),
+        ..TrackOptions::default()
+    };
+    let report = track_cells(
+        &mut StackFrames::new(&stack),
+        Labels::Fixed(labels),
+        "volume labels",
+        &options,
+        &RunOptions::new(dir.path()),
+        &never_stop,
+    )
+    .unwrap();
+    assert_eq!(report.cells.iter().map(|c| (c.label, c.n_frames)).collect::<Vec<_>>(), [(1, 3), (2, 3)]);
+    // Cell 1 has its blob whole (centre z 2.5); cell 2 only the slices z < 4 of its blob, so
+    // its mean sits lower in z (a Gaussian of sd 1.7 cut at 3.5: about 1.8).
+    for (label, col, z_range) in [(1, 12.0, (2.0, 3.0)), (2, 34.0, (1.3, 2.2))] {
+        let npz = std::fs::read(dir.path().join(format!("cell_{label}/track.npz"))).unwrap();
+        let means = einmix_io::npz::Npz::new(&npz).unwrap().array::<f64>("means").unwrap().unwrap();
+        assert_eq!(means.shape, vec![3, 1, 3], "(frames, K, (z, row, col))");
+        let (z, r, c) = (means.data[0], means.data[1], means.data[2]);
+        let z_ok = z > z_range.0 && z < z_range.1;
+        assert!((r - 16.0).abs() < 0.5 && (c - col).abs() < 0.5 && z_ok, "cell {label}: {z} {r} {c}");
+    }
+}

@@ -7,7 +7,6 @@ use einmix_image::{Background, FrameRange, Metric, ZProject};
 
 use super::Verbosity;
 
-
 /// `einmix image <COMMAND>`.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
