@@ -7,6 +7,7 @@
 mod macros;
 mod bayesian;
 mod blockwise;
+mod cli;
 mod convert;
 mod error;
 mod files;
@@ -317,5 +318,6 @@ fn _einmix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     online::register(m)?;
     bayesian::register(m)?;
     image::register(m)?;
+    cli::register(m)?;
     Ok(())
 }
