@@ -357,3 +357,30 @@ fn a_complete_run_kept_for_its_caller_resumes_to_nothing_new_and_finishes() {
     kept.finish().unwrap();
     assert!(!out.join(".track.checkpoint.json").exists() && !out.join(".track.parts").exists());
 }
+
+#[test]
+fn a_truncated_tiff_of_z_stacks_stops_at_the_time_point_it_cannot_complete() {
+    // 5 time points of 4 slices, as pages without OME metadata (--z-slices 4), cut inside
+    // page 13: time points 0-2 are whole, time point 3 is not.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stacks.tif");
+    write_tiff(&path, &video(20));
+    let bytes = std::fs::read(&path).unwrap();
+    let page = (bytes.len() - 8) / 20;
+    std::fs::write(&path, &bytes[..8 + 13 * page + page / 2]).unwrap();
+    let read =
+        ReadOptions { z_slices: Some(4), z_project: einmix_image::ZProject::Max, ..ReadOptions::default() };
+    let mut source = open_frames(&path, &read).unwrap();
+    assert_eq!(source.n_frames(), 4, "three whole time points and the one cut short");
+    for t in 0..3 {
+        source.read_frame(t).unwrap();
+    }
+    let err = source.read_frame(3).unwrap_err().to_string();
+    assert!(err.contains("stacks.tif") && err.contains("page 13"), "{err}");
+    let out = dir.path().join("out");
+    let mut source = open_frames(&path, &read).unwrap();
+    let err =
+        track_to_dir(&mut source, None, &options(), &run(&out), &mut |_, _, _| true).unwrap_err().to_string();
+    assert!(err.starts_with("frame 3: "), "{err}");
+    assert!(out.join(".track.checkpoint.json").exists(), "resumable");
+}

@@ -44,6 +44,11 @@ pub trait TimePoints: Send {
     fn read_time_point(&mut self, t: usize, out: &mut [f32]) -> Result<()>;
     /// The file, for messages.
     fn path(&self) -> &Path;
+    /// Whether the file ends before its last time point (a file still being written, or cut
+    /// short): its last time point is then incomplete, and reading it says why.
+    fn truncated(&self) -> bool {
+        false
+    }
 }
 
 /// A [`TimePoints`] seen through [`ReadOptions`]: frames selected, slices regrouped,
@@ -79,10 +84,12 @@ impl Frames {
                 return Err(Error::ZSlicesMismatch { pages: t * z, z: slices });
             }
             if z == 1 {
-                if t % slices != 0 {
+                // A truncated file's last time point is incomplete: it is kept, so that the run
+                // stops at that frame with the page that could not be read.
+                if t % slices != 0 && !inner.truncated() {
                     return Err(Error::ZSlicesMismatch { pages: t, z: slices });
                 }
-                (t, z, group) = (t / slices, slices, slices);
+                (t, z, group) = (t.div_ceil(slices), slices, slices);
             }
         }
         if z > 1 && options.z_project == ZProject::None {
@@ -102,8 +109,17 @@ impl Frames {
         if self.group == 1 {
             return self.inner.read_time_point(t, &mut self.buffer);
         }
+        let available = self.inner.layout().0;
         for (zi, out) in self.buffer.chunks_mut(plane).enumerate() {
-            self.inner.read_time_point(t * self.group + zi, out)?;
+            let index = t * self.group + zi;
+            if index >= available {
+                return Err(Error::Corrupt {
+                    path: self.inner.path().to_path_buf(),
+                    format: "stack",
+                    problem: format!("the file ends before slice {zi} of time point {t}"),
+                });
+            }
+            self.inner.read_time_point(index, out)?;
         }
         Ok(())
     }

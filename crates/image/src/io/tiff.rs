@@ -348,4 +348,7 @@ impl TimePoints for TiffTimePoints {
     fn path(&self) -> &Path {
         &self.pages.path
     }
+    fn truncated(&self) -> bool {
+        self.pages.broken.is_some()
+    }
 }
