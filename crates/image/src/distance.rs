@@ -242,6 +242,15 @@ pub fn affinity(distances: ArrayView2<f64>) -> Array2<f64> {
 /// ```
 pub fn laplacian_spectrum(distances: ArrayView2<f64>) -> Array1<f64> {
     let k = distances.nrows();
+    Array1::from(crate::eigen::symmetric_eigenvalues(&normalised_laplacian(distances), k))
+}
+
+/// The normalised Laplacian `I - D^-1/2 A D^-1/2` of the affinity of `distances`, row-major
+/// (a component with no affinity to any other has a 1 on the diagonal and 0 elsewhere): the
+/// one matrix whose spectrum [`laplacian_spectrum`] gives and whose eigenvectors the analysis
+/// follows.
+pub(crate) fn normalised_laplacian(distances: ArrayView2<f64>) -> Vec<f64> {
+    let k = distances.nrows();
     let a = affinity(distances);
     let deg: Vec<f64> = (0..k).map(|i| a.row(i).sum()).collect();
     let mut l = vec![0.0; k * k];
@@ -251,5 +260,5 @@ pub fn laplacian_spectrum(distances: ArrayView2<f64>) -> Array1<f64> {
             l[i * k + j] = if i == j { 1.0 } else { 0.0 } - norm;
         }
     }
-    Array1::from(crate::eigen::symmetric_eigenvalues(&l, k))
+    l
 }

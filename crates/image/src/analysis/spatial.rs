@@ -21,25 +21,8 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::analysis::data::{problem, TrackData};
-use crate::distance::affinity;
+use crate::distance::normalised_laplacian;
 use crate::error::{Error, Result};
-
-/// The normalised Laplacian `I - D^-1/2 A D^-1/2` of the affinity of `distances`, row-major:
-/// the matrix whose eigenvalues [`laplacian_spectrum`](crate::laplacian_spectrum) returns
-/// (a component with no affinity to any other has a 1 on the diagonal and 0 elsewhere).
-fn normalised_laplacian(distances: ArrayView2<f64>) -> Vec<f64> {
-    let k = distances.nrows();
-    let a = affinity(distances);
-    let deg: Vec<f64> = (0..k).map(|i| a.row(i).sum()).collect();
-    let mut l = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..k {
-            let norm = if deg[i] > 0.0 && deg[j] > 0.0 { a[[i, j]] / (deg[i] * deg[j]).sqrt() } else { 0.0 };
-            l[i * k + j] = if i == j { 1.0 } else { 0.0 } - norm;
-        }
-    }
-    l
-}
 
 /// The eigenvalues (ascending) and eigenvectors of the normalised Laplacian of the affinity
 /// of `distances` (the graph of [`laplacian_spectrum`](crate::laplacian_spectrum)): a
