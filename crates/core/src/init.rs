@@ -95,7 +95,8 @@ impl Kernel for RespBlock<'_> {
             let (xs, w) = self.data.chunk(c);
             self.resp.fill(c, self.k, &mut self.scratch.lp);
             self.scratch.scale.copy_from_slice(w);
-            accumulate_chunk::<A>(self.kind, self.shifts, xs, self.scratch, self.stats);
+            let form = self.kind.form(xs.len() / CHUNK);
+            accumulate_chunk::<A>(self.kind, form, self.shifts, xs, self.scratch, self.stats);
         }
     }
 }

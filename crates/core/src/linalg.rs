@@ -7,8 +7,6 @@
 //! build cannot assume. The algorithms are the textbook ones (Golub & Van Loan, 4th ed.,
 //! Alg. 4.2.1 for Cholesky; forward substitution for the triangular inverse).
 
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
-
 /// Lower Cholesky factor `L` (row-major `d x d`, zeros above the diagonal) with `a = L L^T`.
 ///
 /// Returns `None` when `a` is not (numerically) positive definite: a pivot that is not
@@ -177,25 +175,90 @@ pub fn symmetric_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
     (values, vectors)
 }
 
-/// A read-only `rows x cols` matrix view of `data` with element `(i, j)` at
-/// `data[i * row_stride + j * col_stride]` (so transposes are free).
-pub(crate) fn view(
-    data: &[f64],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-) -> ArrayView2<'_, f64> {
-    ArrayView2::from_shape((rows, cols).strides((row_stride, col_stride)), data)
-        .expect("strides fit the slice")
-}
+/// The matrix products of the passes above the crossover, through faer.
+///
+/// faer because these products are small and many (a chunk of 256 rows against one `D x D`
+/// factor, per component and iteration) and two of them are triangular: faer's triangular
+/// products read one triangle of the Cholesky factor and fill one triangle of a symmetric
+/// scatter, half the flops of the general product (BLAS's `trmm` and `syrk`, which ndarray and
+/// the `gemm` crate do not offer), with AVX-512 and AVX2 kernels chosen at run time. Each call
+/// runs on the calling thread (`Par::Seq`): the pass spreads blocks of chunks over threads, so
+/// results never depend on the number of threads.
+pub(crate) mod products {
+    use crate::chunks::CHUNK;
+    use faer::linalg::matmul::{matmul, triangular};
+    use faer::{Accum, MatMut, MatRef, Par};
 
-/// `c = a b + beta c` (row-major `c`) through ndarray's matrix multiply (matrixmultiply's
-/// packed, vectorised kernels): the path for the O(D^2)-per-point terms when D is large.
-pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, beta: f64, c: &mut [f64]) {
-    let (m, n) = (a.nrows(), b.ncols());
-    let mut c = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect("c is m x n");
-    ndarray::linalg::general_mat_mul(1.0, &a, &b, beta, &mut c);
+    use triangular::BlockStructure::{Rectangular, TriangularUpper};
+
+    /// A chunk-shaped buffer (`d` lane rows of `CHUNK` values) as the `CHUNK x d` matrix of its
+    /// points.
+    fn points(lanes: &[f64], d: usize) -> MatRef<'_, f64> {
+        MatRef::from_column_major_slice_with_stride(&lanes[..d * CHUNK], CHUNK, d, CHUNK)
+    }
+
+    fn points_mut(lanes: &mut [f64], d: usize) -> MatMut<'_, f64> {
+        MatMut::from_column_major_slice_with_stride_mut(&mut lanes[..d * CHUNK], CHUNK, d, CHUNK)
+    }
+
+    /// `out = X U` for the chunk's points `X` (`dx`, `d` lane rows) and the upper-triangular
+    /// row-major `U` (`d x d`; only its upper triangle is read), into `out`'s `d` lane rows.
+    pub(crate) fn times_upper(dx: &[f64], u: &[f64], d: usize, out: &mut [f64]) {
+        let u = MatRef::from_row_major_slice(&u[..d * d], d, d);
+        triangular::matmul(
+            points_mut(out, d),
+            Rectangular,
+            Accum::Replace,
+            points(dx, d),
+            Rectangular,
+            u,
+            TriangularUpper,
+            1.0,
+            Par::Seq,
+        );
+    }
+
+    /// `scatter += A^T B` on the upper triangle of the row-major `d x d` `scatter` (the only
+    /// part the M-step reads), for two chunk-shaped buffers `a` and `b` (`d` lane rows each).
+    pub(crate) fn add_scatter_upper(a: &[f64], b: &[f64], d: usize, scatter: &mut [f64]) {
+        let dst = MatMut::from_row_major_slice_mut(&mut scatter[..d * d], d, d);
+        triangular::matmul(
+            dst,
+            TriangularUpper,
+            Accum::Add,
+            points(a, d).transpose(),
+            Rectangular,
+            points(b, d),
+            Rectangular,
+            1.0,
+            Par::Seq,
+        );
+    }
+
+    /// `out (CHUNK x k, lane rows of out) (+)= alpha X B^T` for the chunk's points `X` (`d` lane
+    /// rows) and a row-major `k x d` matrix `b`: one column of the result per component.
+    pub(crate) fn points_times_rows(
+        x: &[f64],
+        b: &[f64],
+        k: usize,
+        d: usize,
+        alpha: f64,
+        add: bool,
+        out: &mut [f64],
+    ) {
+        let b = MatRef::from_row_major_slice(&b[..k * d], k, d);
+        let dst = MatMut::from_column_major_slice_with_stride_mut(&mut out[..k * CHUNK], CHUNK, k, CHUNK);
+        let accum = if add { Accum::Add } else { Accum::Replace };
+        matmul(dst, accum, points(x, d), b.transpose(), alpha, Par::Seq);
+    }
+
+    /// `out (k x d, row-major) = R^T X` for the responsibilities `R` (`k` lane rows of `r`) and
+    /// the chunk's points `X` (`d` lane rows of `x`).
+    pub(crate) fn rows_times_points(r: &[f64], x: &[f64], k: usize, d: usize, out: &mut [f64]) {
+        let r = MatRef::from_row_major_slice_with_stride(&r[..k * CHUNK], k, CHUNK, CHUNK);
+        let dst = MatMut::from_row_major_slice_mut(&mut out[..k * d], k, d);
+        matmul(dst, Accum::Replace, r, points(x, d), 1.0, Par::Seq);
+    }
 }
 
 #[cfg(test)]

@@ -2,17 +2,15 @@
 //!
 //! `Sigma_k = (1 / N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
+use super::Form;
 use super::{recentre, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::Arith;
+use crate::linalg::products::times_upper;
 use crate::linalg::{
-    cholesky_lower, cholesky_lower_into, gemm, inverse_transpose_lower_into, invert_lower, is_symmetric,
-    mul_transpose, transpose, view,
+    cholesky_lower, cholesky_lower_into, inverse_transpose_lower_into, invert_lower, is_symmetric,
+    mul_transpose, transpose,
 };
-
-/// From this dimension on, the `O(D^2)` per-point terms of full and tied covariances
-/// (Mahalanobis form and scatter) go through matrix multiplies instead of lane loops.
-pub(crate) const GEMM_MIN_DIM: usize = 8;
 
 /// `log det U = sum_j log U[j, j]` of one factor.
 #[inline]
@@ -248,9 +246,9 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         let acc: &mut [f64; CHUNK] = lanes_mut(&mut s.acc, 0);
         acc.fill(0.0);
         let u = &p.prec_chol[k * d * d..(k + 1) * d * d];
-        if d >= GEMM_MIN_DIM {
-            // Y = U^T DX (D x CHUNK) by matrix multiply, then acc_i = sum_l Y_li^2.
-            gemm(view(u, d, d, 1, d), view(&s.dx, d, CHUNK, CHUNK, 1), 0.0, &mut s.rdx);
+        if p.form == Form::Products {
+            // Y = DX U (an upper-triangular product, in D lane rows), then acc_i = |y_i|^2.
+            times_upper(&s.dx, u, d, &mut s.rdx);
             for l in 0..d {
                 let y = lanes(&s.rdx, l);
                 for i in 0..CHUNK {

@@ -21,6 +21,7 @@
 pub(crate) mod diag;
 pub(crate) mod full;
 mod prepared;
+pub(crate) mod products;
 mod running;
 mod scatter;
 pub(crate) mod spherical;
@@ -30,6 +31,7 @@ mod tests;
 pub(crate) mod tied;
 
 pub(crate) use prepared::Prepared;
+pub(crate) use products::Form;
 pub(crate) use running::RunningStats;
 pub(crate) use stats::SuffStats;
 
@@ -370,6 +372,10 @@ impl CovarianceType {
 /// dimension fixed at compile time where it is small.
 #[inline(always)]
 pub(crate) fn log_prob_chunk<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let diagonal = matches!(p.kind, CovarianceType::Diag | CovarianceType::Spherical);
+    if diagonal && p.form == Form::Products {
+        return products::log_prob_diagonal::<A>(p, xs, s);
+    }
     match (p.kind, p.d) {
         (CovarianceType::Full, 1) => full::log_prob_fixed::<A, 1>(p, xs, s),
         (CovarianceType::Full, 2) => full::log_prob_fixed::<A, 2>(p, xs, s),
@@ -389,6 +395,7 @@ pub(crate) fn log_prob_chunk<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch
 #[inline(always)]
 pub(crate) fn accumulate_chunk<A: Arith>(
     kind: CovarianceType,
+    form: Form,
     shifts: &[f64],
     xs: &[f64],
     s: &mut Scratch,
@@ -397,13 +404,14 @@ pub(crate) fn accumulate_chunk<A: Arith>(
     use scatter::{scatter_any, scatter_fixed};
     let shared = kind.is_shared();
     match (kind.is_dense(), xs.len() / CHUNK) {
+        (false, _) if form == Form::Products => products::accumulate_diagonal(shifts, xs, s, stats),
         (true, 1) => scatter_fixed::<A, 1, false>(shared, shifts, xs, s, stats),
         (true, 2) => scatter_fixed::<A, 2, false>(shared, shifts, xs, s, stats),
         (true, 3) => scatter_fixed::<A, 3, false>(shared, shifts, xs, s, stats),
         (false, 1) => scatter_fixed::<A, 1, true>(shared, shifts, xs, s, stats),
         (false, 2) => scatter_fixed::<A, 2, true>(shared, shifts, xs, s, stats),
         (false, 3) => scatter_fixed::<A, 3, true>(shared, shifts, xs, s, stats),
-        _ => scatter_any::<A>(kind, shifts, xs, s, stats),
+        _ => scatter_any::<A>(kind, form, shifts, xs, s, stats),
     }
 }
 

@@ -5,6 +5,7 @@
 //! a_kj <= eigenvalues of P_k <= b_kj          (the culling bounds, per kind)
 //! ```
 
+use super::products::{diagonal_precisions, Form};
 use super::{full, CovarianceType};
 
 /// `D/2 log(2 pi)` per dimension.
@@ -21,6 +22,10 @@ pub(crate) struct Prepared {
     pub prec_chol: Vec<f64>,
     /// `tied` only: `mu_k^T U` (`K x D`), as scikit-learn evaluates `X U - mu U`.
     pub mean_prec: Vec<f64>,
+    /// Lane loops or matrix products (`covariance::products`): the kind's crossover in `D`.
+    pub form: Form,
+    /// Diagonal kinds in the product form: `U_kj^2` (`K x D`); empty otherwise.
+    pub diagonal_precisions: Vec<f64>,
     /// Whether chunks skip components that provably cannot matter (see `pass::cull`).
     pub cull: bool,
     /// Per component and feature, weights `a_kj <= b_kj` with
@@ -49,6 +54,8 @@ impl Prepared {
             means: vec![0.0; k * d],
             prec_chol: vec![0.0; kind.len(k, d)],
             mean_prec: vec![0.0; if kind == CovarianceType::Tied { k * d } else { 0 }],
+            form: kind.form(d),
+            diagonal_precisions: vec![0.0; if kind.is_dense() { 0 } else { k * d }],
             cull: false,
             bound_min: vec![0.0; k * d],
             bound_max: vec![0.0; k * d],
@@ -78,6 +85,20 @@ impl Prepared {
             self.update_bounds();
         }
         self.kind.prepare_means(&self.means, &self.prec_chol, k, d, &mut self.mean_prec);
+        if self.form == Form::Products && !self.kind.is_dense() {
+            diagonal_precisions(self.kind, &self.prec_chol, k, d, &mut self.diagonal_precisions);
+        }
+    }
+
+    /// Runs the kernels in `form` from now on (tests compare the two forms; the kind's
+    /// crossover chooses otherwise).
+    #[cfg(test)]
+    pub(crate) fn set_form(&mut self, form: Form) {
+        self.form = form;
+        if !self.kind.is_dense() {
+            self.diagonal_precisions.resize(self.k * self.d, 0.0);
+            diagonal_precisions(self.kind, &self.prec_chol, self.k, self.d, &mut self.diagonal_precisions);
+        }
     }
 
     /// Copies a background's term and box (or clears it), without allocating after the first.

@@ -2,10 +2,10 @@
 //! form of the centred scatter (`K x D x D`, pooled `D x D`, or `K x D` squares), one kernel
 //! with the dimension fixed at compile time and one for any dimension.
 
-use super::{full::GEMM_MIN_DIM, CovarianceType, SuffStats};
+use super::{CovarianceType, Form, SuffStats};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::{sum_lanes, Arith, Lanes2d, LANES};
-use crate::linalg::{gemm, view};
+use crate::linalg::products::add_scatter_upper;
 
 /// The statistics with the dimension known at compile time: one pass over the lanes, every
 /// statistic in a register-held lane accumulator. `SQUARES`: only the diagonal of the scatter
@@ -72,6 +72,7 @@ pub(crate) fn scatter_fixed<A: Arith, const D: usize, const SQUARES: bool>(
 #[inline(always)]
 pub(crate) fn scatter_any<A: Arith>(
     kind: CovarianceType,
+    form: Form,
     shifts: &[f64],
     xs: &[f64],
     s: &mut Scratch,
@@ -111,10 +112,9 @@ pub(crate) fn scatter_any<A: Arith>(
             CovarianceType::Tied => 0,
             CovarianceType::Diag | CovarianceType::Spherical => c * d,
         };
-        if !diagonal_only && d >= GEMM_MIN_DIM {
-            // S += RDX DX^T: the whole scatter by one matrix multiply.
-            let (rdx, dx) = (view(&s.rdx, d, CHUNK, CHUNK, 1), view(&s.dx, CHUNK, d, 1, CHUNK));
-            gemm(rdx, dx, 1.0, &mut stats.scatter[base..base + d * d]);
+        if !diagonal_only && form == Form::Products {
+            // S += RDX^T DX on the upper triangle: the scatter by one triangular product.
+            add_scatter_upper(&s.rdx, &s.dx, d, &mut stats.scatter[base..base + d * d]);
             continue;
         }
         for a in 0..d {

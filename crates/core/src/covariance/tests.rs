@@ -3,7 +3,7 @@
 //! the statistics as naive sums.
 
 use crate::chunks::{Chunked, Scratch, CHUNK};
-use crate::covariance::{accumulate_chunk, log_prob_chunk, CovarianceType, Prepared, SuffStats};
+use crate::covariance::{accumulate_chunk, log_prob_chunk, CovarianceType, Form, Prepared, SuffStats};
 use crate::kernels::{dispatch, Arith, Fused, Kernel, Unfused};
 use crate::model::Mixture;
 use crate::pass::blocks::EmBlock;
@@ -14,8 +14,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Dimensions of the fixed-D paths (1, 2, 3), of the any-D path, and around its 4-column
-/// unrolling (4, 5, 8, 17 = 4 * 4 + 1).
-const DIMS: [usize; 7] = [1, 2, 3, 4, 5, 8, 17];
+/// unrolling (4, 5, 8, 17 = 4 * 4 + 1), and one past the product kernels' register blocks (37).
+const DIMS: [usize; 8] = [1, 2, 3, 4, 5, 8, 17, 37];
+
+/// Both forms of every kernel, whatever the kind's crossover would choose.
+const FORMS: [Form; 2] = [Form::Lanes, Form::Products];
 
 /// Gauss-Jordan elimination with partial pivoting: `(A^{-1}, det A)`, row-major.
 fn inverse_and_det(a: &[f64], d: usize) -> (Vec<f64>, f64) {
@@ -230,17 +233,20 @@ fn log_prob_chunk_matches_the_naive_density_for_every_kind_and_dimension() {
         for d in DIMS {
             let (m, sigma) = random_model(kind, k, d, &mut rng);
             let xs = random_chunk(&m, &mut rng);
-            let p = prepared(&m, false);
-            for (how, lp) in log_probs(&p, &xs) {
-                for c in 0..k {
-                    let mu = m.means().row(c).to_vec();
-                    for i in 0..CHUNK {
-                        let want = naive_log_prob(m.weights()[c], &mu, &sigma[c], &point(&xs, d, i));
-                        let got = lp[c * CHUNK + i];
-                        assert!(
-                            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-                            "{kind} d={d} {how} component {c} point {i}: {got} vs {want}"
-                        );
+            for form in FORMS {
+                let mut p = prepared(&m, false);
+                p.set_form(form);
+                for (how, lp) in log_probs(&p, &xs) {
+                    for c in 0..k {
+                        let mu = m.means().row(c).to_vec();
+                        for i in 0..CHUNK {
+                            let want = naive_log_prob(m.weights()[c], &mu, &sigma[c], &point(&xs, d, i));
+                            let got = lp[c * CHUNK + i];
+                            assert!(
+                                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                                "{kind} d={d} {form:?} {how} component {c} point {i}: {got} vs {want}"
+                            );
+                        }
                     }
                 }
             }
@@ -391,6 +397,7 @@ fn log_sum_exp_chunk_gives_responsibilities_summing_to_one_and_the_naive_log_sum
 
 struct Accumulate<'a> {
     kind: CovarianceType,
+    form: Form,
     shifts: &'a [f64],
     xs: &'a [f64],
     s: &'a mut Scratch,
@@ -400,7 +407,7 @@ struct Accumulate<'a> {
 impl Kernel for Accumulate<'_> {
     type Output = ();
     fn run<A: Arith>(self) {
-        accumulate_chunk::<A>(self.kind, self.shifts, self.xs, self.s, self.stats)
+        accumulate_chunk::<A>(self.kind, self.form, self.shifts, self.xs, self.s, self.stats)
     }
 }
 
@@ -481,7 +488,7 @@ fn accumulate_chunk_matches_naive_sums_for_every_kind_and_dimension() {
     for kind in CovarianceType::ALL {
         for d in DIMS {
             let shifts: Vec<f64> = (0..k * d).map(|_| rng.random_range(-2.0..2.0)).collect();
-            for variant in 0..3 {
+            for (variant, form) in (0..3).flat_map(|v| FORMS.map(|f| (v, f))) {
                 let mut stats = SuffStats::new(kind, k, d);
                 let mut naive = Naive::new(kind, k, d);
                 // Two chunks into the same statistics: the kernel adds, never overwrites.
@@ -502,12 +509,19 @@ fn accumulate_chunk_matches_naive_sums_for_every_kind_and_dimension() {
                     }
                     let st = &mut stats;
                     match variant {
-                        0 => dispatch(Accumulate { kind, shifts: &shifts, xs: &xs, s: &mut s, stats: st }),
-                        1 => accumulate_chunk::<Unfused>(kind, &shifts, &xs, &mut s, st),
-                        _ => accumulate_chunk::<Fused>(kind, &shifts, &xs, &mut s, st),
+                        0 => dispatch(Accumulate {
+                            kind,
+                            form,
+                            shifts: &shifts,
+                            xs: &xs,
+                            s: &mut s,
+                            stats: st,
+                        }),
+                        1 => accumulate_chunk::<Unfused>(kind, form, &shifts, &xs, &mut s, st),
+                        _ => accumulate_chunk::<Fused>(kind, form, &shifts, &xs, &mut s, st),
                     }
                 }
-                naive.check(kind, d, &stats, &format!("{kind} d={d} variant {variant}"));
+                naive.check(kind, d, &stats, &format!("{kind} d={d} variant {variant} {form:?}"));
             }
         }
     }
@@ -544,21 +558,24 @@ fn the_fused_em_block_matches_a_naive_e_step() {
                     naive.add(kind, c, r, &xi, &m.means().row(c).to_vec());
                 }
             }
-            let p = prepared(&m, false);
-            let mut stats = SuffStats::new(kind, k, d);
-            dispatch(EmBlock {
-                prepared: &p,
-                data: &data,
-                range: 0..data.n_chunks,
-                scratch: &mut Scratch::new(k, d),
-                stats: &mut stats,
-            });
-            naive.check(kind, d, &stats, &format!("{kind} d={d}"));
-            assert!(
-                (stats.log_lik - log_lik).abs() <= 1e-12 * log_lik_abs,
-                "{kind} d={d}: log_lik {} vs {log_lik}",
-                stats.log_lik
-            );
+            for form in FORMS {
+                let mut p = prepared(&m, false);
+                p.set_form(form);
+                let mut stats = SuffStats::new(kind, k, d);
+                dispatch(EmBlock {
+                    prepared: &p,
+                    data: &data,
+                    range: 0..data.n_chunks,
+                    scratch: &mut Scratch::new(k, d),
+                    stats: &mut stats,
+                });
+                naive.check(kind, d, &stats, &format!("{kind} d={d} {form:?}"));
+                assert!(
+                    (stats.log_lik - log_lik).abs() <= 1e-12 * log_lik_abs,
+                    "{kind} d={d} {form:?}: log_lik {} vs {log_lik}",
+                    stats.log_lik
+                );
+            }
         }
     }
 }

@@ -2,11 +2,10 @@
 //!
 //! `Sigma = (1 / sum_k N_k) sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::{full, recentre, Moments, Prepared};
+use super::{full, recentre, Form, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::Arith;
-use crate::linalg::{gemm, view};
-use full::GEMM_MIN_DIM;
+use crate::linalg::products::times_upper;
 
 /// M-step: the pooled centred scatter (each component around its own shift) -> covariance.
 pub(crate) fn covariances_from_scatter(m: &Moments, out: &mut [f64]) {
@@ -53,8 +52,8 @@ pub(crate) fn mean_prec(means: &[f64], prec_chol: &[f64], k: usize, d: usize, ou
 pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
     let d = p.d;
     // (X U)^T = U^T X^T, one output row at a time, or by matrix multiply for large D.
-    if d >= GEMM_MIN_DIM {
-        gemm(view(&p.prec_chol, d, d, 1, d), view(xs, d, CHUNK, CHUNK, 1), 0.0, &mut s.dx);
+    if p.form == Form::Products {
+        times_upper(xs, &p.prec_chol, d, &mut s.dx);
     } else {
         for l in 0..d {
             let mut y = [0.0; CHUNK];

@@ -47,7 +47,7 @@ impl Kernel for EmBlock<'_> {
             if background {
                 self.stats.background += background_responsibility(self.scratch);
             }
-            accumulate_chunk::<A>(p.kind, &p.means, xs, self.scratch, self.stats);
+            accumulate_chunk::<A>(p.kind, p.form, &p.means, xs, self.scratch, self.stats);
         }
     }
 }

@@ -1,0 +1,163 @@
+//! The matrix-product form of the kernels, for dimensions above each kind's crossover.
+//!
+//! Below the crossover the lane loops win: a handful of flops per point-component pair, the
+//! exponentials dominate. Above it the work per pair grows as `D` (diagonal kinds) or `D^2`
+//! (dense kinds) and the same arithmetic runs as matrix products at the machine's
+//! matrix-multiply rate (`crate::linalg::products`, on a chunk of 256 rows at a time, fused
+//! with that chunk's log-sum-exp: no `N x K` array exists).
+//!
+//! - **full**: per component, `Y = (X - mu_k) U_k`, an upper-triangular product, then
+//!   `|y_i|^2`; the scatter `(R_k (X - mu_k))^T (X - mu_k)` fills one triangle (`full.rs`,
+//!   `scatter.rs`).
+//! - **tied**: `X U` once per chunk (`tied.rs`).
+//! - **diag, spherical** (here): with each chunk's points taken around the chunk's mean `c`
+//!   (`x' = x - c`, `m_k = mu_k - c`, `p_kj = U_kj^2`),
+//!
+//! ```text
+//! log p_ik = log_const_k - 1/2 sum_j p_kj x'_ij^2 + sum_j p_kj m_kj x'_ij - 1/2 sum_j p_kj m_kj^2
+//!          = log_const_k - 1/2 (X'^2 P^T)_ik + (X' (P m)^T)_ik - 1/2 |m_k|_P^2
+//! sum_i r_ik (x_ij - mu_kj)   = (R^T X')_kj - n_k m_kj
+//! sum_i r_ik (x_ij - mu_kj)^2 = (R^T X'^2)_kj - 2 m_kj (R^T X')_kj + n_k m_kj^2
+//! ```
+//!
+//! two `(CHUNK x D)(D x K)` products for the densities and two `(K x CHUNK)(CHUNK x D)` for the
+//! statistics. Taking the points around the chunk's own mean keeps the expansion's
+//! cancellation to the spread of a chunk (scikit-learn expands around the origin).
+
+use super::{CovarianceType, Prepared, SuffStats};
+use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
+use crate::kernels::{sum_lanes, Arith, LANES};
+use crate::linalg::products::{points_times_rows, rows_times_points};
+
+/// How a chunk's densities and statistics are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Loops over a chunk's lanes, the dimension fixed at compile time where it is small.
+    Lanes,
+    /// Matrix products (this module).
+    Products,
+}
+
+/// Dense kinds (full, tied): from this dimension on, the `O(D^2)` per-point terms run as
+/// triangular products. Measured with `examples/crossover.rs` (see `docs/architecture.md`).
+pub(crate) const DENSE_PRODUCTS_FROM: usize = 8;
+/// Diagonal kinds (diag, spherical): from this dimension on, the densities and the statistics
+/// run as products.
+pub(crate) const DIAGONAL_PRODUCTS_FROM: usize = 8;
+
+impl CovarianceType {
+    /// The form that is fastest for `d` features: products from the kind's crossover on.
+    pub(crate) fn form(self, d: usize) -> Form {
+        let from = if self.is_dense() { DENSE_PRODUCTS_FROM } else { DIAGONAL_PRODUCTS_FROM };
+        if d >= from {
+            Form::Products
+        } else {
+            Form::Lanes
+        }
+    }
+}
+
+/// `p_kj = U_kj^2` (`K x D`), the diagonal precisions the products read; a spherical
+/// component's one value repeated over the features.
+pub(crate) fn diagonal_precisions(
+    kind: CovarianceType,
+    prec_chol: &[f64],
+    k: usize,
+    d: usize,
+    out: &mut [f64],
+) {
+    for c in 0..k {
+        for j in 0..d {
+            let u = if kind == CovarianceType::Spherical { prec_chol[c] } else { prec_chol[c * d + j] };
+            out[c * d + j] = u * u;
+        }
+    }
+}
+
+/// The chunk's per-feature mean into `s.centre`, its points around it into `s.dx` and their
+/// squares into `s.rdx` (`d` lane rows each). Padding lanes repeat a real point, so the mean
+/// stays inside the chunk's range.
+#[inline(always)]
+fn centre_chunk(xs: &[f64], d: usize, s: &mut Scratch) {
+    for j in 0..d {
+        let x = lanes(xs, j);
+        let mut acc = [0.0; LANES];
+        for g in 0..CHUNK / LANES {
+            for l in 0..LANES {
+                acc[l] += x[g * LANES + l];
+            }
+        }
+        let centre = sum_lanes(&acc) / CHUNK as f64;
+        s.centre[j] = centre;
+        let (dx, sq) = (lanes_mut(&mut s.dx, j), lanes_mut(&mut s.rdx, j));
+        for i in 0..CHUNK {
+            dx[i] = x[i] - centre;
+            sq[i] = dx[i] * dx[i];
+        }
+    }
+}
+
+/// Diagonal kinds: `s.lp[k][i] = log pi_k + log N(x_i | k)` for every component, by products.
+#[inline(always)]
+pub(crate) fn log_prob_diagonal<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
+    let (k, d) = (p.k, p.d);
+    debug_assert_eq!(s.active.len(), k, "the product form evaluates every component");
+    centre_chunk(xs, d, s);
+    for c in 0..k {
+        let mut norm = 0.0;
+        for j in 0..d {
+            let (m, prec) = (p.means[c * d + j] - s.centre[j], p.diagonal_precisions[c * d + j]);
+            s.kd_first[c * d + j] = prec * m;
+            norm = A::mul_add(prec * m, m, norm);
+        }
+        s.per_component[c] = A::mul_add(-0.5, norm, p.log_const[c]);
+    }
+    points_times_rows(&s.rdx, &p.diagonal_precisions, k, d, -0.5, false, &mut s.lp);
+    points_times_rows(&s.dx, &s.kd_first, k, d, 1.0, true, &mut s.lp);
+    for c in 0..k {
+        // The Mahalanobis distance is never negative: a rounding of the expansion that says
+        // otherwise is cut back to distance 0.
+        let (constant, top, out) = (s.per_component[c], p.log_const[c], lanes_mut(&mut s.lp, c));
+        for i in 0..CHUNK {
+            out[i] = (out[i] + constant).min(top);
+        }
+    }
+}
+
+/// Diagonal kinds: the chunk's weighted statistics around `shifts` by products. Expects `s.lp`
+/// to hold `exp(lp - max)` and `s.scale` the per-point factors (as the lane kernels do).
+#[inline(always)]
+pub(crate) fn accumulate_diagonal(shifts: &[f64], xs: &[f64], s: &mut Scratch, stats: &mut SuffStats) {
+    let d = xs.len() / CHUNK;
+    let k = shifts.len() / d;
+    debug_assert_eq!(s.active.len(), k, "the product form accumulates every component");
+    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
+    for c in 0..k {
+        let e = lanes_mut(&mut s.lp, c);
+        let mut acc = [0.0; LANES];
+        for g in 0..CHUNK / LANES {
+            for l in 0..LANES {
+                let i = g * LANES + l;
+                e[i] *= scale[i];
+                acc[l] += e[i];
+            }
+        }
+        s.per_component[c] = sum_lanes(&acc);
+        stats.sr[c] += s.per_component[c];
+    }
+    centre_chunk(xs, d, s);
+    rows_times_points(&s.lp, &s.dx, k, d, &mut s.kd_first);
+    rows_times_points(&s.lp, &s.rdx, k, d, &mut s.kd_second);
+    for c in 0..k {
+        let n = s.per_component[c];
+        for j in 0..d {
+            let at = c * d + j;
+            let m = shifts[at] - s.centre[j];
+            let (first, second) = (s.kd_first[at], s.kd_second[at]);
+            let centred = first - n * m;
+            stats.sx[at] += centred;
+            // sum r (x' - m)^2 = (sum r x'^2 - m sum r x') - m (sum r x' - n m).
+            stats.scatter[at] += (second - m * first) - m * centred;
+        }
+    }
+}
