@@ -43,7 +43,7 @@ pub(crate) enum Form {
 pub(crate) const DENSE_PRODUCTS_FROM: usize = 8;
 /// Diagonal kinds (diag, spherical): from this dimension on, the densities and the statistics
 /// run as products.
-pub(crate) const DIAGONAL_PRODUCTS_FROM: usize = 8;
+pub(crate) const DIAGONAL_PRODUCTS_FROM: usize = 4;
 
 impl CovarianceType {
     /// The form that is fastest for `d` features: products from the kind's crossover on.
