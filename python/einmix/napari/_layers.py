@@ -185,6 +185,8 @@ def track_layers(
     metadata = {"einmix": _metadata(summaries, source)}
     scale = (1.0, *voxel)
     common = dict(scale=scale, metadata=metadata)
+    # Said, not inferred: an empty layer (a frame of one component has no edge) has no shape to infer from.
+    ndim = dict(ndim=dims + 1)
     cells = [label for label in tracks if label is not None]
     keys = ["component", "weight", "frame"] + (["cell"] if cells else [])
 
@@ -198,6 +200,7 @@ def track_layers(
 
     shape_kwargs = dict(
         common,
+        **ndim,
         name=f"{name} ellipses",
         shape_type="ellipse",
         edge_color=faint(ellipse_rows) or "white",
@@ -207,6 +210,7 @@ def track_layers(
     )
     point_kwargs = dict(
         common,
+        **ndim,
         name=f"{name} means",
         features=features(point_rows),
         face_color=faint(point_rows) or "white",
@@ -230,6 +234,7 @@ def track_layers(
     )
     line_kwargs = dict(
         common,
+        **ndim,
         name=f"{name} edges",
         shape_type="line",
         edge_color=[EDGE_COLOUR] * len(lines) or "white",

@@ -142,10 +142,13 @@ class TrackWidget(Container):
         self._stop.clear()
         self._progress.max, self._progress.value = max(n_frames, 1), 0
         self._status.value = f"tracking {n_frames} frame(s)..."
-        self.worker = create_worker(job, _start_thread=False)
-        self.worker.returned.connect(lambda tracks: self._show(tracks, **place))
-        self.worker.errored.connect(self._on_error)
-        self.worker.finished.connect(self._on_finished)
+        # Errors are handled here (a notification); napari would otherwise re-raise them.
+        connect = {
+            "returned": lambda tracks: self._show(tracks, **place),
+            "errored": self._on_error,
+            "finished": self._on_finished,
+        }
+        self.worker = create_worker(job, _start_thread=False, _connect=connect)
         self._run.enabled, self._cancel.enabled = False, True
         self.worker.start()
         return self.worker
