@@ -108,11 +108,11 @@ def test_widget_on_the_demo_adds_ellipses_means_tracks_and_edges(make_napari_vie
     viewer.dims.set_current_step(0, 5)
     viewer.layers.selection.active = layer
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari >= 0.9 : before
-    camera.center = (0, 95, 120)
-    camera.zoom = 4
+    camera.center = (0, 100, 135)
+    camera.zoom = 2.6
     qtbot.wait(50)
     folder = os.environ.get("EINMIX_SCREENSHOTS")
-    shot = viewer.screenshot(canvas_only=True, flash=False)
+    shot = viewer.screenshot(canvas_only=True, flash=False, size=(420, 640))
     assert shot.ndim == 3 and shot[..., :3].max() > 0  # the canvas drew something
     if folder:
         from napari.utils.io import imsave
