@@ -219,6 +219,31 @@ def test_a_3d_stack_gives_ellipsoid_sections(make_napari_viewer, qtbot):
         assert np.all(shape[:, 1] == zi)
 
 
+def test_widget_with_a_labels_layer_as_mask_and_as_cells(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    stack = image.demo_stack()[:3]
+    layer = viewer.add_image(stack, name="demo")
+    labels = np.zeros(stack.shape[1:], dtype=np.int32)
+    labels[:, :140], labels[:, 140:230] = 1, 2  # the columns past 230 are outside the mask
+    cells = viewer.add_labels(labels, name="cells")
+    widget = TrackWidget(viewer)
+    widget._labels_as.value = "cells"
+    _run(widget, qtbot, image_layer=layer, labels_layer=cells)
+    assert widget.status.startswith("tracked 2 cells"), widget.status
+    expected = image.track_cells(stack, labels, progress=False)
+    points = viewer.layers["demo means"]
+    assert sorted(set(points.features["cell"])) == [1, 2]
+    assert len(points.data) == sum(c["means"].shape[0] * c["means"].shape[1] for c in expected.values())
+    # one track per cell and component
+    assert len(np.unique(viewer.layers["demo tracks"].data[:, 0])) == sum(c["means"].shape[1] for c in expected.values())
+
+    widget._labels_as.value = "mask"
+    _run(widget, qtbot, image_layer=layer, labels_layer=cells)
+    masked = image.track(stack, labels != 0, progress=False)
+    assert np.all(masked["means"][..., 1] < 230)
+    _check_layers([viewer.layers[f"demo {n}"] for n in ("ellipses", "means", "tracks", "edges")], masked, (1.0, 1.0))
+
+
 def test_bad_inputs_are_notified_with_what_is_wrong(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     notes = _notes()

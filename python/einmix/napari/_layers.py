@@ -34,7 +34,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-__all__ = ["track_layers", "colour", "EFFECTIVE_WEIGHT", "NEIGHBOURS", "N_SIGMA"]
+__all__ = ["track_layers", "nearest_edges", "summary", "colour", "EFFECTIVE_WEIGHT", "NEIGHBOURS", "N_SIGMA"]
 
 LayerData = tuple  # (data, kwargs, layer_type), napari's LayerDataTuple
 
