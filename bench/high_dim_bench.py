@@ -11,8 +11,10 @@ What it measures, in one run, for every workload (2 threads for everyone: einmix
 dgemm likewise):
 
 * **ms per EM iteration**, by differencing: ``(t(max_iter=m2) - t(max_iter=m1)) / (m2 - m1)``
-  with ``tol=0`` from the same start (``init_params="random_from_data"``, ``random_state=0``, which
-  both libraries implement alike), median over repetitions; set-up and initialisation cancel.
+  with ``tol=0``, median over repetitions; set-up and initialisation cancel. Both libraries start
+  from the same parameters (``weights_init``, ``means_init``, ``precisions_init``: k-means++ seeds
+  and one hard-assignment M-step, ``compare_sklearn.starting_point``), so neither library's own
+  initialiser is involved (their ``random_from_data`` draw different rows).
 * **the same lower bound**: both libraries' ``lower_bound_`` after ``m2`` iterations from that
   start, and their relative difference.
 * **share of dgemm's rate**: numpy's ``a @ b`` on 4096 x 4096 doubles, median of 3, in GFLOP/s;
@@ -46,6 +48,7 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import per_iteration, timed  # noqa: E402
+from compare_sklearn import starting_point  # noqa: E402
 
 import einmix  # noqa: E402
 
@@ -91,22 +94,23 @@ def flops(n, d, k, kind):
     return 2 * n * k * d * d if kind == "full" else 4 * n * k * d
 
 
-def fits(x, k, kind, m):
-    common = dict(n_components=k, covariance_type=kind, init_params="random_from_data",
-                  random_state=0, tol=0.0, max_iter=m)
+def fits(x, k, kind, m, start):
+    common = dict(n_components=k, covariance_type=kind, tol=0.0, max_iter=m, **start)
     return (einmix.GaussianMixture(n_threads=THREADS, **common), SkGaussianMixture(**common))
 
 
 def measure(x, k, kind, m1, m2, reps_einmix, reps_sklearn):
+    start = starting_point(x, k, kind)
+
     def einmix_fit(m):
-        return timed(fits(x, k, kind, m)[0], x)
+        return timed(fits(x, k, kind, m, start)[0], x)
 
     def sklearn_fit(m):
-        return timed(fits(x, k, kind, m)[1], x)
+        return timed(fits(x, k, kind, m, start)[1], x)
 
     ours = per_iteration(einmix_fit, m1, m2, reps_einmix)
     theirs = per_iteration(sklearn_fit, m1, m2, reps_sklearn)
-    mine, peer = fits(x, k, kind, m2)
+    mine, peer = fits(x, k, kind, m2, start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mine.fit(x)

@@ -141,3 +141,25 @@ def test_far_points_do_not_underflow():
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert np.isfinite(gm.score_samples(far)).all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fit_matches_sklearn_on_the_64_feature_digits(kind):
+    """A real data set above every kind's crossover to the matrix-product kernels: the 1,797
+    8x8 handwritten digits bundled with scikit-learn (64 features, many of them constant, so the
+    covariances rest on ``reg_covar``: the ill-conditioned case)."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data
+    init = initial_parameters(X, 10, kind, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = SkGM(10, covariance_type=kind, tol=1e-6, max_iter=30, **init).fit(X)
+        ours = GaussianMixture(10, covariance_type=kind, tol=1e-6, max_iter=30, **init).fit(X)
+    assert ours.n_iter_ == ref.n_iter_
+    assert rel_err(ours.weights_, ref.weights_) < RTOL
+    assert rel_err(ours.means_, ref.means_) < RTOL
+    assert rel_err(ours.covariances_, ref.covariances_) < RTOL
+    assert rel_err(ours.lower_bounds_, ref.lower_bounds_) < RTOL
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert rel_err(ours.score_samples(X), ref.score_samples(X)) < RTOL

@@ -357,11 +357,11 @@ pub(crate) struct Scratch {
     pub active: Vec<usize>,
     /// Per component: the culling upper bound of its log-density in the chunk.
     pub upper: Vec<f64>,
-    /// The product form's work arrays: the chunk's mean (`D`), two `K x D` matrices and one
-    /// value per component.
+    /// The product form's work arrays: the chunk's mean (`D`), its points around it and their
+    /// squares (`2D x CHUNK`), a `K x 2D` matrix and one value per component.
     pub centre: Vec<f64>,
-    pub kd_first: Vec<f64>,
-    pub kd_second: Vec<f64>,
+    pub expanded: Vec<f64>,
+    pub kd_pair: Vec<f64>,
     pub per_component: Vec<f64>,
     /// `CHUNK` lanes: the background's log term per point (`-inf` outside its box), then
     /// its exponential after the log-sum-exp.
@@ -383,8 +383,8 @@ impl Scratch {
             upper: vec![0.0; k],
             background: vec![0.0; CHUNK],
             centre: vec![0.0; d],
-            kd_first: vec![0.0; k * d],
-            kd_second: vec![0.0; k * d],
+            expanded: vec![0.0; 2 * d * CHUNK],
+            kd_pair: vec![0.0; 2 * k * d],
             per_component: vec![0.0; k],
         }
     }

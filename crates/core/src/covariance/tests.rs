@@ -579,35 +579,3 @@ fn the_fused_em_block_matches_a_naive_e_step() {
         }
     }
 }
-
-#[test]
-#[ignore]
-fn zz_crossover_timing() {
-    use std::time::Instant;
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let n = 40_000;
-    for kind in CovarianceType::ALL {
-        for k in [16usize, 128] {
-            for d in [3usize, 4, 5, 6, 8, 10, 12, 16, 24] {
-                let (m, _) = random_model(kind, k, d, &mut rng);
-                let x = Array2::from_shape_fn((n, d), |(i, j)| m.means()[[i % k, j]] + rng.random_range(-3.0..3.0));
-                let data = Chunked::new(x.view(), None);
-                let mut line = format!("{kind} k={k} d={d}:");
-                for form in FORMS {
-                    let mut p = prepared(&m, false);
-                    p.set_form(form);
-                    let mut times = vec![];
-                    for _ in 0..5 {
-                        let mut stats = SuffStats::new(kind, k, d);
-                        let t = Instant::now();
-                        dispatch(EmBlock { prepared: &p, data: &data, range: 0..data.n_chunks, scratch: &mut Scratch::new(k, d), stats: &mut stats });
-                        times.push(t.elapsed().as_secs_f64() * 1e3);
-                    }
-                    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-                    line += &format!(" {form:?} {:.2} ms", times[2]);
-                }
-                println!("{line}");
-            }
-        }
-    }
-}
