@@ -157,4 +157,37 @@ fn main() {
         let (two, _) = per_iteration(case, &init, 2, iters, reps.min(5));
         println!("| {} | {one:.2} | {two:.2} | {:.2}x |", case.name, one / two);
     }
+
+    println!();
+    println!("## n_init = 8 on 2 threads: runs at once (where a run leaves cores idle) vs one after another");
+    println!();
+    println!("| case | at once (ms) | one after another (ms) | speed-up | same fit |");
+    println!("|---|---|---|---|---|");
+    for case in [random(4_000, 8, 6, CovarianceType::Full), random(12_000, 16, 8, CovarianceType::Diag)] {
+        let spec =
+            GaussianMixture::new(case.k).covariance_type(case.kind).n_init(8).random_state(0).n_threads(2);
+        let time = |watched: bool| {
+            let mut times = Vec::new();
+            let mut lower_bounds = Vec::new();
+            for _ in 0..reps {
+                let mut ignore = |_: &einmix::Progress| {};
+                // A progress observer sees the runs in order, so a watched fit runs them one
+                // after another.
+                let options =
+                    if watched { FitOptions::new().progress(&mut ignore) } else { FitOptions::new() };
+                let t = Instant::now();
+                let fit = spec.fit_with(case.x.view(), None, options).expect("fit");
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                lower_bounds.push(fit.info.run_lower_bounds);
+            }
+            (median(times), lower_bounds.pop().expect("a repetition"))
+        };
+        let ((at_once, lb_at_once), (after, lb_after)) = (time(false), time(true));
+        println!(
+            "| {} | {at_once:.1} | {after:.1} | {:.2}x | {} |",
+            case.name,
+            after / at_once,
+            lb_at_once == lb_after
+        );
+    }
 }

@@ -8,7 +8,7 @@ use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{drive, start_and_progress, FitOptions, Model, Source};
+use super::{drive, start_and_progress, FitOptions, Model, RunFn, RunResult, Source};
 use crate::background::Background;
 use crate::chunks::{spatial_order, Chunked, Element, Scratch, WeightScale};
 use crate::covariance::{Prepared, SuffStats};
@@ -172,6 +172,46 @@ impl<M: Model> Source<M> for InMemory<'_, M> {
         let ws = self.workspace.as_ref().expect("statistics are read after a pass");
         (&ws.total, self.data.total_weight)
     }
+
+    /// Runs at once, one per thread of the fit's pool, where a run alone leaves cores idle;
+    /// else one after another (see [`runs_at_once_pay`]). Each run's source shares the chunks
+    /// and has a one-thread pass of its own: its result is bitwise the same either way.
+    fn runs<R: Send>(&mut self, starts: Vec<M>, run: &RunFn<'_, M, R, Error>) -> Vec<RunResult<R, Error>> {
+        if !runs_at_once_pay(starts.len(), self.par.n_threads(), self.data.n_blocks()) {
+            return starts.into_iter().enumerate().map(|(index, model)| run(self, index, model)).collect();
+        }
+        let (data, cull) = (&*self.data, self.cull);
+        let mut slots: Vec<(Option<M>, Option<Result<R>>)> =
+            starts.into_iter().map(|m| (Some(m), None)).collect();
+        self.par.for_each(&mut slots, |index, (start, outcome)| {
+            let model = start.take().expect("each run starts once");
+            *outcome =
+                Some(one_thread_source(data, cull).and_then(|mut source| run(&mut source, index, model)));
+        });
+        slots.into_iter().map(|(_, outcome)| outcome.expect("every run ran")).collect()
+    }
+}
+
+/// Whether `n_runs` runs should run at once, one per thread, rather than one after another on
+/// all `threads`: when a run's `n_blocks` blocks of chunks are too few to keep the threads
+/// evenly busy (fewer than four per thread: the threads wait on each other at every
+/// iteration's reduction, and on the block that is left over). With more blocks a run already
+/// uses every core, and runs of unequal lengths side by side would leave one idle at the end.
+pub(crate) fn runs_at_once_pay(n_runs: usize, threads: usize, n_blocks: usize) -> bool {
+    threads > 1 && n_runs > 1 && n_blocks < 4 * threads
+}
+
+/// A source over `data` with a one-thread pass, for one run of [`InMemory::runs`]; it is handed
+/// its start, so it draws none.
+fn one_thread_source<M: Model>(data: &Chunked, cull: bool) -> Result<InMemory<'_, M>> {
+    Ok(InMemory {
+        data: Rows::Borrowed(data),
+        par: Parallel::new(Some(1))?,
+        rng: ChaCha8Rng::seed_from_u64(0),
+        cull,
+        workspace: None,
+        initialise: Box::new(|_, _, _| unreachable!("a run's source is handed its start")),
+    })
 }
 
 impl GaussianMixture {
@@ -274,6 +314,51 @@ mod tests {
                     assert_eq!(with(true), with(false));
                 }
             }
+        }
+    }
+
+    /// `n_init` runs at once (two threads, few blocks) give bitwise the fit of the same runs
+    /// one after another (one thread, and two threads with an observer), and run 0 is bitwise
+    /// the fit with `n_init = 1`.
+    #[test]
+    fn runs_at_once_are_bitwise_the_runs_one_after_another() {
+        for kind in CovarianceType::ALL {
+            let truth = datasets::random_mixture(kind, 4, 5, 1.0, 2);
+            let (x, _) = truth.sample(3_000, 4);
+            let spec = |threads: usize, n_init: usize| {
+                GaussianMixture::new(4)
+                    .covariance_type(kind)
+                    .n_init(n_init)
+                    .random_state(7)
+                    .n_threads(threads)
+            };
+            let data = Chunked::new(x.view(), None);
+            assert!(runs_at_once_pay(5, 2, data.n_blocks()), "the data must take the concurrent path");
+            let at_once = spec(2, 5).fit(x.view(), None).unwrap();
+            let one_thread = spec(1, 5).fit(x.view(), None).unwrap();
+            let mut ignore = |_: &crate::estimator::Progress| {};
+            let watched =
+                spec(2, 5).fit_with(x.view(), None, FitOptions::new().progress(&mut ignore)).unwrap();
+            for other in [&one_thread, &watched] {
+                assert_eq!(at_once.info.run_lower_bounds, other.info.run_lower_bounds, "{kind}");
+                assert_eq!(at_once.info.best_run, other.info.best_run, "{kind}");
+                assert_eq!(at_once.mixture.means_slice(), other.mixture.means_slice(), "{kind}");
+                assert_eq!(
+                    at_once.mixture.precisions_cholesky_slice(),
+                    other.mixture.precisions_cholesky_slice(),
+                    "{kind}"
+                );
+                assert_eq!(at_once.labels, other.labels, "{kind}");
+            }
+            let alone = spec(2, 1).fit(x.view(), None).unwrap();
+            assert_eq!(at_once.info.run_lower_bounds[0], alone.info.lower_bound, "{kind}");
+            let distinct: std::collections::HashSet<u64> =
+                at_once.info.run_lower_bounds.iter().map(|b| b.to_bits()).collect();
+            assert!(
+                distinct.len() > 1,
+                "{kind}: the runs must differ, or the test proves little: {:?}",
+                at_once.info.run_lower_bounds
+            );
         }
     }
 }

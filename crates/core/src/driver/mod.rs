@@ -114,7 +114,7 @@ pub(crate) fn start_and_progress<M: Clone>(options: FitOptions<'_, M>) -> Begin<
 
 /// A model the driver fits: how the pass reads it, and its M-step. EM's [`Mixture`] and the
 /// variational mixture are the two; each adds only its formulas.
-pub(crate) trait Model: Clone {
+pub(crate) trait Model: Clone + Send {
     /// `(kind, K, D)`.
     fn shape(&self) -> (CovarianceType, usize, usize);
     /// The parameters as the kernels read them (and whether the pass sums `r log r`).
@@ -179,10 +179,32 @@ pub(crate) trait Source<M: Model> {
     /// The last pass's statistics, with sample weights rescaled to average 1 per row, and
     /// that rescaled total weight.
     fn statistics(&self) -> (&SuffStats, f64);
+
+    /// Runs `run(source, index, model)` for every model of `starts` (index = the run) and
+    /// returns the outcomes in run order. By default one after another on this source; a
+    /// source with idle cores may run them at once, each on a source of its own, since a run's
+    /// result never depends on how many threads its passes use.
+    fn runs<R: Send>(
+        &mut self,
+        starts: Vec<M>,
+        run: &RunFn<'_, M, R, Self::Error>,
+    ) -> Vec<RunResult<R, Self::Error>>
+    where
+        Self: Sized,
+    {
+        starts.into_iter().enumerate().map(|(index, model)| run(self, index, model)).collect()
+    }
 }
 
+/// One run of EM on a source (a [`Source::runs`] argument).
+pub(crate) type RunFn<'r, M, R, E> =
+    dyn Fn(&mut dyn Source<M, Error = E>, usize, M) -> RunResult<R, E> + Sync + 'r;
+
+/// A run's outcome, or its source's error.
+pub(crate) type RunResult<R, E> = std::result::Result<R, E>;
+
 /// What one EM run (one initialisation) ends with.
-struct Run<M> {
+pub(crate) struct Run<M> {
     mixture: M,
     lower_bound: f64,
     lower_bounds: Vec<f64>,
@@ -192,7 +214,7 @@ struct Run<M> {
 
 /// The E-step: one pass over the source under `model` (again without culling if culling lost
 /// mass), leaving the statistics in the source; returns the lower bound of `model`.
-pub(crate) fn e_step<M: Model, S: Source<M>>(
+pub(crate) fn e_step<M: Model, S: Source<M> + ?Sized>(
     source: &mut S,
     model: &M,
 ) -> std::result::Result<f64, S::Error> {
@@ -212,7 +234,7 @@ pub(crate) fn e_step<M: Model, S: Source<M>>(
 }
 
 /// One EM iteration in place: returns its lower bound (the model's own definition).
-fn iterate<M: Model, S: Source<M>>(
+fn iterate<M: Model, S: Source<M> + ?Sized>(
     source: &mut S,
     model: &mut M,
     reg_covar: f64,
@@ -225,7 +247,7 @@ fn iterate<M: Model, S: Source<M>>(
 
 /// scikit-learn's iteration loop for one run, from `model`: iterate until the lower bound
 /// changes by less than `tol`, or `max_iter` times.
-fn run_em<M: Model, S: Source<M>>(
+fn run_em<M: Model, S: Source<M> + ?Sized>(
     spec: &GaussianMixture,
     source: &mut S,
     (run, n_runs): (usize, usize),
@@ -265,6 +287,8 @@ pub(crate) fn drive<M: Model, S: Source<M>>(
     mut init_time: Duration,
 ) -> std::result::Result<(M, FitInfo), S::Error> {
     let mut ignore = |_: &Progress| {};
+    // Runs report progress in order, so a watched fit runs them one after another.
+    let watched = progress.is_some();
     let observer: &mut dyn FnMut(&Progress) = match progress {
         Some(observer) => observer,
         None => &mut ignore,
@@ -272,25 +296,46 @@ pub(crate) fn drive<M: Model, S: Source<M>>(
     let n_runs = if start.is_some() { 1 } else { spec.n_init };
     let mut best: Option<(Run<M>, usize)> = None;
     let (mut run_lower_bounds, mut total_iter, mut em_time) = (Vec::new(), 0, Duration::ZERO);
-    for run in 0..n_runs {
-        let t0 = Instant::now();
-        let model = match &start {
-            Some((m, _)) => m.clone(),
-            None => source.initial_mixture(run)?,
-        };
-        init_time += t0.elapsed();
-        let t1 = Instant::now();
-        let start_bound = start.as_ref().map_or(f64::NEG_INFINITY, |(_, lb)| *lb);
-        let outcome = run_em(spec, source, (run, n_runs), model, start_bound, observer)?;
-        em_time += t1.elapsed();
+    let mut keep = |outcome: Run<M>, run: usize| {
         run_lower_bounds.push(outcome.lower_bound);
         total_iter += outcome.n_iter;
-        let keep = match &best {
+        let better = match &best {
             None => true,
             Some((b, _)) => outcome.lower_bound > b.lower_bound || b.lower_bound == f64::NEG_INFINITY,
         };
-        if keep {
+        if better {
             best = Some((outcome, run));
+        }
+    };
+    if start.is_none() && !watched && n_runs > 1 {
+        // Every run's start first, in run order (the same draws as one run after another:
+        // EM itself draws nothing), then the runs, at once where the source has idle cores.
+        let t0 = Instant::now();
+        let starts =
+            (0..n_runs).map(|run| source.initial_mixture(run)).collect::<std::result::Result<Vec<M>, _>>()?;
+        init_time += t0.elapsed();
+        let t1 = Instant::now();
+        let each = |source: &mut dyn Source<M, Error = S::Error>, run: usize, model: M| {
+            run_em(spec, source, (run, n_runs), model, f64::NEG_INFINITY, &mut |_: &Progress| {})
+        };
+        let outcomes = source.runs(starts, &each);
+        em_time += t1.elapsed();
+        for (run, outcome) in outcomes.into_iter().enumerate() {
+            keep(outcome?, run);
+        }
+    } else {
+        for run in 0..n_runs {
+            let t0 = Instant::now();
+            let model = match &start {
+                Some((m, _)) => m.clone(),
+                None => source.initial_mixture(run)?,
+            };
+            init_time += t0.elapsed();
+            let t1 = Instant::now();
+            let start_bound = start.as_ref().map_or(f64::NEG_INFINITY, |(_, lb)| *lb);
+            let outcome = run_em(spec, source, (run, n_runs), model, start_bound, observer)?;
+            em_time += t1.elapsed();
+            keep(outcome, run);
         }
     }
     let Some((Run { mixture, lower_bound, lower_bounds, n_iter, converged }, best_run)) = best else {
