@@ -247,6 +247,37 @@ impl CovarianceType {
         }
     }
 
+    /// `K` dense `D x D` covariances (`dense`, `K x D x D` row-major) in the kind's layout
+    /// ([`shape`](CovarianceType::shape)): themselves (full), their average weighted by
+    /// `weights` (tied: one shared matrix, pooled as the M-step pools the components' scatter by
+    /// their counts), their diagonals (diag), or their diagonals' means (spherical). The way
+    /// back from [`Mixture::covariance_matrix`](crate::Mixture::covariance_matrix), for a
+    /// caller that builds covariances densely and fits any kind.
+    ///
+    /// ```
+    /// use einmix::CovarianceType;
+    ///
+    /// // Two 2 x 2 covariances, the second weighing three times the first.
+    /// let dense = [4.0, 1.0, 1.0, 2.0, 8.0, 1.0, 1.0, 6.0];
+    /// let weights = [0.25, 0.75];
+    /// assert_eq!(CovarianceType::Full.from_dense_covariances(&dense, &weights, 2), dense.to_vec());
+    /// assert_eq!(CovarianceType::Tied.from_dense_covariances(&dense, &weights, 2), vec![7.0, 1.0, 1.0, 5.0]);
+    /// assert_eq!(CovarianceType::Diag.from_dense_covariances(&dense, &weights, 2), vec![4.0, 2.0, 8.0, 6.0]);
+    /// assert_eq!(CovarianceType::Spherical.from_dense_covariances(&dense, &weights, 2), vec![3.0, 7.0]);
+    /// ```
+    pub fn from_dense_covariances(self, dense: &[f64], weights: &[f64], d: usize) -> Vec<f64> {
+        assert_eq!(dense.len(), weights.len() * d * d, "K dense D x D covariances, one weight each");
+        if self == CovarianceType::Tied {
+            let total: f64 = weights.iter().sum();
+            let mut pooled = vec![0.0; d * d];
+            for (block, w) in dense.chunks_exact(d * d).zip(weights) {
+                pooled.iter_mut().zip(block).for_each(|(p, v)| *p += w * v);
+            }
+            return pooled.into_iter().map(|p| p / total).collect();
+        }
+        dense.chunks_exact(d * d).flat_map(|block| self.dense_to_own_form(block.to_vec(), d)).collect()
+    }
+
     /// Values of the prior scale `Psi_0` the kind takes (`D x D`, `D` or 1).
     pub(crate) fn prior_len(self, d: usize) -> usize {
         if self.is_dense() {
