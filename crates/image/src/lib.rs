@@ -64,6 +64,8 @@ pub use analysis::{
 };
 pub use demo::{demo_stack, DEMO_NPY, DEMO_PIXEL_SIZE_UM};
 pub use distance::{affinity, component_distances, laplacian_spectrum, Metric};
+/// The covariance kinds a track fits ([`TrackOptions::covariance_type`]), the core's own.
+pub use einmix::CovarianceType;
 pub use error::{Error, Result};
 pub use floor::{floor_region, grid_region, noise_level, volume_noise_level, Floor, NoiseLevel, PEAK_SIGMAS};
 pub use grid::Grid;

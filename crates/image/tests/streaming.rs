@@ -185,6 +185,10 @@ fn a_checkpoint_of_other_options_or_another_input_is_refused_by_name() {
     let other = TrackOptions { tol: 1e-4, ..options() };
     let err = track_to_dir(&mut source, None, &other, &resumed, &mut |_, _, _| true).unwrap_err().to_string();
     assert!(err.contains("option tol: 0.001 in the checkpoint, 0.0001 now"), "{err}");
+    // Another covariance kind (full by default) shapes other numbers: refused, by name.
+    let other = TrackOptions { covariance_type: einmix_image::CovarianceType::Diag, ..options() };
+    let err = track_to_dir(&mut source, None, &other, &resumed, &mut |_, _, _| true).unwrap_err().to_string();
+    assert!(err.contains("option covariance_type: full in the checkpoint, diag now"), "{err}");
     // Another video of the same size.
     let other_video = dir.path().join("other.tif");
     write_tiff(&other_video, &video(12).mapv(|v| v + 1.0));

@@ -15,6 +15,10 @@ use crate::track::{Init, TrackOptions, TrackerState};
 /// The checkpoint file's format version.
 const FORMAT: u32 = 1;
 
+/// Settings added since checkpoints of [`FORMAT`] were first written, with the value every
+/// run before them had: a checkpoint without one was made with that value, and resumes.
+const LATER_SETTINGS: [(&str, &str); 1] = [("covariance_type", "full")];
+
 /// What the frames came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Input {
@@ -65,6 +69,7 @@ pub(crate) fn settings(options: &TrackOptions) -> BTreeMap<String, String> {
         voxel_size,
         init,
         init_size,
+        covariance_type,
         tol,
         max_iter,
         reg_covar,
@@ -89,6 +94,7 @@ pub(crate) fn settings(options: &TrackOptions) -> BTreeMap<String, String> {
         ("voxel_size", format!("{voxel_size:?}")),
         ("init", init),
         ("init_size", format!("{init_size:?}")),
+        ("covariance_type", format!("{covariance_type}")),
         ("tol", format!("{tol:?}")),
         ("max_iter", format!("{max_iter:?}")),
         ("reg_covar", format!("{reg_covar:?}")),
@@ -154,7 +160,8 @@ impl Checkpoint {
     pub(crate) fn check(&self, settings: &BTreeMap<String, String>, input: &Input) -> Result<()> {
         let mut differences = Vec::new();
         for key in self.settings.keys().chain(settings.keys().filter(|k| !self.settings.contains_key(*k))) {
-            let (was, now) = (self.settings.get(key), settings.get(key));
+            let earlier = LATER_SETTINGS.iter().find(|(name, _)| name == key).map(|(_, v)| v.to_string());
+            let (was, now) = (self.settings.get(key).or(earlier.as_ref()), settings.get(key));
             if was != now {
                 let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(not set)".into());
                 differences.push(format!("option {key}: {} in the checkpoint, {} now", show(was), show(now)));
@@ -182,5 +189,29 @@ impl Checkpoint {
         Err(Error::Checkpoint {
             problem: format!("the checkpoint was made by another run: {}", differences.join("; ")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> Input {
+        Input { source: "video.tif".into(), frame_shape: [1, 8, 8], volume: false, first_frame: "0".into() }
+    }
+
+    #[test]
+    fn a_checkpoint_from_before_a_later_setting_resumes_with_its_earlier_value() {
+        let now = settings(&TrackOptions::default());
+        assert_eq!(now["covariance_type"], "full");
+        let mut before = now.clone();
+        before.remove("covariance_type");
+        let old = Checkpoint::new(before, input());
+        old.check(&now, &input()).unwrap();
+        // A run of another kind is refused, naming the setting.
+        let mut diag = now.clone();
+        diag.insert("covariance_type".into(), "diag".into());
+        let err = old.check(&diag, &input()).unwrap_err().to_string();
+        assert!(err.contains("option covariance_type: full in the checkpoint, diag now"), "{err}");
     }
 }

@@ -28,6 +28,7 @@ use crate::peaks::PeakOptions;
 use crate::points::{Background, Points};
 use crate::stack::Mask;
 
+mod dense;
 mod reseed;
 mod rows;
 mod sequence;
@@ -78,6 +79,11 @@ pub struct TrackOptions {
     pub init: Init,
     /// Standard deviation, in pixels, of the isotropic covariance of a new component [2].
     pub init_size: f64,
+    /// The shape of the components' covariances [full]: each its own ellipse (full), one shared
+    /// ellipse (tied), axis-aligned ellipses (diag) or circles (spherical). Every fit of the
+    /// track (EM, online, variational, the start and re-seeds) is of this kind; the report
+    /// writes the covariances out as full `D x D` matrices whatever it is.
+    pub covariance_type: CovarianceType,
     /// EM convergence threshold on the per-pixel lower bound of the structures [1e-3]: with a
     /// learned floor, on the bound's change per pixel divided by the structures' share of the
     /// frame (the Gaussians' total weight), so that a frame that is mostly floor converges as
@@ -137,6 +143,7 @@ impl Default for TrackOptions {
             voxel_size: None,
             init: Init::default(),
             init_size: 2.0,
+            covariance_type: CovarianceType::Full,
             tol: 1e-3,
             max_iter: 100,
             reg_covar: None,
@@ -210,8 +217,10 @@ pub struct Reseed {
 pub struct FrameFit {
     /// The frame (index in the input file).
     pub frame: usize,
-    /// The mixture (full covariances, `K` components, coordinates (row, col), or (z, row, col)
-    /// for a volume).
+    /// The mixture (`K` components, coordinates (row, col), or (z, row, col) for a volume),
+    /// its covariances written out as full `D x D` matrices whatever
+    /// [`TrackOptions::covariance_type`] was fitted (diagonal for diag, isotropic for spherical,
+    /// one matrix repeated for tied).
     pub mixture: Mixture,
     /// Final lower bound (mean weighted log-likelihood per pixel).
     pub lower_bound: f64,
@@ -397,7 +406,7 @@ impl Tracker {
 
     fn spec(&self, k: usize) -> GaussianMixture {
         let mut spec = GaussianMixture::new(k)
-            .covariance_type(CovarianceType::Full)
+            .covariance_type(self.options.covariance_type)
             .tol(self.options.tol)
             .max_iter(self.options.max_iter)
             .reg_covar(self.reg_covar())
@@ -512,7 +521,8 @@ impl Tracker {
         let mut reseeds = Vec::new();
         // Two rounds at most: a component re-seeded and collapsed again is reported twice and kept.
         for _round in 0..2 {
-            let bad = self.degenerate(&fit.mixture, &points);
+            // The checks read dense covariances, whatever the kind.
+            let bad = self.degenerate(&*dense::full_form(&fit.mixture).map_err(fit_err)?, &points);
             if bad.is_empty() {
                 break;
             }
@@ -563,11 +573,16 @@ impl Tracker {
         reseeds: Vec<Reseed>,
         effective_components: usize,
     ) -> Result<FrameFit> {
-        let covs = mixture.covariances().into_dimensionality::<ndarray::Ix3>().expect("full covariances");
-        let distances = component_distances(mixture.means(), covs, self.options.metric)?;
+        // The next frame starts from the fitted kind; the report reads its dense form.
+        let reported = dense::full_form(&mixture)
+            .map_err(|source| Error::Fit { frame: frame_index, source })?
+            .into_owned();
+        let covs = reported.covariances().into_dimensionality::<ndarray::Ix3>().expect("full covariances");
+        let distances = component_distances(reported.means(), covs, self.options.metric)?;
         let laplacian =
             if self.options.laplacian { laplacian_spectrum(distances.view()) } else { Array1::zeros(0) };
-        self.previous = Some((mixture.clone(), info.lower_bound));
+        self.previous = Some((mixture, info.lower_bound));
+        let mixture = reported;
         let floor_share = mixture.background().map(|b| b.weight());
         Ok(FrameFit {
             frame: frame_index,

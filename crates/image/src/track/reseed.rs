@@ -1,7 +1,7 @@
 //! Components that emptied, collapsed or left the data, and where to re-seed them: where the
 //! model explains the image worst (the largest residual share of intensity).
 
-use einmix::{CovarianceType, Mixture};
+use einmix::Mixture;
 use ndarray::{Array3, Axis};
 
 use super::{Reason, Reseed, Tracker};
@@ -110,8 +110,12 @@ impl Tracker {
         let mut means = m.means().to_owned();
         let mut weights = m.weights().to_owned();
         let k = m.n_components();
-        let covs_full = m.covariances().into_dimensionality::<ndarray::Ix3>().expect("full").to_owned();
-        let mut covs: Array3<f64> = covs_full;
+        let fit_error = |source| Error::Fit { frame: frame_index, source };
+        // Re-seeded in dense form, then back to the fitted kind (tied: the components' shared
+        // matrix, the new ones' start covariances weighed in).
+        let dense = super::dense::full_form(m).map_err(fit_error)?;
+        let mut covs: Array3<f64> =
+            dense.covariances().into_dimensionality::<ndarray::Ix3>().expect("full").to_owned();
         let start_covariance = self.start_covariance();
         let exclusion = (2.0 * self.options.init_size * grid.spacing[1]).powi(2);
         let mut out = Vec::new();
@@ -138,14 +142,9 @@ impl Tracker {
         }
         let total_w = weights.sum();
         weights.mapv_inplace(|v| v / total_w);
-        let fit_error = |source| Error::Fit { frame: frame_index, source };
-        let start = Mixture::from_parameters(
-            CovarianceType::Full,
-            weights.view(),
-            means.view(),
-            covs.into_dyn().view(),
-        )
-        .map_err(fit_error)?;
+        let dense_covs = covs.as_slice().expect("a standard-layout array");
+        let start = super::dense::mixture_of_kind(m.covariance_type(), &weights, means.view(), dense_covs)
+            .map_err(fit_error)?;
         // The floor stays as it was learned.
         let start = match m.background() {
             Some(b) => start.with_background(b.clone()).map_err(fit_error)?,

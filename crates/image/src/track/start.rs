@@ -2,8 +2,8 @@
 //! peaks found in 2-D or, for a volume, in 3-D with a box of the same length along z), and the
 //! learned floor's background component.
 
-use einmix::{CovarianceType, Mixture};
-use ndarray::{Array1, Array2, ArrayView3, IxDyn};
+use einmix::Mixture;
+use ndarray::{Array1, Array2, ArrayView3};
 
 use super::{Init, Tracker};
 use crate::error::{Error, Result};
@@ -74,12 +74,14 @@ impl Tracker {
         Array2::from_diag(&Array1::from_iter(axes.iter().map(|s| (self.options.init_size * s).powi(2))))
     }
 
-    /// A full-covariance mixture with [`start_covariance`](Tracker::start_covariance)s.
+    /// A mixture of the options' covariance kind with
+    /// [`start_covariance`](Tracker::start_covariance)s, in the kind's form (its diagonal for
+    /// diag, the diagonal's mean for spherical).
     pub(super) fn mixture_from(&self, weights: Array1<f64>, means: Array2<f64>) -> Result<Mixture> {
-        let (k, d) = means.dim();
+        let k = means.nrows();
         let start = self.start_covariance();
-        let covs = ndarray::ArrayD::from_shape_fn(IxDyn(&[k, d, d]), |i| start[[i[1], i[2]]]);
-        Mixture::from_parameters(CovarianceType::Full, weights.view(), means.view(), covs.view())
+        let dense: Vec<f64> = (0..k).flat_map(|_| start.iter().copied()).collect();
+        super::dense::mixture_of_kind(self.options.covariance_type, &weights, means.view(), &dense)
             .map_err(|source| Error::Fit { frame: 0, source })
     }
 }

@@ -1,7 +1,7 @@
 //! A frame fitted by the variational mixture (`TrackOptions::bayesian`): its evidence, its
 //! priors, the learned floor as a background beside the posterior, and where it starts.
 
-use einmix::{BackgroundRegion, CovarianceType, FitOptions, InitParams};
+use einmix::{BackgroundRegion, FitOptions, InitParams};
 use ndarray::ArrayView3;
 
 use super::{Init, Tracker};
@@ -68,7 +68,7 @@ impl Tracker {
         };
         let total_weight = if level.is_some() { scaled.sum() } else { points.weights.len() as f64 };
         let mut spec = einmix::BayesianGaussianMixture::new(k)
-            .covariance_type(CovarianceType::Full)
+            .covariance_type(self.options.covariance_type)
             .init_params(InitParams::KMeansPlusPlus)
             .random_state(seed)
             .tol(self.options.tol * total_weight * (1.0 - floor_share).max(1e-3))
@@ -87,9 +87,11 @@ impl Tracker {
             // one pixel) pulls its covariance by (extent + its distance from the centre^2) /
             // its pixels: 80 % for a small spot on a floor. A prior the size of a starting
             // component, its mean of little weight, leaves the structures to their pixels.
-            spec = spec
-                .covariance_prior(self.start_covariance().iter().copied().collect())
-                .mean_precision_prior(0.01);
+            // In the kind's form: the start's diagonal for diag, its mean for spherical.
+            let start: Vec<f64> = self.start_covariance().iter().copied().collect();
+            let prior =
+                self.options.covariance_type.from_dense_covariances(&start, &[1.0], self.grid().dims());
+            spec = spec.covariance_prior(prior).mean_precision_prior(0.01);
             let (lower, upper) = grid_region(frame.dim(), self.mask.as_ref(), &self.grid());
             spec = spec.background(BackgroundRegion::Box { lower, upper });
         }
