@@ -385,3 +385,40 @@ fn analyse_writes_the_analysis_of_a_track_and_of_every_cell() {
     dir.write("x.npz", dir.read("a/spectra.npz"));
     dir.einmix(&["image", "analyse", "x.npz", "-q", "-o", "c"]).assert().code(2).stderr(contains("x.npz"));
 }
+
+#[test]
+fn covariance_type_shapes_the_track_and_full_is_the_default_byte_for_byte() {
+    let dir = common::Dir::new();
+    dir.write("s.npy", stack_npy());
+    let track = |out: &str, extra: &[&str]| {
+        let args = ["image", "track", "s.npy", "--background", "0.5", "--threads", "1", "-q", "-o", out];
+        dir.einmix(&[&args[..], extra].concat()).assert().success();
+    };
+    track("default", &[]);
+    track("full", &["--covariance-type", "full"]);
+    assert_eq!(dir.read("default/track.npz"), dir.read("full/track.npz"));
+    for kind in ["diag", "spherical", "tied"] {
+        track(kind, &["--covariance-type", kind]);
+        let bytes = dir.read(&format!("{kind}/track.npz"));
+        let mut npz = einmix_io::npz::Npz::new(&bytes).expect("an archive");
+        // Dense (F, K, D, D) whatever the kind.
+        let covars = npz.array::<f64>("covars").unwrap().expect("covars");
+        assert_eq!(covars.shape, [3, 2, 2, 2], "{kind}");
+        for frame in covars.data.chunks(2 * 4) {
+            let (first, second) = frame.split_at(4);
+            for m in [first, second] {
+                assert!(m[0] > 0.0 && m[3] > 0.0, "{kind}: {m:?}");
+                match kind {
+                    "diag" => assert_eq!((m[1], m[2]), (0.0, 0.0)),
+                    "spherical" => assert!(m[1] == 0.0 && m[2] == 0.0 && m[0] == m[3], "{m:?}"),
+                    _ => assert_eq!(first, second, "tied: one matrix for both components"),
+                }
+            }
+        }
+    }
+    // The spellings of `einmix fit`; anything else is a usage error naming them.
+    dir.einmix(&["image", "track", "s.npy", "--covariance-type", "diagonal", "-o", "o"])
+        .assert()
+        .code(2)
+        .stderr(contains("[possible values: full, tied, diag, spherical]"));
+}

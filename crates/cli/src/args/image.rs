@@ -116,6 +116,11 @@ pub struct PipelineArgs {
     /// Standard deviation, in pixels, of a new component's isotropic covariance.
     #[arg(long, default_value_t = 2.0)]
     pub init_size: f64,
+    /// The shape of each component's covariance, as `einmix fit` takes it: full ellipses,
+    /// one ellipse shared by all (tied), axis-aligned ellipses (diag) or circles (spherical).
+    /// The outputs hold full D x D matrices whatever the kind.
+    #[arg(long, default_value = "full", value_parser = super::covariance_type())]
+    pub covariance_type: einmix::CovarianceType,
     /// Seed of the k-means++ initialisation (with a numeric -k).
     #[arg(long, default_value_t = 0)]
     pub random_state: u64,

@@ -79,6 +79,7 @@ fn track_options(p: &PipelineArgs) -> TrackOptions {
         voxel_size: p.voxel_size,
         init,
         init_size: p.init_size,
+        covariance_type: p.covariance_type,
         tol: p.tol,
         max_iter: p.max_iter,
         reg_covar: p.reg_covar,
