@@ -68,9 +68,12 @@ impl Arith for Fused {
     #[inline(always)]
     fn lane_sums_2d(input: &Lanes2d<'_>) -> Option<[[f64; LANES]; 6]> {
         #[cfg(target_arch = "x86_64")]
-        if level() != Level::Baseline {
-            // SAFETY: `level()` is Avx2 or Avx512 only after detecting avx2 and fma.
-            return Some(unsafe { lane_sums_2d_avx2(input) });
+        match level() {
+            // SAFETY: `level()` is Avx512 only after detecting avx512f/dq/vl and fma.
+            Level::Avx512 => return Some(unsafe { lane_sums_2d_avx512(input) }),
+            // SAFETY: `level()` is Avx2 only after detecting avx2 and fma.
+            Level::Avx2 => return Some(unsafe { lane_sums_2d_avx2(input) }),
+            Level::Baseline => {}
         }
         let _ = input;
         None
@@ -79,10 +82,12 @@ impl Arith for Fused {
     #[inline(always)]
     fn exp_rows(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CHUNK]) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if level() != Level::Baseline {
-            // SAFETY: `level()` is Avx2 or Avx512 only after detecting avx2 and fma.
-            unsafe { exp_rows_avx2(rows, max, sum) };
-            return true;
+        match level() {
+            // SAFETY: `level()` is Avx512 only after detecting avx512f/dq/vl and fma.
+            Level::Avx512 => return unsafe { exp_rows_avx512(rows, max, sum) },
+            // SAFETY: `level()` is Avx2 only after detecting avx2 and fma.
+            Level::Avx2 => return unsafe { exp_rows_avx2(rows, max, sum) },
+            Level::Baseline => {}
         }
         let _ = (rows, max, sum);
         false
@@ -95,7 +100,7 @@ impl Arith for Fused {
 /// value, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn exp_rows_avx2(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CHUNK]) {
+unsafe fn exp_rows_avx2(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CHUNK]) -> bool {
     use std::arch::x86_64::*;
     const WIDE: usize = 4;
     let floor = _mm256_set1_pd(-708.0);
@@ -139,6 +144,95 @@ unsafe fn exp_rows_avx2(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CH
             }
         }
     }
+    true
+}
+
+/// [`Arith::exp_rows`] with AVX-512: [`exp_rows_avx2`]'s operations on eight lanes a vector,
+/// the range checks as mask registers; the same operations per value, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn exp_rows_avx512(rows: &mut [f64], max: &[f64; CHUNK], sum: &mut [f64; CHUNK]) -> bool {
+    use std::arch::x86_64::*;
+    const WIDE: usize = 4;
+    const LANES_512: usize = 8;
+    let floor = _mm512_set1_pd(-708.0);
+    let (log2e, shifter) = (_mm512_set1_pd(std::f64::consts::LOG2_E), _mm512_set1_pd(SHIFTER));
+    let (ln2_hi, ln2_lo) = (_mm512_set1_pd(LN2_HI), _mm512_set1_pd(LN2_LO));
+    let coefficients: [__m512d; 13] = std::array::from_fn(|j| _mm512_set1_pd(EXP_TAYLOR[j]));
+    let bias = _mm512_set1_epi64(1023);
+    for row in rows.chunks_exact_mut(CHUNK) {
+        for g in 0..CHUNK / (LANES_512 * WIDE) {
+            let at = g * LANES_512 * WIDE;
+            // SAFETY: `at + LANES_512 * WIDE <= CHUNK`; `row`, `max` and `sum` hold CHUNK values.
+            let load = |v: &[f64], j: usize| unsafe { _mm512_loadu_pd(v.as_ptr().add(at + LANES_512 * j)) };
+            let x: [__m512d; WIDE] = std::array::from_fn(|j| _mm512_sub_pd(load(row, j), load(max, j)));
+            // `x < -708` is false for NaN, which so passes through as NaN.
+            let below: [__mmask8; WIDE] =
+                std::array::from_fn(|j| _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x[j], floor));
+            let clamped: [__m512d; WIDE] =
+                std::array::from_fn(|j| _mm512_mask_blend_pd(below[j], x[j], floor));
+            let shifted: [__m512d; WIDE] =
+                std::array::from_fn(|j| _mm512_fmadd_pd(clamped[j], log2e, shifter));
+            let r: [__m512d; WIDE] = std::array::from_fn(|j| {
+                let k = _mm512_sub_pd(shifted[j], shifter);
+                _mm512_fnmadd_pd(k, ln2_lo, _mm512_fnmadd_pd(k, ln2_hi, clamped[j]))
+            });
+            let mut p = [coefficients[12]; WIDE];
+            for c in coefficients[..12].iter().rev() {
+                for j in 0..WIDE {
+                    p[j] = _mm512_fmadd_pd(p[j], r[j], *c);
+                }
+            }
+            for j in 0..WIDE {
+                let scale = _mm512_castsi512_pd(_mm512_slli_epi64::<52>(_mm512_add_epi64(
+                    _mm512_castpd_si512(shifted[j]),
+                    bias,
+                )));
+                let e = _mm512_mask_blend_pd(below[j], _mm512_mul_pd(p[j], scale), _mm512_setzero_pd());
+                // SAFETY: as for `load`.
+                unsafe {
+                    _mm512_storeu_pd(row.as_mut_ptr().add(at + LANES_512 * j), e);
+                    let total = _mm512_add_pd(load(sum, j), e);
+                    _mm512_storeu_pd(sum.as_mut_ptr().add(at + LANES_512 * j), total);
+                }
+            }
+        }
+    }
+    true
+}
+
+/// [`Arith::lane_sums_2d`] with AVX-512: one vector holds a group's [`LANES`] points, so the six
+/// accumulators cover all the lanes in one sweep; the same operations per lane as the generic
+/// loop, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn lane_sums_2d_avx512(input: &Lanes2d<'_>) -> [[f64; LANES]; 6] {
+    use std::arch::x86_64::*;
+    const _: () = assert!(LANES == 8, "one 512-bit vector per group of lanes");
+    let mut out = [[0.0; LANES]; 6];
+    let (mu0, mu1) = (_mm512_set1_pd(input.mu[0]), _mm512_set1_pd(input.mu[1]));
+    let mut acc = [_mm512_setzero_pd(); 6];
+    for g in 0..CHUNK / LANES {
+        let i = g * LANES;
+        // SAFETY: `i + LANES <= CHUNK`, and every slice holds CHUNK values.
+        let load = |v: &[f64; CHUNK]| unsafe { _mm512_loadu_pd(v.as_ptr().add(i)) };
+        let r = _mm512_mul_pd(load(input.e), load(input.scale));
+        let dx0 = _mm512_sub_pd(load(input.x0), mu0);
+        let dx1 = _mm512_sub_pd(load(input.x1), mu1);
+        let rdx0 = _mm512_mul_pd(r, dx0);
+        let rdx1 = _mm512_mul_pd(r, dx1);
+        acc[0] = _mm512_add_pd(acc[0], r);
+        acc[1] = _mm512_add_pd(acc[1], rdx0);
+        acc[2] = _mm512_add_pd(acc[2], rdx1);
+        acc[3] = _mm512_fmadd_pd(rdx0, dx0, acc[3]);
+        acc[4] = _mm512_fmadd_pd(rdx0, dx1, acc[4]);
+        acc[5] = _mm512_fmadd_pd(rdx1, dx1, acc[5]);
+    }
+    for (sums, a) in out.iter_mut().zip(acc) {
+        // SAFETY: `sums` holds LANES = 8 values.
+        unsafe { _mm512_storeu_pd(sums.as_mut_ptr(), a) };
+    }
+    out
 }
 
 /// [`Arith::lane_sums_2d`] with AVX2 and FMA: the compiler's own vectorisation of this
@@ -403,26 +497,67 @@ mod tests {
         let max: [f64; CHUNK] =
             std::array::from_fn(|i| if i % 5 == 0 { 0.0 } else { rng.random_range(-2.0..0.0) });
         let start: [f64; CHUNK] = std::array::from_fn(|i| i as f64 * 0.25);
-        let (mut fast, mut fast_sum) = (rows.clone(), start);
-        if !Fused::exp_rows(&mut fast, &max, &mut fast_sum) {
+        let forms = exp_rows_forms();
+        if forms.is_empty() {
             return; // no hand-vectorised kernel on this CPU: the generic loop is the only one
         }
-        let mut sum = start;
-        for (c, row) in rows.chunks_exact(CHUNK).enumerate() {
+        for (name, form) in forms {
+            let (mut fast, mut fast_sum) = (rows.clone(), start);
+            form(&mut fast, &max, &mut fast_sum);
+            let mut sum = start;
+            for (c, row) in rows.chunks_exact(CHUNK).enumerate() {
+                for i in 0..CHUNK {
+                    let e = exp_nonpositive::<Fused>(row[i] - max[i]);
+                    assert_eq!(
+                        fast[c * CHUNK + i].to_bits(),
+                        e.to_bits(),
+                        "{name}: row {c} value {i}: exp({})",
+                        row[i] - max[i]
+                    );
+                    sum[i] += e;
+                }
+            }
             for i in 0..CHUNK {
-                let e = exp_nonpositive::<Fused>(row[i] - max[i]);
-                assert_eq!(
-                    fast[c * CHUNK + i].to_bits(),
-                    e.to_bits(),
-                    "row {c} value {i}: exp({})",
-                    row[i] - max[i]
-                );
-                sum[i] += e;
+                assert_eq!(fast_sum[i].to_bits(), sum[i].to_bits(), "{name}: sum {i}");
             }
         }
-        for i in 0..CHUNK {
-            assert_eq!(fast_sum[i].to_bits(), sum[i].to_bits(), "sum {i}");
+    }
+
+    type ExpRows = Box<dyn Fn(&mut [f64], &[f64; CHUNK], &mut [f64; CHUNK])>;
+    type LaneSums = Box<dyn Fn(&Lanes2d<'_>) -> [[f64; LANES]; 6]>;
+
+    /// Every hand-vectorised `exp_rows` this CPU can run, by name (not only the dispatched one).
+    fn exp_rows_forms() -> Vec<(&'static str, ExpRows)> {
+        let mut forms: Vec<(&'static str, ExpRows)> = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if level() != Level::Baseline {
+                // SAFETY: avx2 and fma were detected (any level above baseline has them).
+                forms.push(("avx2", Box::new(|r, m, s| _ = unsafe { exp_rows_avx2(r, m, s) })));
+            }
+            if level() == Level::Avx512 {
+                // SAFETY: avx512f/dq/vl and fma were detected.
+                forms.push(("avx512", Box::new(|r, m, s| _ = unsafe { exp_rows_avx512(r, m, s) })));
+            }
         }
+        forms
+    }
+
+    /// Every hand-vectorised `lane_sums_2d` this CPU can run, by name.
+    fn lane_sums_forms() -> Vec<(&'static str, LaneSums)> {
+        let mut forms: Vec<(&'static str, LaneSums)> = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if level() != Level::Baseline {
+                // SAFETY: avx2 and fma were detected.
+                forms.push(("avx2", Box::new(|input| unsafe { lane_sums_2d_avx2(input) })));
+            }
+            if level() == Level::Avx512 {
+                // SAFETY: avx512f/dq/vl and fma were detected.
+                forms.push(("avx512", Box::new(|input| unsafe { lane_sums_2d_avx512(input) })));
+            }
+        }
+        forms
     }
 
     /// The hand-vectorised 2-D statistics are the generic loop's, bit for bit.
@@ -436,9 +571,6 @@ mod tests {
         let (e, scale) = (arr(&mut rng, 0.0, 1.0), arr(&mut rng, 0.0, 3.0));
         let (x0, x1) = (arr(&mut rng, -50.0, 50.0), arr(&mut rng, -50.0, 50.0));
         let input = Lanes2d { e: &e, scale: &scale, x0: &x0, x1: &x1, mu: [3.5, -7.25] };
-        let Some(fast) = Fused::lane_sums_2d(&input) else {
-            return; // no hand-vectorised kernel on this CPU
-        };
         let mut plain = [[0.0; LANES]; 6];
         for i in 0..CHUNK {
             let l = i % LANES;
@@ -452,10 +584,13 @@ mod tests {
             plain[4][l] = rd0.mul_add(d1, plain[4][l]);
             plain[5][l] = rd1.mul_add(d1, plain[5][l]);
         }
-        for (s, (a, b)) in fast.iter().zip(&plain).enumerate() {
-            let (a, b): (Vec<u64>, Vec<u64>) =
-                (a.iter().map(|v| v.to_bits()).collect(), b.iter().map(|v| v.to_bits()).collect());
-            assert_eq!(a, b, "statistic {s}");
+        for (name, form) in lane_sums_forms() {
+            let fast = form(&input);
+            for (s, (a, b)) in fast.iter().zip(&plain).enumerate() {
+                let (a, b): (Vec<u64>, Vec<u64>) =
+                    (a.iter().map(|v| v.to_bits()).collect(), b.iter().map(|v| v.to_bits()).collect());
+                assert_eq!(a, b, "{name}: statistic {s}");
+            }
         }
     }
 }
