@@ -74,6 +74,7 @@ def image_track(
     exclude_border: bool = ...,
     num_peaks: Optional[int] = ...,
     init_size: float = ...,
+    covariance_type: str = ...,
     random_state: int = ...,
     tol: float = ...,
     max_iter: int = ...,

@@ -37,6 +37,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from . import _einmix
+from ._common import _COVARIANCE_TYPES
 
 __all__ = ["track", "track_cells", "analyse", "fit_image", "component_distances", "read", "read_mask", "demo_stack"]
 
@@ -153,6 +154,7 @@ def track(
     exclude_border: bool = True,
     num_peaks: Optional[int] = None,
     init_size: float = 2.0,
+    covariance_type: str = "full",
     random_state: int = 0,
     tol: float = 1e-3,
     max_iter: int = 100,
@@ -175,6 +177,11 @@ def track(
     found in 3-D; one volume ``(Z, H, W)`` is a time-lapse of one. ``min_distance`` and
     ``smooth`` are in pixels along the rows and the same length along z; ``init_size`` is in
     cells along each axis; ``eigen_floor`` and the default ``reg_covar`` use the finest side.
+    ``covariance_type`` is the shape of the components' covariances, as
+    ``GaussianMixture`` takes it: ``"full"`` (each its own ellipse, the default), ``"tied"``
+    (one ellipse shared by all), ``"diag"`` (axis-aligned ellipses) or ``"spherical"``
+    (circles); every fit of the track is of that kind, and ``covars``/``precs`` hold full
+    ``(D, D)`` matrices whatever it is (diagonal for ``"diag"``, isotropic for ``"spherical"``).
 
     ``k="auto"`` takes one component per local maximum of the first frame (``min_distance``,
     ``threshold_abs``, after Gaussian smoothing of ``smooth`` pixels, as
@@ -263,6 +270,10 @@ def _binding_options(o: dict[str, Any]) -> dict[str, Any]:
         k_arg = int(k)
     else:
         raise _einmix.EinmixError(f"k must be 'auto' or an integer >= 1, got {k!r}")
+    covariance_type = o["covariance_type"]
+    if covariance_type not in _COVARIANCE_TYPES:
+        allowed = ", ".join(repr(kind) for kind in _COVARIANCE_TYPES)
+        raise ValueError(f"covariance_type must be one of {allowed}, got {covariance_type!r}")
     voxel_size = o["voxel_size"]
     return dict(
         k=k_arg,
@@ -275,6 +286,7 @@ def _binding_options(o: dict[str, Any]) -> dict[str, Any]:
         exclude_border=bool(o["exclude_border"]),
         num_peaks=o["num_peaks"],
         init_size=float(o["init_size"]),
+        covariance_type=covariance_type,
         random_state=int(o["random_state"]),
         tol=float(o["tol"]),
         max_iter=int(o["max_iter"]),

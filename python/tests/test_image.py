@@ -279,3 +279,27 @@ def test_volume_options_are_checked():
         image.track(vol[:, None], z_project="volume")
     with pytest.raises(ValueError, match="z_project must be"):
         image.track(vol, z_project="stack")
+
+
+def test_covariance_type_gives_that_shape_in_the_dense_layout(tmp_path):
+    stack = timelapse(n=4)
+    full = image.track(stack, background=0.5, n_threads=2)
+    assert (full["covars"][..., 0, 1] != 0).any(), "full ellipses have off-diagonal terms"
+    explicit = image.track(stack, background=0.5, n_threads=2, covariance_type="full")
+    np.testing.assert_array_equal(explicit["covars"], full["covars"])
+    diag = image.track(stack, background=0.5, n_threads=2, covariance_type="diag")
+    assert diag["covars"].shape == full["covars"].shape
+    assert (diag["covars"][..., 0, 1] == 0).all() and (diag["covars"][..., 1, 0] == 0).all()
+    assert (diag["covars"][..., 0, 0] != diag["covars"][..., 1, 1]).any(), "axis-aligned, not circles"
+    np.testing.assert_allclose(np.einsum("fkij,fkjl->fkil", diag["covars"], diag["precs"]), np.broadcast_to(np.eye(2), diag["covars"].shape), atol=1e-9)
+    assert np.isfinite(diag["lower_bound"]).all()
+    spherical = image.track(stack, background=0.5, n_threads=2, covariance_type="spherical")
+    np.testing.assert_array_equal(spherical["covars"][..., 0, 0], spherical["covars"][..., 1, 1])
+    # track_cells takes it too (the options are track's).
+    labels = np.ones(stack.shape[1:], dtype=np.int32)
+    cells = image.track_cells(stack, labels, output=tmp_path / "cells", background=0.5, covariance_type="diag", progress=False)
+    assert (cells[1]["covars"][..., 0, 1] == 0).all()
+    with pytest.raises(ValueError, match=r"covariance_type must be one of 'full', 'tied', 'diag', 'spherical', got 'diagonal'"):
+        image.track(stack, background=0.5, covariance_type="diagonal")
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        image.track_cells(stack, labels, background=0.5, covariance_type="ful")

@@ -219,6 +219,25 @@ def test_a_3d_stack_gives_ellipsoid_sections(make_napari_viewer, qtbot):
         assert np.all(shape[:, 1] == zi)
 
 
+def test_the_covariance_type_chosen_is_fitted_and_drawn(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    stack = image.demo_stack()[:3]
+    layer = viewer.add_image(stack, name="demo")
+    widget = TrackWidget(viewer)
+    assert widget._covariance_type.value == "full"
+    assert list(widget._covariance_type.choices) == ["full", "tied", "diag", "spherical"]
+    widget._covariance_type.value = "diag"
+    _run(widget, qtbot, image_layer=layer)
+    assert "tracked 3 frame(s)" in widget.status, widget.status
+    track = image.track(stack, covariance_type="diag", progress=False)
+    assert (track["covars"][..., 0, 1] == 0).all()
+    by_name = _check_layers([l for l in viewer.layers if l is not layer], track, (1.0, 1.0))
+    # Axis-aligned ellipses: each box's corners sit on two rows and two columns.
+    for box in by_name["ellipses"].data:
+        for axis in (1, 2):
+            assert len(np.unique(np.round(box[:, axis], 9))) <= 2, box
+
+
 def test_widget_with_a_labels_layer_as_mask_and_as_cells(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     stack = image.demo_stack()[:3]

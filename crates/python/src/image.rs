@@ -38,7 +38,7 @@ fn parse<T: std::str::FromStr<Err = einmix_image::Error>>(s: &str) -> PyResult<T
 #[pyfunction]
 #[pyo3(signature = (
     frames, mask=None, *, output=None, resume=false, force=false, labels=None, label_image=None, k=None, background=None, pixel_size=1.0, voxel_size=None, min_distance=5, threshold=None,
-    smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, random_state=0, tol=1e-3,
+    smooth=1.0, exclude_border=true, num_peaks=None, init_size=2.0, covariance_type="full", random_state=0, tol=1e-3,
     max_iter=100, reg_covar=None, weight_floor=None, eigen_floor=0.1, metric="hellinger",
     reseed=true, laplacian=true, n_threads=None, source_frames=None, online=false, bayesian=false,
     weight_concentration_prior=None, progress=None
@@ -63,6 +63,7 @@ fn image_track<'py>(
     exclude_border: bool,
     num_peaks: Option<usize>,
     init_size: f64,
+    covariance_type: &str,
     random_state: u64,
     tol: f64,
     max_iter: usize,
@@ -98,6 +99,7 @@ fn image_track<'py>(
         voxel_size,
         init,
         init_size,
+        covariance_type: covariance_type.parse().map_err(crate::error::to_py)?,
         tol,
         max_iter,
         reg_covar,

@@ -9,9 +9,10 @@ frame in progress: Cancel takes effect within a frame and the viewer never waits
 
 Options are :func:`einmix.image.track`'s: K (``auto``: one per local maximum of the first
 frame), the background (``learned``: a uniform floor learned per frame; a number or ``pQ``: a
-level subtracted), the variational fit (K an upper bound), online EM, the distance metric of
-the graph, and the voxel size (blank: the image layer's scale). There is no covariance type to
-choose: the image pipeline fits full covariances, the ellipses it tracks (``crates/image``).
+level subtracted), the covariance type (``full`` ellipses, one ellipse ``tied`` to every
+component, axis-aligned ``diag`` ellipses or ``spherical`` circles; the ellipse layer draws
+whichever was fitted), the variational fit (K an upper bound), online EM, the distance metric of
+the graph, and the voxel size (blank: the image layer's scale).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["TrackWidget"]
 
 METRICS = ("hellinger", "bhattacharyya", "kl", "symmetric_kl")
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 Z_CHOICES = ("volume", "max projection")
 LABELS_AS = ("mask", "cells")
 
@@ -71,6 +73,10 @@ class TrackWidget(Container):
             label="background", value="learned",
             tooltip="'learned' (a floor learned per frame), a level to subtract, or 'pQ' (the Q-th percentile)",
         )
+        self._covariance_type = ComboBox(
+            label="covariance type", choices=COVARIANCE_TYPES, value="full",
+            tooltip="full: each component its own ellipse; tied: one ellipse for all; diag: axis-aligned; spherical: circles",
+        )
         self._bayesian = CheckBox(text="bayesian (K is an upper bound)")
         self._online = CheckBox(text="online EM")
         self._metric = ComboBox(label="distance", choices=METRICS, value="hellinger")
@@ -81,7 +87,7 @@ class TrackWidget(Container):
         self._status = Label(value="")
         self.extend([
             self._image, self._channel, self._z, self._labels, self._labels_as, self._k, self._background,
-            self._bayesian, self._online, self._metric, self._voxel, self._run, self._cancel, self._progress,
+            self._covariance_type, self._bayesian, self._online, self._metric, self._voxel, self._run, self._cancel, self._progress,
             self._status,
         ])
         self._run.changed.connect(lambda: self.run())
@@ -287,6 +293,7 @@ class TrackWidget(Container):
         return dict(
             k=k,
             background=level,
+            covariance_type=str(self._covariance_type.value),
             bayesian=bool(self._bayesian.value),
             online=bool(self._online.value),
             metric=str(self._metric.value),
