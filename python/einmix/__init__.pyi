@@ -38,6 +38,7 @@ class GaussianMixture:
     verbose: int
     verbose_interval: int
     n_threads: Optional[int]
+    compute_dtype: Any
     learning_decay: float
     learning_offset: float
     background: Any
@@ -72,6 +73,7 @@ class GaussianMixture:
         verbose: int = ...,
         verbose_interval: int = ...,
         n_threads: Optional[int] = ...,
+        compute_dtype: Any = ...,
         learning_decay: float = ...,
         learning_offset: float = ...,
         background: Any = ...,
@@ -108,6 +110,7 @@ class BayesianGaussianMixture:
     verbose: int
     verbose_interval: int
     n_threads: Optional[int]
+    compute_dtype: Any
     background: Any
     background_weight_: float
     background_lower_: npt.NDArray[np.float64]
@@ -151,6 +154,7 @@ class BayesianGaussianMixture:
         verbose: int = ...,
         verbose_interval: int = ...,
         n_threads: Optional[int] = ...,
+        compute_dtype: Any = ...,
         background: Any = ...,
     ) -> None: ...
     def fit(self, X: npt.ArrayLike, y: Any = ..., sample_weight: Optional[npt.ArrayLike] = ...) -> "BayesianGaussianMixture": ...

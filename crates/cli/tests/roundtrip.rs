@@ -289,3 +289,24 @@ fn demo_still_runs() {
         .stdout(predicate::str::starts_with("seed workload: 3000 points"))
         .stdout(predicate::str::contains("lower bound"));
 }
+
+#[test]
+fn f32_fits_the_library_s_single_precision_model_bit_for_bit() {
+    let dir = Dir::new();
+    for kind in [CovarianceType::Full, CovarianceType::Diag] {
+        // Overlapping components, so that responsibilities are not all 0 or 1 and the
+        // single-precision densities change the fit's last digits.
+        let (x, _) = einmix::datasets::random_mixture(kind, 3, 12, 1.0, 5).sample(900, 2);
+        dir.write("data.csv", csv(&x));
+        let name = kind.to_string();
+        let args = ["fit", "data.csv", "-k", "3", "--covariance-type", &name, "--random-state", "0"];
+        dir.einmix(&[&args[..], &["--f32", "-o", "single.json", "--force"]].concat()).assert().success();
+        dir.einmix(&[&args[..], &["-o", "double.json", "--force"]].concat()).assert().success();
+        let spec = GaussianMixture::new(3).covariance_type(kind).random_state(0);
+        let lib = spec.clone().precision(einmix::Precision::F32).fit(x.view(), None).unwrap();
+        assert_eq!(model(&dir.path("single.json")), lib.mixture, "{name}: --f32 is Precision::F32");
+        let double = spec.fit(x.view(), None).unwrap();
+        assert_eq!(model(&dir.path("double.json")), double.mixture, "{name}: the default is f64");
+        assert_ne!(lib.mixture, double.mixture, "{name}: at D = 12 the single-precision products run");
+    }
+}

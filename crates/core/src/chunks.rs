@@ -363,9 +363,22 @@ pub(crate) struct Scratch {
     pub expanded: Vec<f64>,
     pub kd_pair: Vec<f64>,
     pub per_component: Vec<f64>,
+    /// Single-precision copies for `Precision::F32`, sized on first use.
+    pub single: SingleScratch,
     /// `CHUNK` lanes: the background's log term per point (`-inf` outside its box), then
     /// its exponential after the log-sum-exp.
     pub background: Vec<f64>,
+}
+
+/// The single-precision operands and results of the product form under `Precision::F32`.
+#[derive(Default)]
+pub(crate) struct SingleScratch {
+    /// A chunk's points (or centred points) as lane rows.
+    pub points: Vec<f32>,
+    /// A second chunk-shaped operand, or the right-hand side's rows.
+    pub rows: Vec<f32>,
+    /// A product's result.
+    pub out: Vec<f32>,
 }
 
 impl Scratch {
@@ -386,6 +399,7 @@ impl Scratch {
             expanded: vec![0.0; 2 * d * CHUNK],
             kd_pair: vec![0.0; 2 * k * d],
             per_component: vec![0.0; k],
+            single: SingleScratch::default(),
         }
     }
 

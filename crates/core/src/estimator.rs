@@ -10,6 +10,23 @@ use crate::covariance::CovarianceType;
 use crate::error::{Error, Input, Result};
 use crate::validate::{self, parameter, shape_text};
 
+/// The arithmetic of a fit's passes above the kinds' crossover to matrix products.
+///
+/// `F64` (the default) is exact to double precision throughout. `F32` runs the E-step's
+/// density products (full and diagonal kinds) in single precision, each chunk's results taken
+/// back to `f64`; the statistics and the M-step stay `f64`. The lower bound stays within 1e-6
+/// relative of the `f64` fit's (tested); the speed-up is modest (1.1-1.4x measured, since the
+/// statistics' products, the exponentials and the conversions stay). Below the crossover (the
+/// seed's 2-D and 3-D fits) and for scoring it changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Precision {
+    /// Double precision throughout (default).
+    #[default]
+    F64,
+    /// Single-precision products, double-precision accumulation and M-step.
+    F32,
+}
+
 /// How the initial responsibilities are made (scikit-learn's `init_params`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum InitParams {
@@ -105,6 +122,7 @@ pub struct GaussianMixture {
     pub(crate) random_state: Option<u64>,
     pub(crate) n_threads: Option<usize>,
     pub(crate) culling: bool,
+    pub(crate) precision: Precision,
     pub(crate) rows_in_spatial_order: bool,
     pub(crate) final_labels: bool,
     pub(crate) learning_decay: f64,
@@ -135,6 +153,7 @@ impl GaussianMixture {
             random_state: None,
             n_threads: None,
             culling: true,
+            precision: Precision::F64,
             rows_in_spatial_order: false,
             final_labels: true,
             learning_decay: 0.7,
@@ -205,6 +224,16 @@ impl GaussianMixture {
     pub fn culling(mut self, on: bool) -> Self {
         self.culling = on;
         self
+    }
+    /// The arithmetic of the matrix-product passes (default [`Precision::F64`]; see
+    /// [`Precision`]).
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+    /// The arithmetic asked for.
+    pub fn get_precision(&self) -> Precision {
+        self.precision
     }
     /// Declares that the rows already lie in a spatially coherent order, each run of 256
     /// consecutive rows covering a small region (an image's pixels in tiles, a volume's voxels

@@ -70,7 +70,7 @@ pub use driver::reuse::ChunkedRows;
 pub use driver::stream;
 pub use driver::FitOptions;
 pub use error::{Error, Input, Result};
-pub use estimator::{GaussianMixture, InitParams, Progress};
+pub use estimator::{GaussianMixture, InitParams, Precision, Progress};
 pub use kernels::instruction_set;
 pub use linalg::{cholesky_lower, symmetric_eigen};
 pub use model::{Fit, FitInfo, Mixture};

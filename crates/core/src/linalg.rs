@@ -191,19 +191,30 @@ pub(crate) mod products {
 
     use triangular::BlockStructure::{Rectangular, TriangularUpper};
 
+    /// An element the products run in: `f64`, or `f32` for the opt-in single precision.
+    pub(crate) trait Scalar: faer::traits::ComplexField + Copy {
+        const ONE: Self;
+    }
+    impl Scalar for f64 {
+        const ONE: f64 = 1.0;
+    }
+    impl Scalar for f32 {
+        const ONE: f32 = 1.0;
+    }
+
     /// A chunk-shaped buffer (`d` lane rows of `CHUNK` values) as the `CHUNK x d` matrix of its
     /// points.
-    fn points(lanes: &[f64], d: usize) -> MatRef<'_, f64> {
+    fn points<T: Scalar>(lanes: &[T], d: usize) -> MatRef<'_, T> {
         MatRef::from_column_major_slice_with_stride(&lanes[..d * CHUNK], CHUNK, d, CHUNK)
     }
 
-    fn points_mut(lanes: &mut [f64], d: usize) -> MatMut<'_, f64> {
+    fn points_mut<T: Scalar>(lanes: &mut [T], d: usize) -> MatMut<'_, T> {
         MatMut::from_column_major_slice_with_stride_mut(&mut lanes[..d * CHUNK], CHUNK, d, CHUNK)
     }
 
     /// `out = X U` for the chunk's points `X` (`dx`, `d` lane rows) and the upper-triangular
     /// row-major `U` (`d x d`; only its upper triangle is read), into `out`'s `d` lane rows.
-    pub(crate) fn times_upper(dx: &[f64], u: &[f64], d: usize, out: &mut [f64]) {
+    pub(crate) fn times_upper<T: Scalar>(dx: &[T], u: &[T], d: usize, out: &mut [T]) {
         let u = MatRef::from_row_major_slice(&u[..d * d], d, d);
         triangular::matmul(
             points_mut(out, d),
@@ -213,14 +224,14 @@ pub(crate) mod products {
             Rectangular,
             u,
             TriangularUpper,
-            1.0,
+            T::ONE,
             Par::Seq,
         );
     }
 
     /// `scatter += A^T B` on the upper triangle of the row-major `d x d` `scatter` (the only
     /// part the M-step reads), for two chunk-shaped buffers `a` and `b` (`d` lane rows each).
-    pub(crate) fn add_scatter_upper(a: &[f64], b: &[f64], d: usize, scatter: &mut [f64]) {
+    pub(crate) fn add_scatter_upper<T: Scalar>(a: &[T], b: &[T], d: usize, scatter: &mut [T]) {
         let dst = MatMut::from_row_major_slice_mut(&mut scatter[..d * d], d, d);
         triangular::matmul(
             dst,
@@ -230,21 +241,21 @@ pub(crate) mod products {
             Rectangular,
             points(b, d),
             Rectangular,
-            1.0,
+            T::ONE,
             Par::Seq,
         );
     }
 
     /// `out (CHUNK x k, lane rows of out) (+)= alpha X B^T` for the chunk's points `X` (`d` lane
     /// rows) and a row-major `k x d` matrix `b`: one column of the result per component.
-    pub(crate) fn points_times_rows(
-        x: &[f64],
-        b: &[f64],
+    pub(crate) fn points_times_rows<T: Scalar>(
+        x: &[T],
+        b: &[T],
         k: usize,
         d: usize,
-        alpha: f64,
+        alpha: T,
         add: bool,
-        out: &mut [f64],
+        out: &mut [T],
     ) {
         let b = MatRef::from_row_major_slice(&b[..k * d], k, d);
         let dst = MatMut::from_column_major_slice_with_stride_mut(&mut out[..k * CHUNK], CHUNK, k, CHUNK);
@@ -254,10 +265,10 @@ pub(crate) mod products {
 
     /// `out (k x d, row-major) = R^T X` for the responsibilities `R` (`k` lane rows of `r`) and
     /// the chunk's points `X` (`d` lane rows of `x`).
-    pub(crate) fn rows_times_points(r: &[f64], x: &[f64], k: usize, d: usize, out: &mut [f64]) {
+    pub(crate) fn rows_times_points<T: Scalar>(r: &[T], x: &[T], k: usize, d: usize, out: &mut [T]) {
         let r = MatRef::from_row_major_slice_with_stride(&r[..k * CHUNK], k, CHUNK, CHUNK);
         let dst = MatMut::from_row_major_slice_mut(&mut out[..k * d], k, d);
-        matmul(dst, Accum::Replace, r, points(x, d), 1.0, Par::Seq);
+        matmul(dst, Accum::Replace, r, points(x, d), T::ONE, Par::Seq);
     }
 }
 

@@ -81,7 +81,7 @@ fn fit_detached<T: Element>(
 #[pyfunction]
 #[pyo3(signature = (
     x, sample_weight, *, settings, start, weight_prior, priors, warm_start=None, progress=None,
-    background=false, background_region=None, warm_background=None
+    background=false, background_region=None, warm_background=None, single_precision=false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn bayesian_fit<'py>(
@@ -97,6 +97,7 @@ fn bayesian_fit<'py>(
     background: bool,
     background_region: Option<(Vec<f64>, Vec<f64>)>,
     warm_background: Option<FittedBackground>,
+    single_precision: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (n_components, covariance_type, tol, reg_covar, max_iter, n_init) = &settings;
     let (init_params, random_state, n_threads) = start;
@@ -108,7 +109,8 @@ fn bayesian_fit<'py>(
         .max_iter(*max_iter)
         .n_init(*n_init)
         .init_params(init_params.parse().map_err(to_py)?)
-        .weight_prior(weight_prior);
+        .weight_prior(weight_prior)
+        .precision(crate::convert::precision(single_precision));
     if let Some(seed) = random_state {
         spec = spec.random_state(seed);
     }

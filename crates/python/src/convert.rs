@@ -76,6 +76,15 @@ pub fn mixture_dict<'py>(py: Python<'py>, m: &Mixture) -> PyResult<Bound<'py, Py
 pub type EmSettings = (usize, String, f64, f64, usize, usize);
 
 /// A specification from the shared EM settings (the rest at their defaults).
+/// `compute_dtype=np.float32` (checked in Python) as the core's precision.
+pub fn precision(single: bool) -> einmix::Precision {
+    if single {
+        einmix::Precision::F32
+    } else {
+        einmix::Precision::F64
+    }
+}
+
 pub fn spec(settings: &EmSettings) -> PyResult<GaussianMixture> {
     let (n_components, covariance_type, tol, reg_covar, max_iter, n_init) = settings;
     let (n_components, tol, reg_covar, max_iter, n_init) =

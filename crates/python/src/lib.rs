@@ -138,7 +138,7 @@ pub(crate) fn full_spec(
     x, sample_weight, *, n_components, covariance_type, tol, reg_covar, max_iter, n_init,
     init_params, random_state, n_threads, weights_init=None, means_init=None,
     precisions_init=None, warm_start=None, progress=None, background=false,
-    background_region=None, warm_background=None
+    background_region=None, warm_background=None, single_precision=false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
@@ -162,10 +162,12 @@ fn fit<'py>(
     background: bool,
     background_region: Option<(Vec<f64>, Vec<f64>)>,
     warm_background: Option<convert::FittedBackground>,
+    single_precision: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let settings = (n_components, covariance_type.to_string(), tol, reg_covar, max_iter, n_init);
     let start = (init_params.to_string(), random_state, n_threads);
-    let mut spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?;
+    let mut spec = full_spec(&settings, &start, (weights_init, means_init, precisions_init))?
+        .precision(convert::precision(single_precision));
     if let Some(region) = convert::background_region(background, background_region) {
         spec = spec.background(region);
     }

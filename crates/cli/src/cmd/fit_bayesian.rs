@@ -24,7 +24,8 @@ pub fn run(a: &FitArgs, output: Output) -> Result<ExitCode, CliError> {
         .max_iter(em.max_iter)
         .tol(em.tol)
         .reg_covar(em.reg_covar)
-        .weight_prior(a.weight_prior.parse().map_err(CliError::library(&file))?);
+        .weight_prior(a.weight_prior.parse().map_err(CliError::library(&file))?)
+        .precision(super::precision(em));
     if let Some(seed) = em.random_state {
         spec = spec.random_state(seed);
     }

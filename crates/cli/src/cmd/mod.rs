@@ -42,6 +42,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
 /// Exit code 1: a fit did not converge and `--strict` was given.
 const NOT_CONVERGED: u8 = 1;
 
+/// `--f32` as the library's precision.
+pub(crate) fn precision(em: &EmArgs) -> einmix::Precision {
+    if em.f32 {
+        einmix::Precision::F32
+    } else {
+        einmix::Precision::F64
+    }
+}
+
 /// The library's specification from the shared EM flags.
 fn spec(em: &EmArgs, k: usize, kind: CovarianceType) -> GaussianMixture {
     let mut spec = GaussianMixture::new(k)
@@ -50,7 +59,8 @@ fn spec(em: &EmArgs, k: usize, kind: CovarianceType) -> GaussianMixture {
         .n_init(em.n_init)
         .max_iter(em.max_iter)
         .tol(em.tol)
-        .reg_covar(em.reg_covar);
+        .reg_covar(em.reg_covar)
+        .precision(precision(em));
     if let Some(seed) = em.random_state {
         spec = spec.random_state(seed);
     }

@@ -2,8 +2,8 @@
 //!
 //! `Sigma_k = (1 / N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::Form;
-use super::{recentre, Moments, Prepared};
+use super::products::{at_least, narrow};
+use super::{recentre, Form, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::Arith;
 use crate::linalg::products::times_upper;
@@ -246,7 +246,20 @@ pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) 
         let acc: &mut [f64; CHUNK] = lanes_mut(&mut s.acc, 0);
         acc.fill(0.0);
         let u = &p.prec_chol[k * d * d..(k + 1) * d * d];
-        if p.form == Form::Products {
+        if p.form == Form::ProductsF32 {
+            // As below, with the centred points and the factor rounded to single precision.
+            let single = &mut s.single;
+            narrow(&s.dx[..d * CHUNK], at_least(&mut single.points, d * CHUNK));
+            let y = at_least(&mut single.out, d * CHUNK);
+            times_upper(&single.points[..d * CHUNK], &p.prec_chol_single[k * d * d..(k + 1) * d * d], d, y);
+            for l in 0..d {
+                let y = &y[l * CHUNK..(l + 1) * CHUNK];
+                for i in 0..CHUNK {
+                    let v = f64::from(y[i]);
+                    acc[i] = A::mul_add(v, v, acc[i]);
+                }
+            }
+        } else if p.form == Form::Products {
             // Y = DX U (an upper-triangular product, in D lane rows), then acc_i = |y_i|^2.
             times_upper(&s.dx, u, d, &mut s.rdx);
             for l in 0..d {

@@ -404,7 +404,7 @@ impl CovarianceType {
 #[inline(always)]
 pub(crate) fn log_prob_chunk<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
     let diagonal = matches!(p.kind, CovarianceType::Diag | CovarianceType::Spherical);
-    if diagonal && p.form == Form::Products {
+    if diagonal && p.form.products() {
         return products::log_prob_diagonal::<A>(p, xs, s);
     }
     match (p.kind, p.d) {
@@ -435,7 +435,7 @@ pub(crate) fn accumulate_chunk<A: Arith>(
     use scatter::{scatter_any, scatter_fixed};
     let shared = kind.is_shared();
     match (kind.is_dense(), xs.len() / CHUNK) {
-        (false, _) if form == Form::Products => products::accumulate_diagonal(shifts, xs, s, stats),
+        (false, _) if form.products() => products::accumulate_diagonal(shifts, xs, s, stats),
         (true, 1) => scatter_fixed::<A, 1, false>(shared, shifts, xs, s, stats),
         (true, 2) => scatter_fixed::<A, 2, false>(shared, shifts, xs, s, stats),
         (true, 3) => scatter_fixed::<A, 3, false>(shared, shifts, xs, s, stats),

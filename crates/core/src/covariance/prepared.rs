@@ -7,6 +7,7 @@
 
 use super::products::{diagonal_precisions, Form};
 use super::{full, CovarianceType};
+use crate::estimator::Precision;
 
 /// `D/2 log(2 pi)` per dimension.
 const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_7;
@@ -24,6 +25,8 @@ pub(crate) struct Prepared {
     pub mean_prec: Vec<f64>,
     /// Lane loops or matrix products (`covariance::products`): the kind's crossover in `D`.
     pub form: Form,
+    /// `Precision::F32` and a dense kind: the factors in single precision.
+    pub prec_chol_single: Vec<f32>,
     /// Diagonal kinds in the product form: `U_kj^2` (`K x D`); empty otherwise.
     pub diagonal_precisions: Vec<f64>,
     /// Whether chunks skip components that provably cannot matter (see `pass::cull`).
@@ -55,6 +58,7 @@ impl Prepared {
             prec_chol: vec![0.0; kind.len(k, d)],
             mean_prec: vec![0.0; if kind == CovarianceType::Tied { k * d } else { 0 }],
             form: kind.form(d),
+            prec_chol_single: Vec::new(),
             diagonal_precisions: vec![0.0; if kind.is_dense() { 0 } else { k * d }],
             cull: false,
             bound_min: vec![0.0; k * d],
@@ -85,8 +89,23 @@ impl Prepared {
             self.update_bounds();
         }
         self.kind.prepare_means(&self.means, &self.prec_chol, k, d, &mut self.mean_prec);
-        if self.form == Form::Products && !self.kind.is_dense() {
+        if self.form.products() && !self.kind.is_dense() {
             diagonal_precisions(self.kind, &self.prec_chol, k, d, &mut self.diagonal_precisions);
+        }
+        if self.form == Form::ProductsF32 && self.kind.is_dense() {
+            self.prec_chol_single.clear();
+            self.prec_chol_single.extend(self.prec_chol.iter().map(|&u| u as f32));
+        }
+    }
+
+    /// Runs the products (if the kind's crossover chose them) in `precision`; call before the
+    /// first [`Prepared::update`].
+    pub(crate) fn set_precision(&mut self, precision: Precision) {
+        if self.form.products() {
+            self.form = match precision {
+                Precision::F64 => Form::Products,
+                Precision::F32 => Form::ProductsF32,
+            };
         }
     }
 
@@ -95,9 +114,13 @@ impl Prepared {
     #[cfg(test)]
     pub(crate) fn set_form(&mut self, form: Form) {
         self.form = form;
-        if !self.kind.is_dense() {
-            self.diagonal_precisions.resize(self.k * self.d, 0.0);
-            diagonal_precisions(self.kind, &self.prec_chol, self.k, self.d, &mut self.diagonal_precisions);
+        let (k, d) = (self.k, self.d);
+        if form.products() && !self.kind.is_dense() {
+            self.diagonal_precisions.resize(k * d, 0.0);
+            diagonal_precisions(self.kind, &self.prec_chol, k, d, &mut self.diagonal_precisions);
+        }
+        if form == Form::ProductsF32 && self.kind.is_dense() {
+            self.prec_chol_single = self.prec_chol.iter().map(|&u| u as f32).collect();
         }
     }
 

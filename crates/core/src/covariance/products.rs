@@ -44,6 +44,33 @@ pub(crate) enum Form {
     Lanes,
     /// Matrix products (this module).
     Products,
+    /// Matrix products in single precision, accumulated in `f64` (`Precision::F32`).
+    ProductsF32,
+}
+
+impl Form {
+    /// Whether the chunk runs as matrix products (in either precision).
+    pub(crate) fn products(self) -> bool {
+        self != Form::Lanes
+    }
+}
+
+/// `dst[i] = src[i]` rounded to single precision (`dst` at least as long as `src`).
+#[inline(always)]
+pub(crate) fn narrow(src: &[f64], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s as f32;
+    }
+}
+
+/// `v` at least `len` long (single-precision scratch is sized on first use: an `f64` fit
+/// never holds it).
+#[inline(always)]
+pub(crate) fn at_least(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
 }
 
 /// Dense kinds (full, tied): from this dimension on, the `O(D^2)` per-point terms run as
@@ -129,7 +156,26 @@ pub(crate) fn log_prob_diagonal<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scra
         }
         s.per_component[c] = A::mul_add(-0.5, norm, p.log_const[c]);
     }
-    points_times_rows(&s.expanded, &s.kd_pair, k, 2 * d, 1.0, false, &mut s.lp);
+    if p.form == Form::ProductsF32 {
+        let single = &mut s.single;
+        narrow(&s.expanded, at_least(&mut single.points, 2 * d * CHUNK));
+        narrow(&s.kd_pair, at_least(&mut single.rows, 2 * k * d));
+        let out = at_least(&mut single.out, k * CHUNK);
+        points_times_rows(
+            &single.points[..2 * d * CHUNK],
+            &single.rows[..2 * k * d],
+            k,
+            2 * d,
+            1.0,
+            false,
+            out,
+        );
+        for (lp, v) in s.lp[..k * CHUNK].iter_mut().zip(out.iter()) {
+            *lp = f64::from(*v);
+        }
+    } else {
+        points_times_rows(&s.expanded, &s.kd_pair, k, 2 * d, 1.0, false, &mut s.lp);
+    }
     for c in 0..k {
         // The Mahalanobis distance is never negative: a rounding of the expansion that says
         // otherwise is cut back to distance 0.

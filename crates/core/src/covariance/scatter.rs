@@ -112,8 +112,10 @@ pub(crate) fn scatter_any<A: Arith>(
             CovarianceType::Tied => 0,
             CovarianceType::Diag | CovarianceType::Spherical => c * d,
         };
-        if !diagonal_only && form == Form::Products {
-            // S += RDX^T DX on the upper triangle: the scatter by one triangular product.
+        if !diagonal_only && form.products() {
+            // S += RDX^T DX on the upper triangle: the scatter by one triangular product (in
+            // f64 under `Precision::F32` too: an f32 product would sum each chunk's 256 terms in
+            // single precision, 2.7e-6 relative in the lower bound after one M-step, measured).
             add_scatter_upper(&s.rdx, &s.dx, d, &mut stats.scatter[base..base + d * d]);
             continue;
         }

@@ -579,3 +579,64 @@ fn the_fused_em_block_matches_a_naive_e_step() {
         }
     }
 }
+
+/// The single-precision products stay within single precision's rounding of the plain twin:
+/// each log-density within `1e-5 (1 + its Mahalanobis term)`, and the fused block's statistics
+/// within 1e-5 of their scale, for every kind at dimensions above the crossovers.
+#[test]
+fn single_precision_products_stay_within_single_precision_of_the_twin() {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let (n, k) = (700, 3);
+    for kind in CovarianceType::ALL {
+        for d in [8, 17, 37] {
+            let (m, sigma) = random_model(kind, k, d, &mut rng);
+            let mut p = prepared(&m, false);
+            p.set_form(Form::ProductsF32);
+            let xs = random_chunk(&m, &mut rng);
+            let (_, lp) = &log_probs(&p, &xs)[0];
+            for c in 0..k {
+                let mu = m.means().row(c).to_vec();
+                for i in 0..CHUNK {
+                    let want = naive_log_prob(m.weights()[c], &mu, &sigma[c], &point(&xs, d, i));
+                    let mahalanobis = 2.0 * (p.log_const[c] - want);
+                    let got = lp[c * CHUNK + i];
+                    assert!(
+                        (got - want).abs() <= 1e-5 * (1.0 + mahalanobis),
+                        "{kind} d={d} component {c} point {i}: {got} vs {want}"
+                    );
+                }
+            }
+            let x =
+                Array2::from_shape_fn((n, d), |(i, j)| m.means()[[i % k, j]] + rng.random_range(-3.0..3.0));
+            let data = Chunked::new(x.view(), None);
+            let run = |p: &Prepared| {
+                let mut stats = SuffStats::new(kind, k, d);
+                let scratch = &mut Scratch::new(k, d);
+                dispatch(EmBlock {
+                    prepared: p,
+                    data: &data,
+                    range: 0..data.n_chunks,
+                    scratch,
+                    stats: &mut stats,
+                });
+                stats
+            };
+            let single = run(&p);
+            p.set_form(Form::Products);
+            let double = run(&p);
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                let scale = b.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+                for (x, y) in a.iter().zip(b) {
+                    assert!((x - y).abs() <= 1e-5 * scale, "{kind} d={d} {what}: {x} vs {y}");
+                }
+            };
+            close(&single.sr, &double.sr, "sr");
+            close(&single.sx, &double.sx, "sx");
+            close(&single.scatter, &double.scatter, "scatter");
+            assert!(
+                (single.log_lik - double.log_lik).abs() <= 1e-6 * double.log_lik.abs(),
+                "{kind} d={d} log_lik"
+            );
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! `Sigma = (1 / sum_k N_k) sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T + reg_covar I`.
 
-use super::{full, recentre, Form, Moments, Prepared};
+use super::{full, recentre, Moments, Prepared};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::Arith;
 use crate::linalg::products::times_upper;
@@ -52,7 +52,8 @@ pub(crate) fn mean_prec(means: &[f64], prec_chol: &[f64], k: usize, d: usize, ou
 pub(crate) fn log_prob_any<A: Arith>(p: &Prepared, xs: &[f64], s: &mut Scratch) {
     let d = p.d;
     // (X U)^T = U^T X^T, one output row at a time, or by matrix multiply for large D.
-    if p.form == Form::Products {
+    // Tied's one product per chunk is not what its pass costs: it stays in f64 under F32.
+    if p.form.products() {
         times_upper(xs, &p.prec_chol, d, &mut s.dx);
     } else {
         for l in 0..d {

@@ -146,6 +146,11 @@ impl BayesianGaussianMixture {
         self.em = self.em.n_threads(n);
         self
     }
+    /// The arithmetic of the matrix-product passes (default f64; see [`crate::Precision`]).
+    pub fn precision(mut self, precision: crate::Precision) -> Self {
+        self.em = self.em.precision(precision);
+        self
+    }
     /// Whether the E-step skips components that provably cannot contribute to a chunk (default
     /// true; see [`GaussianMixture::culling`]).
     pub fn culling(mut self, on: bool) -> Self {
