@@ -164,7 +164,7 @@ pub fn peaks_in_volume(
         for i in b[1]..dims[1].saturating_sub(b[1]) {
             for j in b[2]..dims[2].saturating_sub(b[2]) {
                 let v = volume[[z, i, j]];
-                if v == maxed[[z, i, j]] && v as f64 > threshold && mask.map_or(true, |m| m.contains(i, j)) {
+                if v == maxed[[z, i, j]] && v as f64 > threshold && mask.is_none_or(|m| m.contains(i, j)) {
                     candidates.push((v, [z, i, j]));
                 }
             }

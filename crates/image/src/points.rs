@@ -215,7 +215,7 @@ pub(crate) fn cells(
     let values = values.as_slice().expect("standard layout");
     let mut occupied = vec![false; depth * h * w];
     let mut laid = vec![false; if at_level { depth * h * w } else { 0 }];
-    let inside = |r: usize, c: usize| mask.map_or(true, |m| m.contains(r, c));
+    let inside = |r: usize, c: usize| mask.is_none_or(|m| m.contains(r, c));
     // One row of cells, columns `c0..c1` of slice `z`, row `r`.
     let mut take_row = |z: usize, r: usize, c0: usize, c1: usize| {
         let row = (z * h + r) * w;

@@ -215,7 +215,7 @@ pub fn overlay_volume_rgb(
     // A white rule between the two views.
     let rule = 2 * scale.min(3);
     let mut rgb = top;
-    rgb.extend(std::iter::repeat(255u8).take(3 * cw * rule));
+    rgb.extend(std::iter::repeat_n(255u8, 3 * cw * rule));
     rgb.extend(bottom);
     (rgb, cw, ch + rule + bh)
 }

@@ -133,7 +133,7 @@ impl TemporalAnomalies {
         let mut best: Option<(i64, f64)> = None;
         for (&frame, z) in self.frames.iter().zip(&self.z) {
             if let Some(z) = z.filter(|z| !z.is_nan()) {
-                if best.map_or(true, |(_, b)| z.abs() > b.abs()) {
+                if best.is_none_or(|(_, b)| z.abs() > b.abs()) {
                     best = Some((frame, z));
                 }
             }

@@ -211,7 +211,7 @@ impl<R: Read + Seek> TiffPages<R> {
             let total = o.t * o.z * o.c;
             total == pages || (broken.is_some() && total >= claimed)
         });
-        if ome.as_ref().map_or(true, |o| o.c == 1) && !colour {
+        if ome.as_ref().is_none_or(|o| o.c == 1) && !colour {
             // One grey channel: only --channel 0 names it.
             super::pick_channel(path, channel, &[])?;
         }
