@@ -122,6 +122,8 @@ proptest! {
                         prop_assert!(n_samples < n_components);
                     }
                     Error::ZeroWeights { .. } => prop_assert_eq!(positive, 0),
+                    // scikit-learn's minimum: two samples (a one-row data set is refused).
+                    Error::EmptyData { n_samples, min_samples, .. } => prop_assert!(n_samples < min_samples),
                     // Singular covariances need duplicates or collapsed components, and
                     // (with data scaled by at most 1e3) no regularisation.
                     Error::IllDefinedCovariance { reg_covar, .. } => prop_assert_eq!(reg_covar, 0.0),
