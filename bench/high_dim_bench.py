@@ -11,12 +11,16 @@ What it measures, in one run, for every workload (2 threads for everyone: einmix
 dgemm likewise):
 
 * **ms per EM iteration**, by differencing: ``(t(max_iter=m2) - t(max_iter=m1)) / (m2 - m1)``
-  with ``tol=0``, median over repetitions; set-up and initialisation cancel. Both libraries start
+  with ``tol=0``, median over repetitions (5 for einmix; for scikit-learn ``--sklearn-reps``,
+  default 1, since one of its iterations takes seconds here: its figures vary by up to 2x
+  between runs on this shared machine); set-up and initialisation cancel. Both libraries start
   from the same parameters (``weights_init``, ``means_init``, ``precisions_init``: k-means++ seeds
   and one hard-assignment M-step, ``compare_sklearn.starting_point``), so neither library's own
   initialiser is involved (their ``random_from_data`` draw different rows).
 * **the same lower bound**: both libraries' ``lower_bound_`` after ``m2`` iterations from that
   start, and their relative difference.
+* **single precision**: the same with ``compute_dtype=np.float32``: its ms per iteration, its
+  speed-up over float64, and its lower bound's relative gap to the float64 fit's.
 * **share of dgemm's rate**: numpy's ``a @ b`` on 4096 x 4096 doubles, median of 3, in GFLOP/s;
   a workload's rate counts ``2 N K D^2`` flops per iteration for full covariances (the E-step's
   triangular product and the M-step's triangular scatter) and ``4 N K D`` for diagonal ones.
@@ -94,9 +98,10 @@ def flops(n, d, k, kind):
     return 2 * n * k * d * d if kind == "full" else 4 * n * k * d
 
 
-def fits(x, k, kind, m, start):
+def fits(x, k, kind, m, start, dtype=np.float64):
     common = dict(n_components=k, covariance_type=kind, tol=0.0, max_iter=m, **start)
-    return (einmix.GaussianMixture(n_threads=THREADS, **common), SkGaussianMixture(**common))
+    ours = einmix.GaussianMixture(n_threads=THREADS, compute_dtype=dtype, **common)
+    return (ours, SkGaussianMixture(**common))
 
 
 def measure(x, k, kind, m1, m2, reps_einmix, reps_sklearn):
@@ -108,21 +113,29 @@ def measure(x, k, kind, m1, m2, reps_einmix, reps_sklearn):
     def sklearn_fit(m):
         return timed(fits(x, k, kind, m, start)[1], x)
 
+    def single_fit(m):
+        return timed(fits(x, k, kind, m, start, np.float32)[0], x)
+
     ours = per_iteration(einmix_fit, m1, m2, reps_einmix)
+    single = per_iteration(single_fit, m1, m2, reps_einmix)
     theirs = per_iteration(sklearn_fit, m1, m2, reps_sklearn)
     mine, peer = fits(x, k, kind, m2, start)
+    mine_single = fits(x, k, kind, m2, start, np.float32)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mine.fit(x)
         peer.fit(x)
+        mine_single.fit(x)
     gap = abs(mine.lower_bound_ - peer.lower_bound_) / abs(peer.lower_bound_)
-    return ours, theirs, gap
+    single_gap = abs(mine_single.lower_bound_ - mine.lower_bound_) / abs(mine.lower_bound_)
+    return ours, theirs, gap, single, single_gap
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of the points")
     parser.add_argument("--only", type=int, action="append", help="workload rows to run (0-based)")
+    parser.add_argument("--sklearn-reps", type=int, default=1, help="repetitions of scikit-learn's timing")
     args = parser.parse_args()
     blas = [(i.get("internal_api"), i.get("architecture")) for i in threadpool_info() if i.get("user_api") == "blas"]
     print(f"einmix {einmix.__version__}, numpy {np.__version__}, BLAS {blas}, {THREADS} threads")
@@ -136,17 +149,19 @@ def main():
             if args.quick:
                 n //= 4
             x = clustered_data(n, d, k, seed=index)
-            ours, theirs, gap = measure(x, k, kind, 2, 5, 5, 1)
+            ours, theirs, gap, single, single_gap = measure(x, k, kind, 2, 5, 5, args.sklearn_reps)
             share = flops(n, d, k, kind) / ours / 1e9 / rate
             row = (f"| {name}: {n // 1000}k x {d}, K={k}, {kind} | {ours * 1e3:,.0f} | {theirs * 1e3:,.0f} "
-                   f"| {theirs / ours:.1f}x | {share:.0%} | {gap:.1e} |")
+                   f"| {theirs / ours:.1f}x | {share:.0%} | {gap:.1e} "
+                   f"| {single * 1e3:,.0f} | {ours / single:.2f}x | {single_gap:.1e} |")
             print(row, flush=True)
             rows.append(row)
     header = [
         f"numpy dgemm at {THREADS} threads: {rate:.1f} GFLOP/s; ms per EM iteration (median), same start",
         "",
-        "| workload | einmix ms/iter | scikit-learn ms/iter | ratio | share of dgemm's rate | lower bounds' relative gap |",
-        "|---|---|---|---|---|---|",
+        "| workload | einmix ms/iter | scikit-learn ms/iter | ratio | share of dgemm's rate | lower bounds' relative gap "
+        "| einmix float32 ms/iter | float32 speed-up | float32's lower-bound gap to float64 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     table = "\n".join(header + rows) + "\n"
     print()

@@ -106,6 +106,19 @@ fn main() {
         Case { name: format!("random N={n} D={d} K={k} {kind}"), x, kind, k }
     };
 
+    // `--n-init` runs only the last section (runs at once against one after another).
+    if !std::env::args().any(|a| a == "--n-init") {
+        seed_and_grid(&seed, &random, reps);
+    }
+    n_init_section(&random, reps);
+}
+
+/// The seed workload's per-iteration and whole-fit figures, culling on and off, and the grid.
+fn seed_and_grid(
+    seed: &dyn Fn(usize, usize, CovarianceType) -> Case,
+    random: &dyn Fn(usize, usize, usize, CovarianceType) -> Case,
+    reps: usize,
+) {
     println!("## Seed workload (N=130,000, D=2, K=50, full)");
     println!();
     let case = seed(130_000, 50, CovarianceType::Full);
@@ -157,7 +170,10 @@ fn main() {
         let (two, _) = per_iteration(case, &init, 2, iters, reps.min(5));
         println!("| {} | {one:.2} | {two:.2} | {:.2}x |", case.name, one / two);
     }
+}
 
+/// `n_init = 8` with its runs at once (where a run leaves cores idle) and one after another.
+fn n_init_section(random: &dyn Fn(usize, usize, usize, CovarianceType) -> Case, reps: usize) {
     println!();
     println!("## n_init = 8 on 2 threads: runs at once (where a run leaves cores idle) vs one after another");
     println!();
