@@ -32,6 +32,7 @@
 //! around the chunk's mean, 3e-13 around the origin). Otherwise it is the chunk's mean, which
 //! keeps data far from the origin (relative to their spread) from cancelling.
 
+use super::scatter::responsibilities_in_place;
 use super::{CovarianceType, Prepared, SuffStats};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::{sum_lanes, Arith, LANES};
@@ -193,18 +194,8 @@ pub(crate) fn accumulate_diagonal(shifts: &[f64], xs: &[f64], s: &mut Scratch, s
     let d = xs.len() / CHUNK;
     let k = shifts.len() / d;
     debug_assert_eq!(s.active.len(), k, "the product form accumulates every component");
-    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
     for c in 0..k {
-        let e = lanes_mut(&mut s.lp, c);
-        let mut acc = [0.0; LANES];
-        for g in 0..CHUNK / LANES {
-            for l in 0..LANES {
-                let i = g * LANES + l;
-                e[i] *= scale[i];
-                acc[l] += e[i];
-            }
-        }
-        s.per_component[c] = sum_lanes(&acc);
+        s.per_component[c] = responsibilities_in_place(lanes_mut(&mut s.lp, c), lanes(&s.scale, 0));
         stats.sr[c] += s.per_component[c];
     }
     centre_chunk(xs, d, s);

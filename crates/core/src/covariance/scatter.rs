@@ -68,6 +68,21 @@ pub(crate) fn scatter_fixed<A: Arith, const D: usize, const SQUARES: bool>(
     }
 }
 
+/// Turns a chunk's exponentials `e` of one component into weighted responsibilities
+/// (`e_i * scale_i`, in place) and returns their sum, in [`LANES`] partial sums.
+#[inline(always)]
+pub(crate) fn responsibilities_in_place(e: &mut [f64; CHUNK], scale: &[f64; CHUNK]) -> f64 {
+    let mut acc = [0.0; LANES];
+    for g in 0..CHUNK / LANES {
+        for l in 0..LANES {
+            let i = g * LANES + l;
+            e[i] *= scale[i];
+            acc[l] += e[i];
+        }
+    }
+    sum_lanes(&acc)
+}
+
 /// The statistics for any dimension and kind, one statistic at a time over the lanes.
 #[inline(always)]
 pub(crate) fn scatter_any<A: Arith>(
@@ -79,18 +94,8 @@ pub(crate) fn scatter_any<A: Arith>(
     stats: &mut SuffStats,
 ) {
     let d = xs.len() / CHUNK;
-    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
     for (row, &c) in s.active.iter().enumerate() {
-        let e = lanes_mut(&mut s.lp, row);
-        let mut acc_r = [0.0; LANES];
-        for g in 0..CHUNK / LANES {
-            for l in 0..LANES {
-                let i = g * LANES + l;
-                e[i] *= scale[i];
-                acc_r[l] += e[i];
-            }
-        }
-        stats.sr[c] += sum_lanes(&acc_r);
+        stats.sr[c] += responsibilities_in_place(lanes_mut(&mut s.lp, row), lanes(&s.scale, 0));
         let r = lanes(&s.lp, row);
         for a in 0..d {
             let (x, mu) = (lanes(xs, a), shifts[c * d + a]);
