@@ -357,10 +357,12 @@ pub(crate) struct Scratch {
     pub active: Vec<usize>,
     /// Per component: the culling upper bound of its log-density in the chunk.
     pub upper: Vec<f64>,
-    /// The product form's work arrays: the chunk's mean (`D`), its points around it and their
-    /// squares (`2D x CHUNK`), a `K x 2D` matrix and one value per component.
+    /// The product form's work arrays: the chunk's centre (`D`), its points around it and their
+    /// squares (`2D x CHUNK`), the same weighted and the weights (`(2D + 1) x CHUNK`), a
+    /// `K x (2D + 1)` matrix and one value per component.
     pub centre: Vec<f64>,
     pub expanded: Vec<f64>,
+    pub weighted: Vec<f64>,
     pub kd_pair: Vec<f64>,
     pub per_component: Vec<f64>,
     /// Single-precision copies for `Precision::F32`, sized on first use.
@@ -397,7 +399,8 @@ impl Scratch {
             background: vec![0.0; CHUNK],
             centre: vec![0.0; d],
             expanded: vec![0.0; 2 * d * CHUNK],
-            kd_pair: vec![0.0; 2 * k * d],
+            weighted: vec![0.0; (2 * d + 1) * CHUNK],
+            kd_pair: vec![0.0; k * (2 * d + 1)],
             per_component: vec![0.0; k],
             single: SingleScratch::default(),
         }

@@ -22,7 +22,8 @@
 //!
 //! one `(CHUNK x 2D)(2D x K)` product for the densities (`[X'^2, X']` against
 //! `[-P/2, P m]`) and one `(K x CHUNK)(CHUNK x 2D)` for the statistics (`R^T [X', X'^2]`), each
-//! one sweep over the `CHUNK x K` responsibilities.
+//! one sweep over the `CHUNK x K` exponentials (the per-point weights go on the points' side:
+//! `R^T [X', X'^2, 1] = E^T [w X', w X'^2, w]`).
 //!
 //! The expansion's rounding error is about `eps p_kj (x'^2 + m^2)`, so the centre matters. Per
 //! feature it is the origin when the chunk's values straddle it, as in scikit-learn's
@@ -32,7 +33,6 @@
 //! around the chunk's mean, 3e-13 around the origin). Otherwise it is the chunk's mean, which
 //! keeps data far from the origin (relative to their spread) from cancelling.
 
-use super::scatter::responsibilities_in_place;
 use super::{CovarianceType, Prepared, SuffStats};
 use crate::chunks::{lanes, lanes_mut, Scratch, CHUNK};
 use crate::kernels::{sum_lanes, Arith, LANES};
@@ -194,19 +194,28 @@ pub(crate) fn accumulate_diagonal(shifts: &[f64], xs: &[f64], s: &mut Scratch, s
     let d = xs.len() / CHUNK;
     let k = shifts.len() / d;
     debug_assert_eq!(s.active.len(), k, "the product form accumulates every component");
-    for c in 0..k {
-        s.per_component[c] = responsibilities_in_place(lanes_mut(&mut s.lp, c), lanes(&s.scale, 0));
-        stats.sr[c] += s.per_component[c];
-    }
     centre_chunk(xs, d, s);
-    // Row c: sum_i r_ic x'_i, then sum_i r_ic x'_i^2.
-    rows_times_points(&s.lp, &s.expanded, k, 2 * d, &mut s.kd_pair);
+    // r_ic = e_ic w_i, so R^T [X', X'^2, 1] = E^T [w X', w X'^2, w]: the per-point factors go on
+    // the points' side (2D + 1 lane rows), and the K x CHUNK exponentials are read once, by the
+    // product, instead of being scaled in place first.
+    let width = 2 * d + 1;
+    let scale: &[f64; CHUNK] = lanes(&s.scale, 0);
+    for j in 0..2 * d {
+        let (from, to) = (lanes(&s.expanded, j), lanes_mut(&mut s.weighted, j));
+        for i in 0..CHUNK {
+            to[i] = from[i] * scale[i];
+        }
+    }
+    lanes_mut(&mut s.weighted, 2 * d).copy_from_slice(scale);
+    // Row c: sum_i r_ic x'_i, then sum_i r_ic x'_i^2, then sum_i r_ic.
+    rows_times_points(&s.lp, &s.weighted, k, width, &mut s.kd_pair);
     for c in 0..k {
-        let n = s.per_component[c];
+        let n = s.kd_pair[c * width + 2 * d];
+        stats.sr[c] += n;
         for j in 0..d {
             let at = c * d + j;
             let m = shifts[at] - s.centre[j];
-            let (first, second) = (s.kd_pair[c * 2 * d + j], s.kd_pair[c * 2 * d + d + j]);
+            let (first, second) = (s.kd_pair[c * width + j], s.kd_pair[c * width + d + j]);
             let centred = first - n * m;
             stats.sx[at] += centred;
             // sum r (x' - m)^2 = (sum r x'^2 - m sum r x') - m (sum r x' - n m).
