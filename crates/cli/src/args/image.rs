@@ -173,32 +173,15 @@ pub struct FitImageArgs {
     /// Which frame (time point) of a multi-frame file.
     #[arg(long, default_value_t = 0)]
     pub frame: usize,
-    /// Z slices: `max` projects them (maximum intensity), `volume` fits each time point in
-    /// 3-D (z, row, col) with --voxel-size; `none` refuses 3-D data.
-    #[arg(long, visible_alias = "z", default_value = "none", value_parser = parse_z)]
-    pub z_project: ZProject,
-    /// Z slices per time point of a multi-page TIFF without OME metadata or a (Z, H, W) .npy
-    /// (Z fastest).
-    #[arg(long)]
-    pub z_slices: Option<usize>,
-    /// The channel (from 0) of a multichannel file (RGB PNG or TIFF, OME-TIFF with several
-    /// channels); required for those, which are never averaged.
-    #[arg(long)]
-    pub channel: Option<usize>,
+    #[command(flatten)]
+    pub planes: PlanesArgs,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
 
-#[derive(Debug, Args)]
-pub struct TrackArgs {
-    /// The time-lapse, read one frame at a time: multi-page .tif/.tiff (also OME-TIFF), .npy
-    /// of shape (F, H, W) or (T, Z, H, W), an OME-Zarr store, or a folder of .png/.tif frames
-    /// (in name order).
-    #[arg(value_name = "STACK")]
-    pub stack: PathBuf,
-    /// Frames to track, START:STOP:STEP (each part optional).
-    #[arg(long, default_value = "::", value_parser = parse_frames)]
-    pub frames: FrameRange,
+/// How a time point's planes are read, for `image fit` and `image track` alike.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PlanesArgs {
     /// Z slices: `max` projects them (maximum intensity), `volume` fits each time point in
     /// 3-D (z, row, col) with --voxel-size; `none` refuses 3-D data.
     #[arg(long, visible_alias = "z", default_value = "none", value_parser = parse_z)]
@@ -211,6 +194,32 @@ pub struct TrackArgs {
     /// channels); required for those, which are never averaged.
     #[arg(long)]
     pub channel: Option<usize>,
+}
+
+impl PlanesArgs {
+    /// The reader's options for these planes and `frames`.
+    pub fn read_options(&self, frames: FrameRange) -> einmix_image::ReadOptions {
+        einmix_image::ReadOptions {
+            z_project: self.z_project,
+            z_slices: self.z_slices,
+            frames,
+            channel: self.channel,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// The time-lapse, read one frame at a time: multi-page .tif/.tiff (also OME-TIFF), .npy
+    /// of shape (F, H, W) or (T, Z, H, W), an OME-Zarr store, or a folder of .png/.tif frames
+    /// (in name order).
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Frames to track, START:STOP:STEP (each part optional).
+    #[arg(long, default_value = "::", value_parser = parse_frames)]
+    pub frames: FrameRange,
+    #[command(flatten)]
+    pub planes: PlanesArgs,
     /// Frames (positions in the tracked sequence) to draw (default: first, middle, last).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub pictures: Vec<usize>,

@@ -27,23 +27,14 @@ use crate::progress::Reporter;
 pub fn run(args: &ImageArgs) -> Result<ExitCode, CliError> {
     match &args.command {
         ImageCommand::Fit(a) => {
-            let options = ReadOptions {
-                z_project: a.z_project,
-                z_slices: a.z_slices,
-                frames: FrameRange { start: a.frame, stop: Some(a.frame + 1), step: 1 },
-                channel: a.channel,
-            };
+            let options =
+                a.planes.read_options(FrameRange { start: a.frame, stop: Some(a.frame + 1), step: 1 });
             let run =
                 Run { name: "fit", pictures: &[0], online: false, resume: false, labels: None, every: 5.0 };
             run_pipeline(&a.image, &options, &a.pipeline, &run)
         }
         ImageCommand::Track(a) => {
-            let options = ReadOptions {
-                z_project: a.z_project,
-                z_slices: a.z_slices,
-                frames: a.frames,
-                channel: a.channel,
-            };
+            let options = a.planes.read_options(a.frames);
             let run = Run {
                 name: "track",
                 pictures: &a.pictures,
